@@ -1,0 +1,214 @@
+"""Configuration: defaults < `wideseek.toml` < `WIDESEEK_*` environment < explicit overrides.
+
+A bad key or value fails at start with a `ConfigError` that names it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Backend = Literal["embedded", "openai", "scripted"]
+StructuredMode = Literal["auto", "json_schema", "json_object", "tool_call", "prompt"]
+Role = Literal["planner", "reflector", "writer", "judge"]
+ROLES: tuple[Role, ...] = ("planner", "reflector", "writer", "judge")
+
+CONFIG_FILE_NAME = "wideseek.toml"
+
+
+class ConfigError(ValueError):
+    """Configuration is invalid; the message names the offending key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Strict):
+    """Which model serves a role, and how to reach it."""
+
+    backend: Backend = "embedded"
+    model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="embedded: a known model name or a GGUF path; openai: the served model name",
+    )
+    base_url: str | None = Field(None, description="openai backend: e.g. http://127.0.0.1:8000/v1")
+    api_key: SecretStr | None = None
+    structured_mode: StructuredMode = "auto"
+    timeout: float = Field(120.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+    n_ctx: int = Field(8192, ge=512)
+    n_threads: int | None = Field(None, ge=1)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
+class ModelsConfig(_Strict):
+    """`default` serves every role that has no section of its own."""
+
+    default: ModelConfig = ModelConfig()
+    planner: ModelConfig | None = None
+    reflector: ModelConfig | None = None
+    writer: ModelConfig | None = None
+    judge: ModelConfig | None = None
+
+    def for_role(self, role: Role) -> ModelConfig:
+        config: ModelConfig | None = getattr(self, role)
+        return config or self.default
+
+
+class BudgetConfig(_Strict):
+    """A run stops at the first budget it exhausts and answers with what it has."""
+
+    max_steps: int = Field(6, ge=1, description="search/read steps")
+    max_tool_calls: int = Field(8, ge=1)
+    max_tokens: int = Field(60_000, ge=1000, description="prompt + completion tokens")
+    max_seconds: float = Field(900.0, gt=0, description="wall time of one run")
+    max_attempts_per_goal: int = Field(2, ge=1)
+    max_goals: int = Field(3, ge=1, le=8)
+
+
+class SearchConfig(_Strict):
+    k: int = Field(5, ge=1, le=20, description="hits per search")
+    tool_timeout: float = Field(30.0, gt=0)
+    evidence_chars: int = Field(
+        2400, ge=400, description="characters of observations shown to the reflector per step"
+    )
+    answer_chars: int = Field(
+        3600, ge=400, description="characters of sources shown to the writer"
+    )
+
+
+_toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("wideseek"))
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir("wideseek")) / CONFIG_FILE_NAME
+
+
+class Settings(BaseSettings):
+    """Everything a run needs to know. Build it with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WIDESEEK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    cache_dir: Path | None = Field(None, description="where joined model weights are kept")
+    corpora: list[str] = Field(
+        default_factory=lambda: ["wiki-offline"], description="corpora searched by default"
+    )
+    models: ModelsConfig = ModelsConfig()
+    budget: BudgetConfig = BudgetConfig()
+    search: SearchConfig = SearchConfig()
+
+    @field_validator("corpora", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def corpus_db(self) -> Path:
+        return self.data_dir / "corpus.db"
+
+    @property
+    def checkpoint_db(self) -> Path:
+        return self.data_dir / "checkpoints.db"
+
+    @property
+    def runs_db(self) -> Path:
+        return self.data_dir / "runs.db"
+
+
+def _format_error(error: ValidationError, origin: str) -> str:
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(root)"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown key {key!r}")
+        else:
+            problems.append(f"{key}: {item['msg']}")
+    return f"invalid configuration ({origin}): " + "; ".join(problems)
+
+
+def _set_nested(target: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = target
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"invalid override {dotted!r}: {part!r} is not a section")
+    node[parts[-1]] = value
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings. `config_file` defaults to `$WIDESEEK_CONFIG`, then `./wideseek.toml`,
+    then the user config dir. `overrides` take dotted keys (`"budget.max_steps"`) or sections."""
+    if config_file is None and os.environ.get("WIDESEEK_CONFIG"):
+        config_file = os.environ["WIDESEEK_CONFIG"]
+    if config_file is not None:
+        path: Path | None = Path(config_file).expanduser()
+        assert path is not None
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+    else:
+        candidates = [Path.cwd() / CONFIG_FILE_NAME, default_config_path()]
+        path = next((p for p in candidates if p.is_file()), None)
+    nested: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is not None:
+            _set_nested(nested, key, value)
+    env_backup = os.environ.pop("WIDESEEK_CONFIG", None)
+    token = _toml_path.set(path)
+    try:
+        return Settings(**nested)
+    except ValidationError as error:
+        origin = f"{path}, WIDESEEK_* environment or options" if path else "WIDESEEK_* or options"
+        raise ConfigError(_format_error(error, origin)) from None
+    except (ValueError, OSError) as error:  # e.g. TOML syntax error
+        raise ConfigError(f"could not read configuration {path}: {error}") from None
+    finally:
+        _toml_path.reset(token)
+        if env_backup is not None:
+            os.environ["WIDESEEK_CONFIG"] = env_backup

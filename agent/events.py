@@ -1,0 +1,46 @@
+"""Every step of a run is an `Event`: streamed to the caller and stored in the run store."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+EventType = Literal[
+    "plan", "goal", "tool_call", "observation", "reflection", "answer", "budget", "error"
+]
+
+
+class Event(BaseModel):
+    type: EventType
+    step: int = 0
+    time: float = Field(default_factory=time.time)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One human line for progress displays."""
+        d = self.data
+        match self.type:
+            case "plan":
+                goals = "; ".join(g["goal"] for g in d.get("sub_goals", []))
+                return f"plan ({d.get('task_kind', '?')}): {goals}"
+            case "goal":
+                return f"goal {d.get('goal_id', '?')}: {d.get('goal', '')}"
+            case "tool_call":
+                args = ", ".join(f"{k}={v!r}" for k, v in d.get("arguments", {}).items())
+                return f"{d.get('tool')}({args})"
+            case "observation":
+                if d.get("error"):
+                    return f"tool error: {d['error']}"
+                titles = ", ".join(o.get("title") or o["source_id"] for o in d.get("items", []))
+                return f"{len(d.get('items', []))} results: {titles}"
+            case "reflection":
+                return f"{d.get('verdict')} -> {d.get('next_action')}: {d.get('missing') or ''}"
+            case "answer":
+                return f"answer ({len(d.get('citations', []))} citations)"
+            case "budget":
+                return f"budget: {d.get('reason')}"
+            case "error":
+                return f"error: {d.get('message')}"
+        return self.type

@@ -1,0 +1,483 @@
+"""The research loop as a LangGraph graph: plan -> goal -> act -> reflect -> ... -> answer.
+
+Every search step carries an explicit goal; reflection judges the evidence against it and picks
+the next move. Budgets end a run with the best answer so far. Nodes return plain data (so the
+SQLite checkpoint can resume a run) plus the events they emit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from agent.citations import SourceRef, enforce_citations
+from agent.events import Event, EventType
+from agent.llm.base import Message, ModelError, Usage
+from agent.llm.repair import strip_think
+from agent.prompts import load_prompt
+from agent.schemas import Plan, Reflection, SubGoal
+from agent.state import ResearchState, RunContext
+from agent.text import clip, keywords, quote_untrusted
+from tools.base import ToolError
+
+WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this much
+_STEP_MARKER = re.compile(r"\[(\d+)\]")
+_NOTE_MARKER = re.compile(r"\[\[(\d+)\]\]")
+
+
+def _event(kind: EventType, state: ResearchState, **data: Any) -> dict[str, Any]:
+    steps = int((state.get("usage") or {}).get("steps", 0))
+    return Event(type=kind, step=steps, data=data).model_dump()
+
+
+def _usage_delta(usage: Usage) -> dict[str, float]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "model_calls": usage.calls,
+        "model_seconds": usage.seconds,
+    }
+
+
+def budget_reason(state: ResearchState, ctx: RunContext) -> str | None:
+    """The first exhausted budget, or None."""
+    usage = state.get("usage") or {}
+    budget = ctx.budget
+    if usage.get("steps", 0) >= budget.max_steps:
+        return f"step budget reached ({budget.max_steps} steps)"
+    if usage.get("tool_calls", 0) >= budget.max_tool_calls:
+        return f"tool-call budget reached ({budget.max_tool_calls} calls)"
+    tokens = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+    if tokens >= budget.max_tokens:
+        return f"token budget reached ({int(tokens)} of {budget.max_tokens})"
+    if ctx.seconds_left() <= 0:
+        return f"time budget reached ({budget.max_seconds:.0f} s)"
+    return None
+
+
+async def _structured(
+    ctx: RunContext,
+    role: str,
+    messages: Sequence[Message],
+    schema: type[BaseModel],
+    max_tokens: int,
+) -> tuple[Any, Usage]:
+    """A schema-constrained call bounded by the time budget. Raises ModelError/TimeoutError."""
+    left = ctx.seconds_left()
+    if left <= 0:
+        raise TimeoutError("no time left in the budget")
+    model = ctx.models[role]  # type: ignore[index]
+    return await asyncio.wait_for(model.parse(messages, schema, max_tokens=max_tokens), left)
+
+
+# --- nodes -----------------------------------------------------------------------------------
+
+
+async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    question = state["question"]
+    events: list[dict[str, Any]] = []
+    usage = Usage()
+    try:
+        plan, usage = await _structured(
+            ctx, "planner", load_prompt("planner").render(question=question), Plan, 400
+        )
+    except (ModelError, TimeoutError) as error:
+        plan = Plan(
+            task_kind="lookup",
+            sub_goals=[
+                SubGoal(
+                    goal=f"Find what answers: {question}",
+                    evidence_needed="a passage that answers the question",
+                    query=keywords(question),
+                )
+            ],
+        )
+        events.append(
+            _event("error", state, message=f"planner failed, using a one-goal plan: {error}")
+        )
+    goals: list[dict[str, Any]] = []
+    seen_queries: set[str] = set()
+    for sub in plan.sub_goals:
+        if sub.query.lower() in seen_queries or len(goals) >= ctx.budget.max_goals:
+            continue
+        seen_queries.add(sub.query.lower())
+        goals.append(
+            {
+                "id": len(goals) + 1,
+                "goal": sub.goal,
+                "evidence_needed": sub.evidence_needed,
+                "query": sub.query,
+                "status": "open",
+                "attempts": 0,
+                "queries": [],
+                "read": [],
+            }
+        )
+    plan_data = plan.model_dump()
+    plan_data["sub_goals"] = [
+        {"goal": g["goal"], "evidence_needed": g["evidence_needed"], "query": g["query"]}
+        for g in goals
+    ]
+    events.insert(0, _event("plan", state, **plan_data))
+    return {"plan": plan_data, "goals": goals, "events": events, "usage": _usage_delta(usage)}
+
+
+async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    open_goals = [g for g in state.get("goals", []) if g["status"] == "open"]
+    if not open_goals:
+        return {"next": "answer", "action": None}
+    reason = budget_reason(state, ctx)
+    if reason:
+        return {
+            "next": "answer",
+            "action": None,
+            "stop_reason": reason,
+            "events": [_event("budget", state, reason=reason)],
+        }
+    goal = open_goals[0]
+    action = {"tool": "search", "arguments": {"query": goal["query"], "k": ctx.search.k}}
+    event = _event(
+        "goal",
+        state,
+        goal_id=goal["id"],
+        goal=goal["goal"],
+        evidence_needed=goal["evidence_needed"],
+        query=goal["query"],
+    )
+    return {"current_goal": goal["id"], "action": action, "next": "act", "events": [event]}
+
+
+async def act_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    action = state.get("action") or {}
+    name = action.get("tool", "")
+    arguments = dict(action.get("arguments", {}))
+    events = [_event("tool_call", state, tool=name, arguments=arguments)]
+    started = time.perf_counter()
+    observations: list[dict[str, Any]] = []
+    error: str | None = None
+    try:
+        tool = ctx.tools.get(name)
+        result = await asyncio.wait_for(tool(arguments), ctx.search.tool_timeout)
+        observations = [o.model_dump() for o in result]
+    except ToolError as exc:
+        error = str(exc)
+    except TimeoutError:
+        error = f"{name} timed out after {ctx.search.tool_timeout:.0f} s"
+    elapsed = time.perf_counter() - started
+    sources: dict[str, dict[str, Any]] = {}
+    for obs in observations:
+        record = sources.setdefault(
+            obs["source_id"], {"url": obs["url"], "title": obs["title"], "passages": []}
+        )
+        record["passages"].append({"text": obs["text"], "start": obs["start"], "end": obs["end"]})
+    events.append(
+        _event(
+            "observation",
+            state,
+            tool=name,
+            error=error,
+            items=[
+                {
+                    "source_id": o["source_id"],
+                    "title": o["title"],
+                    "url": o["url"],
+                    "score": o["score"],
+                    "snippet": clip(o["text"], 200),
+                }
+                for o in observations
+            ],
+        )
+    )
+    goals = [dict(g) for g in state.get("goals", [])]
+    for goal in goals:
+        if goal["id"] == state.get("current_goal"):
+            if name == "search":
+                goal["attempts"] += 1
+                goal["queries"] = [*goal["queries"], arguments.get("query", "")]
+            elif name == "read":
+                goal["read"] = [*goal["read"], arguments.get("doc_id", "")]
+    return {
+        "observations": observations,
+        "observation_error": error,
+        "sources": sources,
+        "goals": goals,
+        "events": events,
+        "usage": {"tool_calls": 1, "steps": 1, "tool_seconds": elapsed},
+    }
+
+
+def _format_results(observations: list[dict[str, Any]], limit: int) -> str:
+    if not observations:
+        return "(no results)"
+    share = max(200, limit // len(observations))
+    blocks = []
+    for n, obs in enumerate(observations, 1):
+        text = quote_untrusted(clip(obs["text"], share))
+        title = quote_untrusted(obs.get("title") or obs["source_id"])
+        blocks.append(f'<result n="{n}" title="{title}">\n{text}\n</result>')
+    return "\n".join(blocks)
+
+
+def _format_notes(notes: list[dict[str, Any]], limit: int = 1200) -> str:
+    if not notes:
+        return "(none yet)"
+    lines = [f"- {_NOTE_MARKER.sub('', n['text']).strip()}" for n in notes]
+    return clip("\n".join(lines), limit) if sum(map(len, lines)) > limit else "\n".join(lines)
+
+
+def _note_from(evidence: str, observations: list[dict[str, Any]], goal_id: int) -> dict[str, Any]:
+    """Turn step-local [n] markers into references the writer can renumber."""
+    source_ids: list[str] = []
+
+    def mark(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if not 1 <= n <= len(observations):
+            return ""
+        sid = observations[n - 1]["source_id"]
+        if sid not in source_ids:
+            source_ids.append(sid)
+        return f"[[{source_ids.index(sid)}]]"
+
+    text = _STEP_MARKER.sub(mark, evidence)
+    return {"goal_id": goal_id, "text": text, "source_ids": source_ids}
+
+
+def _decide(
+    reflection: Reflection,
+    goal: dict[str, Any],
+    observations: list[dict[str, Any]],
+    ctx: RunContext,
+) -> tuple[str, dict[str, Any] | None, str]:
+    """(next node, action, new goal status) from a reflection. Guards against loops."""
+    settled = "satisfied" if reflection.verdict == "satisfied" else None
+    fallback_status = settled or ("partial" if reflection.evidence.strip() else "abandoned")
+    if reflection.verdict == "satisfied" or reflection.next_action == "next_goal":
+        return "goal", None, fallback_status
+    if reflection.next_action == "answer":
+        return "answer", None, fallback_status
+    if reflection.next_action == "read" and 1 <= reflection.read <= len(observations):
+        doc_id = observations[reflection.read - 1]["source_id"]
+        if doc_id not in goal["read"]:
+            focus = f"{goal['goal']}. {reflection.missing}".strip()
+            return "act", {"tool": "read", "arguments": {"doc_id": doc_id, "goal": focus}}, "open"
+    query = reflection.query.strip()
+    used = {q.lower() for q in goal["queries"]}
+    if query and query.lower() not in used and goal["attempts"] < ctx.budget.max_attempts_per_goal:
+        return "act", {"tool": "search", "arguments": {"query": query, "k": ctx.search.k}}, "open"
+    return "goal", None, fallback_status
+
+
+async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    goals = [dict(g) for g in state.get("goals", [])]
+    goal = next(g for g in goals if g["id"] == state.get("current_goal"))
+    observations = state.get("observations") or []
+    events: list[dict[str, Any]] = []
+    usage = Usage()
+    action = state.get("action") or {}
+    if not observations:
+        reflection = Reflection(
+            evidence="",
+            missing=state.get("observation_error") or "no results",
+            verdict="off_track",
+            next_action="search",
+            query=keywords(goal["goal"], 5),
+        )
+    else:
+        messages = load_prompt("reflector").render(
+            question=state["question"],
+            goal=goal["goal"],
+            evidence_needed=goal["evidence_needed"],
+            queries="; ".join(goal["queries"]) or "(none)",
+            notes=_format_notes(state.get("notes") or []),
+            tool=f"{action.get('tool')}({clip(str(action.get('arguments', {})), 160)})",
+            results=_format_results(observations, ctx.search.evidence_chars),
+        )
+        try:
+            reflection, usage = await _structured(ctx, "reflector", messages, Reflection, 350)
+        except (ModelError, TimeoutError) as error:
+            reflection = Reflection(
+                evidence="", missing="", verdict="partial", next_action="next_goal"
+            )
+            events.append(_event("error", state, message=f"reflection failed: {error}"))
+    next_node, next_action, status = _decide(reflection, goal, observations, ctx)
+    goal["status"] = status
+    update: dict[str, Any] = {"goals": goals, "usage": _usage_delta(usage)}
+    notes = []
+    if reflection.evidence.strip() and observations:
+        notes.append(_note_from(reflection.evidence, observations, goal["id"]))
+    events.insert(
+        0,
+        _event(
+            "reflection",
+            state,
+            goal_id=goal["id"],
+            verdict=reflection.verdict,
+            evidence=reflection.evidence,
+            missing=reflection.missing,
+            next_action=reflection.next_action,
+            decision=next_node if next_action is None else next_action["tool"],
+            goal_status=status,
+        ),
+    )
+    if next_node == "act":
+        projected = {**state, "usage": {**(state.get("usage") or {})}}
+        reason = budget_reason(projected, ctx)  # type: ignore[arg-type]
+        if reason:
+            goal["status"] = "partial" if notes else "abandoned"
+            events.append(_event("budget", state, reason=reason))
+            update["stop_reason"] = reason
+            next_node, next_action = "answer", None
+    update.update({"next": next_node, "action": next_action, "notes": notes, "events": events})
+    return update
+
+
+def _number_sources(
+    state: ResearchState, limit: int
+) -> tuple[dict[int, SourceRef], dict[str, int], str]:
+    """Number the read sources (noted ones first) and render them within `limit` chars."""
+    sources = state.get("sources") or {}
+    order: list[str] = []
+    for note in state.get("notes") or []:
+        order.extend(s for s in note["source_ids"] if s in sources and s not in order)
+    order.extend(s for s in sources if s not in order)
+    numbered: dict[int, SourceRef] = {}
+    by_id: dict[str, int] = {}
+    blocks: list[str] = []
+    used = 0
+    share = max(300, limit // max(1, min(len(order), 6)))
+    for source_id in order:
+        record = sources[source_id]
+        text = clip(" … ".join(p["text"] for p in record["passages"]), share)
+        title = quote_untrusted(record.get("title") or source_id)
+        block = f'<source n="{len(numbered) + 1}" title="{title}">\n{quote_untrusted(text)}\n</source>'
+        if numbered and used + len(block) > limit:
+            break
+        used += len(block)
+        n = len(numbered) + 1
+        numbered[n] = SourceRef(source_id, record.get("url", ""), record.get("title", ""))
+        by_id[source_id] = n
+        blocks.append(block)
+    return numbered, by_id, "\n".join(blocks)
+
+
+def _render_notes_for_writer(notes: list[dict[str, Any]], by_id: dict[str, int]) -> str:
+    lines = []
+    for note in notes:
+        ids = note["source_ids"]
+
+        def renumber(match: re.Match[str], ids: list[str] = ids) -> str:
+            k = int(match.group(1))
+            n = by_id.get(ids[k]) if k < len(ids) else None
+            return f"[{n}]" if n else ""
+
+        lines.append("- " + _NOTE_MARKER.sub(renumber, note["text"]).strip())
+    return "\n".join(lines) or "(none)"
+
+
+def fallback_answer(state: ResearchState, reason: str) -> str:
+    """The best answer without a writer: the noted evidence, with its citations."""
+    numbered, by_id, _ = _number_sources(state, 10_000)
+    notes = state.get("notes") or []
+    if not notes:
+        if not numbered:
+            return f"No answer: no relevant documents were found ({reason})."
+        titles = ", ".join(f"{ref.title or ref.source_id} [{n}]" for n, ref in numbered.items())
+        return f"No answer could be written ({reason}). Documents read: {titles}."
+    return (
+        f"Partial answer ({reason}). Evidence found:\n"
+        + _render_notes_for_writer(notes, by_id)
+    )
+
+
+async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    numbered, by_id, sources_text = _number_sources(state, ctx.search.answer_chars)
+    read_ids = set((state.get("sources") or {}).keys())
+    plan = state.get("plan") or {}
+    columns = plan.get("columns") or []
+    usage = Usage()
+    events: list[dict[str, Any]] = []
+    if not numbered:
+        text = (
+            "I could not find documents in the searched corpora that answer this question, so "
+            "I cannot give a sourced answer."
+        )
+    else:
+        if plan.get("task_kind") == "wide" and columns:
+            rules = (
+                "Answer with one markdown table inside a ```markdown fence, with exactly these "
+                f"columns: {' | '.join(columns)}. One row per item; put the source numbers "
+                "in the last cell of each row's text, e.g. [2]."
+            )
+        else:
+            rules = "Answer in one to five sentences. Do not invent facts or source numbers."
+        messages = load_prompt("writer").render(
+            question=state["question"],
+            notes=_render_notes_for_writer(state.get("notes") or [], by_id),
+            sources=sources_text,
+            format_rules=rules,
+        )
+        timeout = max(ctx.seconds_left(), 0.0) + WRITER_GRACE_SECONDS
+        try:
+            completion = await asyncio.wait_for(
+                ctx.models["writer"].complete(messages, max_tokens=500), timeout
+            )
+            usage = completion.usage
+            text = strip_think(completion.text).strip()
+            if not text:
+                raise ModelError("the writer returned an empty answer")
+        except (ModelError, TimeoutError) as error:
+            events.append(_event("error", state, message=f"writer failed: {error}"))
+            text = fallback_answer(state, f"writer failed: {error}")
+    check = enforce_citations(text, numbered, read_ids)
+    citations = [c.model_dump() for c in check.citations]
+    events.append(
+        _event(
+            "answer",
+            state,
+            answer=check.answer,
+            citations=citations,
+            rejected_citations=check.rejected,
+        )
+    )
+    return {
+        "answer": check.answer,
+        "citations": citations,
+        "rejected_citations": check.rejected,
+        "events": events,
+        "usage": _usage_delta(usage),
+    }
+
+
+def _route(state: ResearchState) -> str:
+    return state.get("next", "answer")
+
+
+def build_graph() -> StateGraph:
+    """The uncompiled graph; compile it with a checkpointer."""
+    graph = StateGraph(ResearchState, context_schema=RunContext)
+    graph.add_node("plan", plan_node)
+    graph.add_node("goal", goal_node)
+    graph.add_node("act", act_node)
+    graph.add_node("reflect", reflect_node)
+    graph.add_node("answer", answer_node)
+    graph.add_edge(START, "plan")
+    graph.add_edge("plan", "goal")
+    graph.add_conditional_edges("goal", _route, {"act": "act", "answer": "answer"})
+    graph.add_edge("act", "reflect")
+    graph.add_conditional_edges(
+        "reflect", _route, {"act": "act", "goal": "goal", "answer": "answer"}
+    )
+    graph.add_edge("answer", END)
+    return graph

@@ -1,0 +1,249 @@
+"""`Researcher`: the Python API. `run` (sync), `arun`, `astream` (events), `aresume`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agent.config import ROLES, Role, Settings, load_settings
+from agent.events import Event
+from agent.graph import build_graph, fallback_answer
+from agent.llm.base import ChatModel
+from agent.llm.factory import build_role_models
+from agent.result import Citation, ResearchResult, RunUsage, Timings
+from agent.state import ResearchState, RunContext
+from memory.run_store import RunStore
+from tools.base import ToolRegistry
+
+HARD_STOP_GRACE_SECONDS = 300.0  # past the wall budget + this, a run is cancelled outright
+
+
+class ResearchError(RuntimeError):
+    """A run cannot start (bad question, unknown corpus, missing model); the message says why."""
+
+
+def _default_tools(settings: Settings) -> ToolRegistry:
+    from retriever.corpus_store import CorpusError, CorpusStore
+    from tools.corpus import CorpusSearchTool, ReadDocumentTool
+
+    if not settings.corpus_db.exists():
+        raise ResearchError(
+            f"no corpus is indexed yet ({settings.corpus_db} does not exist); "
+            "build one with: wideseek index PATH --corpus NAME  (or: wideseek index --default)"
+        )
+    try:
+        store = CorpusStore(settings.corpus_db)
+        known = {c.name for c in store.corpora()}
+    except CorpusError as error:
+        raise ResearchError(str(error)) from None
+    missing = [c for c in settings.corpora if c not in known]
+    if missing:
+        raise ResearchError(
+            f"unknown corpus {', '.join(map(repr, missing))}; indexed: "
+            f"{', '.join(sorted(known)) or 'none'} (add one with: wideseek index PATH --corpus NAME)"
+        )
+    return ToolRegistry(
+        [CorpusSearchTool(store, corpora=settings.corpora, default_k=settings.search.k),
+         ReadDocumentTool(store)]
+    )
+
+
+class Researcher:
+    """Plans, searches, reads, reflects and answers with citations.
+
+    `models` overrides the configured models: one ChatModel for every role, or a mapping from
+    role ('planner', 'reflector', 'writer', 'judge') to ChatModel. `tools` overrides the default
+    corpus search/read tools.
+    """
+
+    def __init__(
+        self,
+        config: Settings | None = None,
+        *,
+        models: ChatModel | Mapping[str, ChatModel] | None = None,
+        tools: ToolRegistry | None = None,
+        checkpoint_path: Path | str | None = None,
+        run_store: RunStore | None = None,
+    ) -> None:
+        self.settings = config or load_settings()
+        self._models_override = models
+        self._tools = tools
+        self._models: dict[Role, ChatModel] | None = None
+        self.checkpoint_path = Path(checkpoint_path or self.settings.checkpoint_db)
+        self._run_store = run_store
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def models(self) -> dict[Role, ChatModel]:
+        if self._models is None:
+            override = self._models_override
+            if override is None:
+                self._models = build_role_models(self.settings.models)
+            elif isinstance(override, ChatModel):
+                self._models = dict.fromkeys(ROLES, override)
+            else:
+                default = override.get("default")
+                roles: dict[Role, ChatModel] = {}
+                for role in ROLES:
+                    model = override.get(role, default)
+                    if model is None:
+                        raise ResearchError(f"no model given for role {role!r}")
+                    roles[role] = model
+                self._models = roles
+        return self._models
+
+    def tools(self) -> ToolRegistry:
+        if self._tools is None:
+            self._tools = _default_tools(self.settings)
+        return self._tools
+
+    @property
+    def run_store(self) -> RunStore:
+        if self._run_store is None:
+            self._run_store = RunStore(self.settings.runs_db)
+        return self._run_store
+
+    @contextlib.asynccontextmanager
+    async def _graph(self) -> AsyncIterator[Any]:
+        self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        async with AsyncSqliteSaver.from_conn_string(str(self.checkpoint_path)) as saver:
+            await saver.conn.execute("PRAGMA journal_mode=WAL")
+            await saver.conn.execute("PRAGMA synchronous=NORMAL")
+            yield build_graph().compile(checkpointer=saver)
+
+    # -- running --------------------------------------------------------------------------------
+
+    async def astream(self, question: str, *, run_id: str | None = None) -> AsyncIterator[Event]:
+        """Run and yield every event as it happens; the final event is the `answer`."""
+        question = (question or "").strip()
+        if not question:
+            raise ResearchError("the question is empty")
+        run_id = run_id or uuid.uuid4().hex[:12]
+        holder: dict[str, ResearchResult] = {}
+        async for event in self._execute({"question": question}, run_id, question, holder):
+            yield event
+
+    async def arun(
+        self,
+        question: str,
+        *,
+        run_id: str | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> ResearchResult:
+        question = (question or "").strip()
+        if not question:
+            raise ResearchError("the question is empty")
+        run_id = run_id or uuid.uuid4().hex[:12]
+        holder: dict[str, ResearchResult] = {}
+        async for event in self._execute({"question": question}, run_id, question, holder):
+            if on_event:
+                on_event(event)
+        return holder["result"]
+
+    async def aresume(
+        self, run_id: str, *, on_event: Callable[[Event], None] | None = None
+    ) -> ResearchResult:
+        """Continue an interrupted run from its last checkpoint."""
+        async with self._graph() as graph:
+            snapshot = await graph.aget_state({"configurable": {"thread_id": run_id}})
+        if not snapshot.values:
+            raise ResearchError(f"no checkpoint for run {run_id!r}")
+        question = snapshot.values["question"]
+        holder: dict[str, ResearchResult] = {}
+        graph_input = None if snapshot.next else {"question": question}
+        if not snapshot.next and snapshot.values.get("answer"):
+            return self._result(run_id, snapshot.values, 0.0)
+        async for event in self._execute(graph_input, run_id, question, holder):
+            if on_event:
+                on_event(event)
+        return holder["result"]
+
+    def run(self, question: str, *, run_id: str | None = None) -> ResearchResult:
+        return asyncio.run(self.arun(question, run_id=run_id))
+
+    async def _execute(
+        self,
+        graph_input: dict[str, Any] | None,
+        run_id: str,
+        question: str,
+        holder: dict[str, ResearchResult],
+    ) -> AsyncIterator[Event]:
+        ctx = RunContext(
+            models=self.models(),
+            tools=self.tools(),
+            budget=self.settings.budget,
+            search=self.settings.search,
+        )
+        store = self.run_store
+        store.start_run(run_id, question)
+        config: dict[str, Any] = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
+        started = time.perf_counter()
+        status = "done"
+        async with self._graph() as graph:
+            stream = graph.astream(graph_input, config, context=ctx, stream_mode="updates")
+            try:
+                async with asyncio.timeout(
+                    self.settings.budget.max_seconds + HARD_STOP_GRACE_SECONDS
+                ):
+                    async for chunk in stream:
+                        for update in chunk.values():
+                            for raw in (update or {}).get("events", []):
+                                store.add_event(run_id, raw)
+                                yield Event.model_validate(raw)
+            except TimeoutError:
+                status = "timeout"
+            except asyncio.CancelledError:
+                store.finish_run(run_id, "cancelled", "", {})
+                raise
+            snapshot = await graph.aget_state(config)
+        values: dict[str, Any] = dict(snapshot.values)
+        if status == "timeout" or not values.get("answer"):
+            reason = "hard time limit reached" if status == "timeout" else "run ended early"
+            values["answer"] = fallback_answer(values, reason)  # type: ignore[arg-type]
+            values["stop_reason"] = reason
+        result = self._result(run_id, values, time.perf_counter() - started)
+        store.finish_run(run_id, status, result.answer, result.model_dump(mode="json"))
+        holder["result"] = result
+
+    @staticmethod
+    def _result(run_id: str, values: ResearchState | dict[str, Any], wall: float) -> ResearchResult:
+        usage = values.get("usage") or {}
+        model_s = float(usage.get("model_seconds", 0.0))
+        tool_s = float(usage.get("tool_seconds", 0.0))
+        prompt = int(usage.get("prompt_tokens", 0))
+        completion = int(usage.get("completion_tokens", 0))
+        return ResearchResult(
+            run_id=run_id,
+            question=values.get("question", ""),
+            answer=values.get("answer", ""),
+            citations=[Citation.model_validate(c) for c in values.get("citations") or []],
+            events=[Event.model_validate(e) for e in values.get("events") or []],
+            usage=RunUsage(
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                total_tokens=prompt + completion,
+                model_calls=int(usage.get("model_calls", 0)),
+                tool_calls=int(usage.get("tool_calls", 0)),
+                steps=int(usage.get("steps", 0)),
+            ),
+            timings=Timings(
+                wall_seconds=wall,
+                model_seconds=model_s,
+                tool_seconds=tool_s,
+                framework_seconds=max(0.0, wall - model_s - tool_s),
+            ),
+            stop_reason=values.get("stop_reason") or "answered",
+        )
+
+    async def aclose(self) -> None:
+        for model in set(self.models().values()) if self._models else ():
+            await model.aclose()
+        if self._run_store is not None:
+            self._run_store.close()

@@ -1,0 +1,44 @@
+"""The public result of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.events import Event
+
+
+class Citation(BaseModel):
+    n: int = Field(description="the number used in the answer text, [n]")
+    source_id: str
+    url: str = ""
+    title: str = ""
+
+
+class RunUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    model_calls: int = 0
+    tool_calls: int = 0
+    steps: int = 0
+
+
+class Timings(BaseModel):
+    wall_seconds: float = 0.0
+    model_seconds: float = 0.0
+    tool_seconds: float = 0.0
+    framework_seconds: float = Field(0.0, description="wall time not spent in models or tools")
+
+
+class ResearchResult(BaseModel):
+    run_id: str
+    question: str
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    usage: RunUsage = Field(default_factory=RunUsage)
+    timings: Timings = Field(default_factory=Timings)
+    stop_reason: str = "answered"
+    table: list[dict[str, Any]] | None = None

@@ -1,0 +1,55 @@
+"""What the models are asked to return, as pydantic models (compiled to JSON-schema grammars).
+
+Small models follow short, flat schemas best: no free-text length limits in the schema (they
+bloat grammars); lengths are bounded after parsing instead.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+_MAX_TEXT = 600
+
+
+def _clip(value: str) -> str:
+    value = " ".join(value.split())
+    return value[:_MAX_TEXT]
+
+
+class SubGoal(BaseModel):
+    goal: str = Field(description="what to find out")
+    evidence_needed: str = Field(description="what text in a document would settle the goal")
+    query: str = Field(description="3-8 keywords for a keyword search")
+
+    _clip = field_validator("goal", "evidence_needed", "query")(_clip)
+
+    @field_validator("query")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must not be empty")
+        return value
+
+
+class Plan(BaseModel):
+    task_kind: Literal["lookup", "wide"] = Field(
+        description="wide only when the question asks for a list or table of many items"
+    )
+    sub_goals: list[SubGoal] = Field(min_length=1, max_length=4)
+    columns: list[str] = Field(default_factory=list, description="wide: the table's columns")
+
+
+class Reflection(BaseModel):
+    evidence: str = Field(
+        description="facts from the results that bear on the goal, each followed by its "
+        "result number like [1]; empty if none"
+    )
+    missing: str = Field(description="what the goal still needs; empty if nothing")
+    verdict: Literal["satisfied", "partial", "off_track"]
+    next_action: Literal["next_goal", "search", "read", "answer"]
+    query: str = Field("", description="for search: a new query, different from those used")
+    read: int = Field(0, description="for read: the number of the result to read in full")
+
+    _clip = field_validator("evidence", "missing", "query")(_clip)

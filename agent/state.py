@@ -1,0 +1,87 @@
+"""The graph's state (checkpointed as plain data) and the run-scoped context (not checkpointed)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from agent.config import BudgetConfig, Role, SearchConfig
+from agent.llm.base import ChatModel
+from tools.base import ToolRegistry
+
+USAGE_KEYS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "model_calls",
+    "model_seconds",
+    "tool_calls",
+    "tool_seconds",
+    "steps",
+)
+
+
+def add_usage(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Reducer: nodes return usage deltas; the state holds the running sums."""
+    total = dict.fromkeys(USAGE_KEYS, 0.0)
+    for part in (left or {}, right or {}):
+        for key, value in part.items():
+            total[key] = total.get(key, 0.0) + value
+    return total
+
+
+def merge_sources(
+    left: dict[str, dict[str, Any]] | None, right: dict[str, dict[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    """Reducer: sources the run has read, by source id, with the passages it saw."""
+    merged = {k: {**v, "passages": list(v.get("passages", []))} for k, v in (left or {}).items()}
+    for source_id, record in (right or {}).items():
+        if source_id not in merged:
+            merged[source_id] = {**record, "passages": list(record.get("passages", []))}
+            continue
+        seen = {(p.get("start"), p.get("text")) for p in merged[source_id]["passages"]}
+        for passage in record.get("passages", []):
+            if (passage.get("start"), passage.get("text")) not in seen:
+                merged[source_id]["passages"].append(passage)
+    return merged
+
+
+def add_list(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    return [*(left or []), *(right or [])]
+
+
+class ResearchState(TypedDict, total=False):
+    question: str
+    plan: dict[str, Any]
+    goals: list[dict[str, Any]]  # {id, goal, evidence_needed, query, status, attempts, queries}
+    current_goal: int
+    action: dict[str, Any] | None  # {tool, arguments}
+    observations: list[dict[str, Any]]  # the latest step's observations
+    observation_error: str | None
+    next: str  # routing decision: "act" | "goal" | "answer"
+    stop_reason: str | None
+    answer: str
+    citations: list[dict[str, Any]]
+    rejected_citations: list[str]
+    notes: Annotated[list[dict[str, Any]], add_list]
+    sources: Annotated[dict[str, dict[str, Any]], merge_sources]
+    events: Annotated[list[dict[str, Any]], add_list]
+    usage: Annotated[dict[str, float], add_usage]
+
+
+@dataclass
+class RunContext:
+    """Dependencies of one run: models per role, tools, budgets, the wall-clock deadline."""
+
+    models: dict[Role, ChatModel]
+    tools: ToolRegistry
+    budget: BudgetConfig
+    search: SearchConfig
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.budget.max_seconds
+
+    def seconds_left(self) -> float:
+        return self.deadline - time.monotonic()

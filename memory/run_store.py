@@ -1,0 +1,137 @@
+"""Runs and their events in SQLite (sqlite-utils, WAL): written as they happen, so nothing is
+lost on a crash, and past runs can be listed and reopened."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+
+class RunStoreError(RuntimeError):
+    """The run store file is unreadable."""
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    question: str
+    status: str
+    started_at: float
+    finished_at: float | None
+    answer: str | None
+    result: dict[str, Any] | None
+
+
+class RunStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self.db = sqlite_utils.Database(conn)
+            self._ensure_schema()
+        except sqlite3.DatabaseError as error:
+            raise RunStoreError(
+                f"run store {self.path} is unreadable ({error}); move it aside to start a new one"
+            ) from None
+
+    def _ensure_schema(self) -> None:
+        if "runs" not in self.db.table_names():
+            self.db["runs"].create(
+                {
+                    "run_id": str,
+                    "question": str,
+                    "status": str,
+                    "started_at": float,
+                    "finished_at": float,
+                    "answer": str,
+                    "result": str,
+                },
+                pk="run_id",
+            )
+        if "events" not in self.db.table_names():
+            self.db["events"].create(
+                {"run_id": str, "seq": int, "type": str, "step": int, "time": float, "data": str},
+                pk=("run_id", "seq"),
+            )
+
+    def start_run(self, run_id: str, question: str) -> None:
+        existing = self.db["runs"].count_where("run_id = ?", [run_id])
+        if existing:
+            self.db["runs"].update(run_id, {"status": "running"})
+            return
+        self.db["runs"].insert(
+            {
+                "run_id": run_id,
+                "question": question,
+                "status": "running",
+                "started_at": time.time(),
+                "finished_at": None,
+                "answer": None,
+                "result": None,
+            }
+        )
+
+    def add_event(self, run_id: str, event: dict[str, Any]) -> None:
+        seq = self.db.execute(
+            "SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE run_id = ?", [run_id]
+        ).fetchone()[0]
+        self.db["events"].insert(
+            {
+                "run_id": run_id,
+                "seq": seq,
+                "type": event["type"],
+                "step": event.get("step", 0),
+                "time": event.get("time", time.time()),
+                "data": json.dumps(event.get("data", {}), default=str),
+            }
+        )
+
+    def finish_run(self, run_id: str, status: str, answer: str, result: dict[str, Any]) -> None:
+        self.db["runs"].update(
+            run_id,
+            {
+                "status": status,
+                "finished_at": time.time(),
+                "answer": answer,
+                "result": json.dumps(result, default=str),
+            },
+        )
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = list(self.db["runs"].rows_where("run_id = ?", [run_id]))
+        return self._record(rows[0]) if rows else None
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        rows = self.db["runs"].rows_where(order_by="started_at desc", limit=limit)
+        return [self._record(row) for row in rows]
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self.db["events"].rows_where("run_id = ?", [run_id], order_by="seq")
+        return [
+            {"type": r["type"], "step": r["step"], "time": r["time"], "data": json.loads(r["data"])}
+            for r in rows
+        ]
+
+    @staticmethod
+    def _record(row: dict[str, Any]) -> RunRecord:
+        return RunRecord(
+            run_id=row["run_id"],
+            question=row["question"],
+            status=row["status"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            answer=row["answer"],
+            result=json.loads(row["result"]) if row["result"] else None,
+        )
+
+    def close(self) -> None:
+        self.db.conn.close()

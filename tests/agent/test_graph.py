@@ -1,0 +1,190 @@
+"""Control flow of the research graph on the scripted model (real LangGraph, real SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent import Researcher, ResearchError, ScriptedChatModel, load_settings
+from agent.llm.base import ModelError
+from tests.agent.fakes import Read, WordSearch
+from tools.base import ToolRegistry
+
+PLAN = {
+    "task_kind": "lookup",
+    "sub_goals": [
+        {"goal": "Find the capital of France", "evidence_needed": "a sentence naming it",
+         "query": "capital France"}
+    ],
+    "columns": [],
+}
+SATISFIED = {
+    "evidence": "Paris is the capital of France [1]",
+    "missing": "",
+    "verdict": "satisfied",
+    "next_action": "next_goal",
+    "query": "",
+    "read": 0,
+}
+
+
+def make(tmp_path: Path, replies: list, **overrides) -> tuple[Researcher, ScriptedChatModel,
+                                                             WordSearch]:
+    model = ScriptedChatModel(replies)
+    search = WordSearch()
+    settings = load_settings(**overrides)
+    researcher = Researcher(
+        settings,
+        models=model,
+        tools=ToolRegistry([search, Read()]),
+        checkpoint_path=tmp_path / "ckpt.db",
+    )
+    return researcher, model, search
+
+
+async def test_plan_goal_act_reflect_answer(tmp_path: Path) -> None:
+    researcher, model, search = make(
+        tmp_path, [PLAN, SATISFIED, "The capital of France is Paris [1]."]
+    )
+    result = await researcher.arun("What is the capital of France?")
+    types = [e.type for e in result.events]
+    assert types == ["plan", "goal", "tool_call", "observation", "reflection", "answer"]
+    assert search.queries == ["capital France"]
+    assert result.answer == "The capital of France is Paris [1]."
+    assert result.citations[0].source_id in {"wiki:Paris", "wiki:France"}
+    assert result.citations[0].url.startswith("https://example.org/")
+    assert result.usage.model_calls == 3 and result.usage.tool_calls == 1
+    assert result.stop_reason == "answered"
+    # the reflection saw the goal and the documents, marked as data
+    reflect_prompt = model.calls[1][1].content
+    assert "Find the capital of France" in reflect_prompt and "<result n=\"1\"" in reflect_prompt
+
+
+async def test_partial_reflection_refines_query_then_reads(tmp_path: Path) -> None:
+    partial = {**SATISFIED, "verdict": "partial", "next_action": "search",
+               "query": "Paris capital city", "missing": "more detail"}
+    read = {**SATISFIED, "verdict": "partial", "next_action": "read", "read": 1}
+    researcher, _, search = make(
+        tmp_path, [PLAN, partial, read, SATISFIED, "Paris [1]."],
+        **{"budget.max_attempts_per_goal": 3},
+    )
+    result = await researcher.arun("What is the capital of France?")
+    tools_used = [e.data["tool"] for e in result.events if e.type == "tool_call"]
+    assert tools_used == ["search", "search", "read"]
+    assert search.queries == ["capital France", "Paris capital city"]
+
+
+async def test_repeated_query_is_not_rerun(tmp_path: Path) -> None:
+    same = {**SATISFIED, "verdict": "partial", "next_action": "search", "query": "capital France"}
+    researcher, _, search = make(tmp_path, [PLAN, same, "Paris [1]."])
+    result = await researcher.arun("What is the capital of France?")
+    assert search.queries == ["capital France"]  # loop guard: same query is not searched again
+    assert result.answer == "Paris [1]."
+
+
+async def test_step_budget_ends_with_best_answer(tmp_path: Path) -> None:
+    again = {**SATISFIED, "verdict": "partial", "next_action": "search", "query": "Paris"}
+    researcher, _, search = make(
+        tmp_path, [PLAN, again, "Paris [1]."], **{"budget.max_steps": 1}
+    )
+    result = await researcher.arun("What is the capital of France?")
+    assert len(search.queries) == 1
+    assert "step budget" in result.stop_reason
+    assert any(e.type == "budget" for e in result.events)
+    assert result.answer == "Paris [1]."
+
+
+async def test_garbage_from_model_never_crashes(tmp_path: Path) -> None:
+    # planner: garbage twice -> one-goal fallback plan; reflector: garbage twice -> next goal;
+    # writer: fine.
+    researcher, _, search = make(
+        tmp_path, ["not json", "{]", "???", "nope", "Paris is the capital [1]."]
+    )
+    result = await researcher.arun("What is the capital of France?")
+    assert search.queries and "capital" in search.queries[0].lower()
+    errors = [e for e in result.events if e.type == "error"]
+    assert len(errors) == 2 and "planner failed" in errors[0].data["message"]
+    assert result.answer == "Paris is the capital [1]."
+
+
+async def test_writer_failure_gives_fallback_answer_with_real_citations(tmp_path: Path) -> None:
+    researcher, model, _ = make(tmp_path, [PLAN, SATISFIED])  # no reply left for the writer
+    result = await researcher.arun("What is the capital of France?")
+    assert "Paris is the capital of France [1]" in result.answer
+    assert result.citations and result.citations[0].n == 1
+
+
+async def test_citation_to_unread_source_is_removed(tmp_path: Path) -> None:
+    researcher, _, _ = make(
+        tmp_path, [PLAN, SATISFIED, "Paris [1]. Berlin is in Germany [9]. Also [2]."]
+    )
+    result = await researcher.arun("What is the capital of France?")
+    assert "[9]" not in result.answer
+    cited = {c.source_id for c in result.citations}
+    read = {i["source_id"] for e in result.events if e.type == "observation" for i in e.data["items"]}
+    assert cited <= read
+    assert "[9]" in result.events[-1].data["rejected_citations"]
+
+
+async def test_empty_question_is_rejected(tmp_path: Path) -> None:
+    researcher, _, _ = make(tmp_path, [])
+    with pytest.raises(ResearchError, match="empty"):
+        await researcher.arun("   ")
+
+
+async def test_events_are_stored_as_they_happen(tmp_path: Path) -> None:
+    researcher, _, _ = make(tmp_path, [PLAN, SATISFIED, "Paris [1]."])
+    result = await researcher.arun("What is the capital of France?", run_id="r1")
+    stored = researcher.run_store.events("r1")
+    assert [e["type"] for e in stored] == [e.type for e in result.events]
+    record = researcher.run_store.get_run("r1")
+    assert record is not None and record.status == "done" and record.answer == "Paris [1]."
+
+
+async def test_interrupted_run_resumes_from_checkpoint(tmp_path: Path) -> None:
+    entered = asyncio.Event()
+
+    class HangsOnReflection(ScriptedChatModel):
+        async def _generate(self, messages, **kwargs):
+            if len(self.calls) == 1:  # second call: the reflection; the process "dies" here
+                self.calls.append(list(messages))
+                entered.set()
+                await asyncio.Event().wait()
+            return await super()._generate(messages, **kwargs)
+
+    search = WordSearch()
+    first = Researcher(
+        load_settings(), models=HangsOnReflection([PLAN]),
+        tools=ToolRegistry([search, Read()]), checkpoint_path=tmp_path / "ckpt.db",
+    )
+    task = asyncio.create_task(first.arun("What is the capital of France?", run_id="resume-me"))
+    await asyncio.wait_for(entered.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert search.queries == ["capital France"]
+    assert first.run_store.get_run("resume-me").status == "cancelled"
+
+    resumed, _, search2 = make(tmp_path, [SATISFIED, "Paris [1]."])
+    result = await resumed.aresume("resume-me")
+    assert search2.queries == []  # the search step was checkpointed, not redone
+    assert result.answer == "Paris [1]."
+    assert [e.type for e in result.events] == [
+        "plan", "goal", "tool_call", "observation", "reflection", "answer"
+    ]
+
+
+async def test_model_error_on_every_call_still_answers(tmp_path: Path) -> None:
+    class Down(ScriptedChatModel):
+        async def _generate(self, *a, **k):
+            raise ModelError("endpoint unreachable")
+
+    researcher = Researcher(
+        load_settings(), models=Down(), tools=ToolRegistry([WordSearch(), Read()]),
+        checkpoint_path=tmp_path / "c.db",
+    )
+    result = await researcher.arun("What is the capital of France?")
+    assert result.answer  # a fallback answer, not a traceback
+    assert sum(e.type == "error" for e in result.events) == 3
