@@ -7,10 +7,12 @@ once into the user cache directory and verified by size and sha256.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
 import importlib.util
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +85,7 @@ def _join_parts(spec: ModelSpec, target: Path, progress: Callable[[int], None] |
         mod = importlib.import_module(module)
         paths.append(Path(mod.get_part_path()))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".partial")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
     digest = hashlib.sha256()
     with tmp.open("wb") as out:
         for part in paths:
@@ -123,9 +125,17 @@ def resolve_model_path(
             raise WeightsError(f"{path} is missing; reinstall with: {spec.install}")
         return path
     target = cache_dir() / "models" / spec.filename
-    if target.is_file() and (spec.size is None or target.stat().st_size == spec.size):
+
+    def ready() -> bool:
+        return target.is_file() and (spec.size is None or target.stat().st_size == spec.size)
+
+    if ready():
         return target
-    _join_parts(spec, target, progress)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f"{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process joins; the others wait and reuse it
+        if not ready():
+            _join_parts(spec, target, progress)
     return target
 
 

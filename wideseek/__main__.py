@@ -1,0 +1,3 @@
+from wideseek.cli import main
+
+main()

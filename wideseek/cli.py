@@ -1,0 +1,365 @@
+"""The `wideseek` command: ask, index, corpus, resume, runs, config, demo.
+
+Every expected failure (bad config, unknown corpus, missing weights, corrupt index, a model that
+returns garbage) ends with a one-line error and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from wideseek.render import event_line, print_result
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="wideseek: plans, searches, reads, reflects and answers with sources.",
+)
+corpus_app = typer.Typer(help="Indexed corpora.", no_args_is_help=True)
+runs_app = typer.Typer(help="Past runs.", no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(runs_app, name="runs")
+
+console = Console()
+err_console = Console(stderr=True)
+
+SAMPLE_QUESTION = "Who developed the theory of general relativity, and when was it published?"
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="wideseek.toml to read", show_default=False)
+]
+CorpusOpt = Annotated[
+    list[str] | None,
+    typer.Option("--corpus", help="corpus to search (repeatable)", show_default=False),
+]
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit code 2."""
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from agent.config import ConfigError
+    from agent.llm.base import ModelError
+    from agent.llm.weights import WeightsError
+    from agent.researcher import ResearchError
+    from memory.run_store import RunStoreError
+    from retriever.corpus_store import CorpusError
+    from retriever.ingest import IngestError
+
+    return (
+        CliError,
+        ConfigError,
+        ModelError,
+        WeightsError,
+        ResearchError,
+        RunStoreError,
+        CorpusError,
+        IngestError,
+    )
+
+
+def _settings(config: Path | None, **overrides: Any) -> Any:
+    from agent.config import load_settings
+
+    return load_settings(config, **overrides)
+
+
+# --- ask ---------------------------------------------------------------------------------------
+
+
+async def _ask(settings: Any, question: str, as_json: bool, quiet: bool) -> int:
+    from agent.researcher import Researcher
+
+    researcher = Researcher(settings)
+    researcher.tools()  # fail fast on unknown corpus / missing index, before loading a model
+    if not as_json and not quiet:
+        console.print(f"[bold]Question:[/] {question}")
+    status = None if (as_json or quiet) else console.status("planning…", spinner="dots")
+    if status:
+        status.start()
+
+    def show(event: Any) -> None:
+        if status:
+            status.stop()
+            console.print(event_line(event))
+            next_phase = {
+                "plan": "searching…",
+                "tool_call": "running tool…",
+                "observation": "reflecting…",
+                "reflection": "choosing next step…",
+                "goal": "searching…",
+            }.get(event.type, "working…")
+            if event.type == "reflection" and event.data.get("decision") == "answer":
+                next_phase = "writing the answer…"
+            status.update(next_phase)
+            status.start()
+
+    try:
+        result = await researcher.arun(question, on_event=show)
+    finally:
+        if status:
+            status.stop()
+        await researcher.aclose()
+    if as_json:
+        sys.stdout.write(result.model_dump_json() + "\n")
+    else:
+        print_result(console, result)
+    return 0
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question to research")],
+    corpus: CorpusOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the ResearchResult as one JSON object")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the answer")] = False,
+    max_steps: Annotated[int | None, typer.Option(help="search/read steps")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="wall-time budget")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Research QUESTION over the indexed corpora and answer with numbered sources."""
+    if not question.strip():
+        raise CliError("the question is empty")
+    settings = _settings(
+        config,
+        corpora=corpus or None,
+        **{"budget.max_steps": max_steps, "budget.max_seconds": max_seconds},
+    )
+    raise typer.Exit(asyncio.run(_ask(settings, question.strip(), as_json, quiet)))
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="id of an interrupted run")],
+    config: ConfigOpt = None,
+) -> None:
+    """Continue an interrupted run from its last checkpoint."""
+    from agent.researcher import Researcher
+
+    settings = _settings(config)
+
+    async def go() -> None:
+        researcher = Researcher(settings)
+        try:
+            result = await researcher.aresume(run_id, on_event=lambda e: console.print(event_line(e)))
+        finally:
+            await researcher.aclose()
+        print_result(console, result)
+
+    asyncio.run(go())
+
+
+# --- indexing ----------------------------------------------------------------------------------
+
+
+def _index_documents(settings: Any, corpus: str, docs: Any, label: str) -> int:
+    from retriever.corpus_store import CorpusStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = CorpusStore(settings.corpus_db)
+    started = time.perf_counter()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        count = store.add_documents(
+            corpus, docs, progress=lambda n: progress.update(task, completed=n)
+        )
+        progress.update(task, total=count, completed=count)
+    store.close()
+    err_console.print(
+        f"indexed {count} documents into corpus [bold]{corpus}[/] "
+        f"in {time.perf_counter() - started:.1f} s ({settings.corpus_db})"
+    )
+    return count
+
+
+@app.command()
+def index(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="JSONL(.gz), Markdown, text or HTML files/dirs")
+    ] = None,
+    corpus: Annotated[str | None, typer.Option("--corpus", help="corpus name")] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="index the default corpus (Wikipedia summaries)")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Add documents to a corpus (incremental: re-indexing a document replaces it)."""
+    from retriever.default_corpus import DEFAULT_CORPUS, default_corpus_documents
+    from retriever.ingest import IngestReport, load_documents
+
+    settings = _settings(config)
+    if default:
+        _index_documents(
+            settings, corpus or DEFAULT_CORPUS, default_corpus_documents(), "default corpus"
+        )
+        if not paths:
+            return
+    if not paths:
+        raise CliError("give PATH... to index, or --default for the default corpus")
+    name = corpus or paths[0].stem.split(".")[0]
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path} does not exist")
+    report = IngestReport()
+
+    def documents() -> Any:
+        for path in paths:
+            yield from load_documents(path, report=report)
+
+    _index_documents(settings, name, documents(), f"indexing {name}")
+    for line in report.summary_lines():
+        err_console.print(f"[yellow]{line}[/]")
+
+
+@corpus_app.command("list")
+def corpus_list(config: ConfigOpt = None) -> None:
+    """List indexed corpora."""
+    from rich.table import Table
+
+    from retriever.corpus_store import CorpusStore
+
+    settings = _settings(config)
+    if not settings.corpus_db.exists():
+        console.print("no corpora indexed yet: wideseek index PATH --corpus NAME")
+        return
+    store = CorpusStore(settings.corpus_db)
+    table = Table("corpus", "documents", "passages")
+    for info in store.corpora():
+        table.add_row(info.name, str(info.documents), str(info.passages))
+    console.print(table)
+
+
+@corpus_app.command("remove")
+def corpus_remove(name: str, config: ConfigOpt = None) -> None:
+    """Remove a corpus and its documents."""
+    from retriever.corpus_store import CorpusStore
+
+    settings = _settings(config)
+    store = CorpusStore(settings.corpus_db)
+    if not store.has_corpus(name):
+        raise CliError(f"unknown corpus {name!r}")
+    store.remove_corpus(name)
+    console.print(f"removed corpus {name}")
+
+
+# --- runs, config, demo ------------------------------------------------------------------------
+
+
+@runs_app.command("list")
+def runs_list(limit: int = 20, config: ConfigOpt = None) -> None:
+    """List recent runs."""
+    from rich.table import Table
+
+    from memory.run_store import RunStore
+
+    settings = _settings(config)
+    store = RunStore(settings.runs_db)
+    table = Table("run", "status", "started", "question")
+    for run in store.list_runs(limit):
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started_at))
+        table.add_row(run.run_id, run.status, started, run.question[:70])
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False, config: ConfigOpt = None
+) -> None:
+    """Show a stored run: its events and answer."""
+    from agent.events import Event
+    from agent.result import ResearchResult
+    from memory.run_store import RunStore
+
+    settings = _settings(config)
+    store = RunStore(settings.runs_db)
+    run = store.get_run(run_id)
+    if run is None:
+        raise CliError(f"no run {run_id!r}; see: wideseek runs list")
+    if as_json:
+        sys.stdout.write(json.dumps(run.result or {"status": run.status}) + "\n")
+        return
+    for raw in store.events(run_id):
+        console.print(event_line(Event.model_validate(raw)))
+    if run.result:
+        print_result(console, ResearchResult.model_validate(run.result))
+
+
+@app.command("config")
+def show_config(config: ConfigOpt = None) -> None:
+    """Print the effective configuration (secrets hidden)."""
+    settings = _settings(config)
+    console.print_json(settings.model_dump_json())
+
+
+@app.command()
+def demo(
+    question: Annotated[str, typer.Argument(help="the question to ask")] = SAMPLE_QUESTION,
+    config: ConfigOpt = None,
+) -> None:
+    """Index the default corpus if needed, then ask a sample question."""
+    from retriever.corpus_store import CorpusStore
+    from retriever.default_corpus import DEFAULT_CORPUS, default_corpus_documents
+
+    settings = _settings(config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = CorpusStore(settings.corpus_db)
+    indexed = store.has_corpus(DEFAULT_CORPUS)
+    store.close()
+    if not indexed:
+        _index_documents(settings, DEFAULT_CORPUS, default_corpus_documents(), "default corpus")
+    settings.corpora = [DEFAULT_CORPUS]
+    raise typer.Exit(asyncio.run(_ask(settings, question, False, False)))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        raise SystemExit(done.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print(
+            "interrupted; an interrupted run can be continued with: wideseek resume RUN_ID"
+        )
+        raise SystemExit(130) from None
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            raise SystemExit(error.exit_code) from None
+        if isinstance(error, click.exceptions.Abort):
+            raise SystemExit(1) from None
+        if isinstance(error, _expected_errors()):
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise SystemExit(2) from None
+        raise

@@ -1,0 +1,57 @@
+"""Rich rendering of runs for the terminal: live progress lines, the answer, its sources."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+
+from agent.events import Event
+from agent.result import ResearchResult
+
+_STYLE = {
+    "plan": "bold cyan",
+    "goal": "bold magenta",
+    "tool_call": "yellow",
+    "observation": "dim",
+    "reflection": "green",
+    "answer": "bold",
+    "budget": "bold red",
+    "error": "red",
+}
+_LABEL = {
+    "plan": "plan",
+    "goal": "goal",
+    "tool_call": "tool",
+    "observation": "  saw",
+    "reflection": "think",
+    "answer": "done",
+    "budget": "stop",
+    "error": "warn",
+}
+
+
+def event_line(event: Event) -> str:
+    style = _STYLE.get(event.type, "")
+    label = _LABEL.get(event.type, event.type)
+    summary = event.summary().replace("[", r"\[")
+    return f"[{style}]{label:>5}[/] {summary}"
+
+
+def print_result(console: Console, result: ResearchResult) -> None:
+    console.print(Panel(Markdown(result.answer), title="Answer", border_style="green"))
+    if result.citations:
+        table = Table(title="Sources", show_lines=False, expand=False)
+        table.add_column("#", justify="right")
+        table.add_column("title")
+        table.add_column("url", overflow="fold")
+        for c in result.citations:
+            table.add_row(str(c.n), c.title or c.source_id, c.url)
+        console.print(table)
+    t, u = result.timings, result.usage
+    console.print(
+        f"[dim]{t.wall_seconds:.1f} s ({t.model_seconds:.1f} s model, {t.tool_seconds:.2f} s tools)"
+        f" · {u.model_calls} model calls · {u.tool_calls} tool calls · {u.total_tokens} tokens"
+        f" · stop: {result.stop_reason} · run {result.run_id}[/]"
+    )
