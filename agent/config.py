@@ -182,6 +182,27 @@ def _set_nested(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+# WIDESEEK_* variables that are not settings: the config file path, the setup script's wheel cache.
+_NON_SETTING_ENV = {"CONFIG", "WHEEL_DIR"}
+
+
+def _check_env_keys() -> None:
+    """pydantic-settings ignores unknown WIDESEEK_* variables; a typo should fail instead."""
+    for name in os.environ:
+        if not name.startswith("WIDESEEK_") or name[9:] in _NON_SETTING_ENV:
+            continue
+        model: type[BaseModel] | None = Settings
+        for part in name[9:].lower().split("__"):
+            fields = model.model_fields if model else {}
+            if part not in fields:
+                raise ConfigError(f"invalid configuration: unknown setting {name}")
+            annotation = fields[part].annotation
+            candidates = [annotation, *getattr(annotation, "__args__", ())]
+            model = next(
+                (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+            )
+
+
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings. `config_file` defaults to `$WIDESEEK_CONFIG`, then `./wideseek.toml`,
     then the user config dir. `overrides` take dotted keys (`"budget.max_steps"`) or sections."""
@@ -195,6 +216,7 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
     else:
         candidates = [Path.cwd() / CONFIG_FILE_NAME, default_config_path()]
         path = next((p for p in candidates if p.is_file()), None)
+    _check_env_keys()
     nested: dict[str, Any] = {}
     for key, value in overrides.items():
         if value is not None:

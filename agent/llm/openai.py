@@ -99,6 +99,7 @@ class OpenAIChatModel(ChatModel):
         self._api_key = api_key or None
         self._client = client
         self._owns_client = client is None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._probe_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -129,17 +130,33 @@ class OpenAIChatModel(ChatModel):
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
+    def _bind_loop(self) -> None:
+        """Pooled connections and locks belong to one event loop: a sync caller that runs
+        `asyncio.run()` once per question gets fresh ones for each new loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        if self._loop is not None:
+            self._probe_lock = asyncio.Lock()
+            if self._owns_client:
+                self._client = None  # its connections died with the old loop
+        self._loop = loop
+
     def _http(self) -> httpx.AsyncClient:
+        self._bind_loop()
         if self._client is None or self._client.is_closed:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout))
             self._owns_client = True
         return self._client
 
     async def aclose(self) -> None:
-        if self._client is not None and self._owns_client and not self._client.is_closed:
-            await self._client.aclose()
+        same_loop = self._loop is asyncio.get_running_loop()
+        client = self._client
+        if client is not None and self._owns_client and not client.is_closed and same_loop:
+            await client.aclose()  # a client from an earlier, closed loop is simply dropped
         if self._owns_client:
             self._client = None
+        self._loop = None
 
     def _clean(self, text: str, limit: int = 300) -> str:
         """One line, bounded, with the API key (if any) blanked out."""
@@ -168,6 +185,10 @@ class OpenAIChatModel(ChatModel):
         lines = [line.strip() for line in message.splitlines() if line.strip()]
         if lines and lines[0].startswith("Traceback"):
             lines = lines[-1:]  # a Python traceback: keep only the exception line
+        for i, line in enumerate(lines):  # llama-cpp-python appends traceback frames
+            if line.startswith(("Traceback", 'File "')):
+                lines = lines[:i]
+                break
         text = " ".join(lines) or response.reason_phrase or "no message"
         return self._clean(text)
 
@@ -378,6 +399,7 @@ class OpenAIChatModel(ChatModel):
         mode = self.detected_mode
         if mode is not None:
             return await self._chat(self._apply_mode(payload, mode, json_schema), mode)
+        self._bind_loop()
         async with self._probe_lock:
             mode = self.detected_mode  # another task may have finished probing meanwhile
             if mode is not None:

@@ -43,8 +43,15 @@ class WordSearch(Tool):
                 hits.append((score, sid, title, text))
         hits.sort(reverse=True)
         return [
-            Observation(source_id=sid, url=f"https://example.org/{title}", title=title,
-                        text=text, score=float(score), start=0, end=len(text))
+            Observation(
+                source_id=sid,
+                url=f"https://example.org/{title}",
+                title=title,
+                text=text,
+                score=float(score),
+                start=0,
+                end=len(text),
+            )
             for score, sid, title, text in hits[: args.k]
         ]
 
@@ -58,5 +65,13 @@ class Read(Tool):
         if args.doc_id not in DOCS:
             raise ToolError(f"unknown document {args.doc_id!r}")
         title, text = DOCS[args.doc_id]
-        return [Observation(source_id=args.doc_id, url=f"https://example.org/{title}",
-                            title=title, text=text, start=0, end=len(text))]
+        return [
+            Observation(
+                source_id=args.doc_id,
+                url=f"https://example.org/{title}",
+                title=title,
+                text=text,
+                start=0,
+                end=len(text),
+            )
+        ]

@@ -17,7 +17,7 @@ def test_defaults() -> None:
 def test_precedence_toml_env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tmp_path / "w.toml"
     cfg.write_text(
-        '[budget]\nmax_steps = 3\nmax_tool_calls = 5\n'
+        "[budget]\nmax_steps = 3\nmax_tool_calls = 5\n"
         '[models.planner]\nbackend = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n'
     )
     s = load_settings(cfg)
@@ -71,3 +71,12 @@ def test_toml_syntax_error_and_missing_file(tmp_path: Path) -> None:
         load_settings(cfg)
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_unknown_env_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIDESEEK_BUDGET__MAX_STEPZ", "3")
+    with pytest.raises(ConfigError, match="WIDESEEK_BUDGET__MAX_STEPZ"):
+        load_settings()
+    monkeypatch.delenv("WIDESEEK_BUDGET__MAX_STEPZ")
+    monkeypatch.setenv("WIDESEEK_MODELS__WRITER__MODEL", "x.gguf")
+    assert load_settings().models.for_role("writer").model == "x.gguf"

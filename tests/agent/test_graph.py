@@ -15,8 +15,11 @@ from tools.base import ToolRegistry
 PLAN = {
     "task_kind": "lookup",
     "sub_goals": [
-        {"goal": "Find the capital of France", "evidence_needed": "a sentence naming it",
-         "query": "capital France"}
+        {
+            "goal": "Find the capital of France",
+            "evidence_needed": "a sentence naming it",
+            "query": "capital France",
+        }
     ],
     "columns": [],
 }
@@ -30,8 +33,9 @@ SATISFIED = {
 }
 
 
-def make(tmp_path: Path, replies: list, **overrides) -> tuple[Researcher, ScriptedChatModel,
-                                                             WordSearch]:
+def make(
+    tmp_path: Path, replies: list, **overrides
+) -> tuple[Researcher, ScriptedChatModel, WordSearch]:
     model = ScriptedChatModel(replies)
     search = WordSearch()
     settings = load_settings(**overrides)
@@ -59,15 +63,21 @@ async def test_plan_goal_act_reflect_answer(tmp_path: Path) -> None:
     assert result.stop_reason == "answered"
     # the reflection saw the goal and the documents, marked as data
     reflect_prompt = model.calls[1][1].content
-    assert "Find the capital of France" in reflect_prompt and "<result n=\"1\"" in reflect_prompt
+    assert "Find the capital of France" in reflect_prompt and '<result n="1"' in reflect_prompt
 
 
 async def test_partial_reflection_refines_query_then_reads(tmp_path: Path) -> None:
-    partial = {**SATISFIED, "verdict": "partial", "next_action": "search",
-               "query": "Paris capital city", "missing": "more detail"}
+    partial = {
+        **SATISFIED,
+        "verdict": "partial",
+        "next_action": "search",
+        "query": "Paris capital city",
+        "missing": "more detail",
+    }
     read = {**SATISFIED, "verdict": "partial", "next_action": "read", "read": 1}
     researcher, _, search = make(
-        tmp_path, [PLAN, partial, read, SATISFIED, "Paris [1]."],
+        tmp_path,
+        [PLAN, partial, read, SATISFIED, "Paris [1]."],
         **{"budget.max_attempts_per_goal": 3},
     )
     result = await researcher.arun("What is the capital of France?")
@@ -86,9 +96,7 @@ async def test_repeated_query_is_not_rerun(tmp_path: Path) -> None:
 
 async def test_step_budget_ends_with_best_answer(tmp_path: Path) -> None:
     again = {**SATISFIED, "verdict": "partial", "next_action": "search", "query": "Paris"}
-    researcher, _, search = make(
-        tmp_path, [PLAN, again, "Paris [1]."], **{"budget.max_steps": 1}
-    )
+    researcher, _, search = make(tmp_path, [PLAN, again, "Paris [1]."], **{"budget.max_steps": 1})
     result = await researcher.arun("What is the capital of France?")
     assert len(search.queries) == 1
     assert "step budget" in result.stop_reason
@@ -123,7 +131,9 @@ async def test_citation_to_unread_source_is_removed(tmp_path: Path) -> None:
     result = await researcher.arun("What is the capital of France?")
     assert "[9]" not in result.answer
     cited = {c.source_id for c in result.citations}
-    read = {i["source_id"] for e in result.events if e.type == "observation" for i in e.data["items"]}
+    read = {
+        i["source_id"] for e in result.events if e.type == "observation" for i in e.data["items"]
+    }
     assert cited <= read
     assert "[9]" in result.events[-1].data["rejected_citations"]
 
@@ -156,8 +166,10 @@ async def test_interrupted_run_resumes_from_checkpoint(tmp_path: Path) -> None:
 
     search = WordSearch()
     first = Researcher(
-        load_settings(), models=HangsOnReflection([PLAN]),
-        tools=ToolRegistry([search, Read()]), checkpoint_path=tmp_path / "ckpt.db",
+        load_settings(),
+        models=HangsOnReflection([PLAN]),
+        tools=ToolRegistry([search, Read()]),
+        checkpoint_path=tmp_path / "ckpt.db",
     )
     task = asyncio.create_task(first.arun("What is the capital of France?", run_id="resume-me"))
     await asyncio.wait_for(entered.wait(), 10)
@@ -172,7 +184,12 @@ async def test_interrupted_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     assert search2.queries == []  # the search step was checkpointed, not redone
     assert result.answer == "Paris [1]."
     assert [e.type for e in result.events] == [
-        "plan", "goal", "tool_call", "observation", "reflection", "answer"
+        "plan",
+        "goal",
+        "tool_call",
+        "observation",
+        "reflection",
+        "answer",
     ]
 
 
@@ -182,7 +199,9 @@ async def test_model_error_on_every_call_still_answers(tmp_path: Path) -> None:
             raise ModelError("endpoint unreachable")
 
     researcher = Researcher(
-        load_settings(), models=Down(), tools=ToolRegistry([WordSearch(), Read()]),
+        load_settings(),
+        models=Down(),
+        tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "c.db",
     )
     result = await researcher.arun("What is the capital of France?")

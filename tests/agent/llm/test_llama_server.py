@@ -22,32 +22,6 @@ pytestmark = pytest.mark.slow
 
 STARTUP_S = 90.0
 
-# `python -m llama_cpp.server`, except that on CPUs that advertise AMX the weight-repacking
-# "extra buffer types" are turned off: a -march=native build of ggml uses AMX tiles there, and on
-# VMs that advertise AMX without allowing it `ldtilecfg` dies with a general protection fault
-# (SIGSEGV on the first completion). llama-cpp-python's Llama() has no switch for it.
-_LAUNCH = """
-import runpy, sys
-if sys.argv[1] == "no-extra-bufts":
-    import llama_cpp.llama_cpp as C
-    _defaults = C.llama_model_default_params
-    def _params():
-        params = _defaults()
-        params.use_extra_bufts = False
-        return params
-    C.llama_model_default_params = _params
-del sys.argv[1]
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
-
-
-def _cpu_has_amx() -> bool:
-    try:
-        return "amx_tile" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,7 +30,8 @@ def _free_port() -> int:
 
 def _model_path() -> Path:
     missing = [
-        m for m in ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
+        m
+        for m in ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
         if importlib.util.find_spec(m) is None
     ]
     if missing:
@@ -79,7 +54,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("llama") / "server.log"
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     command = [
-        sys.executable, "-c", _LAUNCH, "no-extra-bufts" if _cpu_has_amx() else "default",
+        sys.executable, "-m", "llama_cpp.server",
         "--model", str(model_path),
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "4096", "--n_threads", "2",

