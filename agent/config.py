@@ -91,9 +91,7 @@ class SearchConfig(_Strict):
     evidence_chars: int = Field(
         2400, ge=400, description="characters of observations shown to the reflector per step"
     )
-    answer_chars: int = Field(
-        3600, ge=400, description="characters of sources shown to the writer"
-    )
+    answer_chars: int = Field(3600, ge=400, description="characters of sources shown to the writer")
 
 
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)

@@ -360,7 +360,9 @@ def _number_sources(
         record = sources[source_id]
         text = clip(" … ".join(p["text"] for p in record["passages"]), share)
         title = quote_untrusted(record.get("title") or source_id)
-        block = f'<source n="{len(numbered) + 1}" title="{title}">\n{quote_untrusted(text)}\n</source>'
+        block = (
+            f'<source n="{len(numbered) + 1}" title="{title}">\n{quote_untrusted(text)}\n</source>'
+        )
         if numbered and used + len(block) > limit:
             break
         used += len(block)
@@ -394,10 +396,7 @@ def fallback_answer(state: ResearchState, reason: str) -> str:
             return f"No answer: no relevant documents were found ({reason})."
         titles = ", ".join(f"{ref.title or ref.source_id} [{n}]" for n, ref in numbered.items())
         return f"No answer could be written ({reason}). Documents read: {titles}."
-    return (
-        f"Partial answer ({reason}). Evidence found:\n"
-        + _render_notes_for_writer(notes, by_id)
-    )
+    return f"Partial answer ({reason}). Evidence found:\n" + _render_notes_for_writer(notes, by_id)
 
 
 async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -408,6 +407,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
     columns = plan.get("columns") or []
     usage = Usage()
     events: list[dict[str, Any]] = []
+    stop_reason: str | None = None
     if not numbered:
         text = (
             "I could not find documents in the searched corpora that answer this question, so "
@@ -440,6 +440,9 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         except (ModelError, TimeoutError) as error:
             events.append(_event("error", state, message=f"writer failed: {error}"))
             text = fallback_answer(state, f"writer failed: {error}")
+            stop_reason = f"writer failed: {error}"
+    if stop_reason is None and _model_unusable(state):
+        stop_reason = "model output unusable: planning and every reflection failed"
     check = enforce_citations(text, numbered, read_ids)
     citations = [c.model_dump() for c in check.citations]
     events.append(
@@ -451,13 +454,26 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
             rejected_citations=check.rejected,
         )
     )
+    update: dict[str, Any] = {"stop_reason": stop_reason} if stop_reason else {}
     return {
+        **update,
         "answer": check.answer,
         "citations": citations,
         "rejected_citations": check.rejected,
         "events": events,
         "usage": _usage_delta(usage),
     }
+
+
+def _model_unusable(state: ResearchState) -> bool:
+    """True when the planner and every model reflection of the run failed."""
+    messages = [
+        e["data"].get("message", "") for e in state.get("events") or [] if e["type"] == "error"
+    ]
+    planner_failed = any(m.startswith("planner failed") for m in messages)
+    failed_reflections = sum(m.startswith("reflection failed") for m in messages)
+    reflections = sum(e["type"] == "reflection" for e in state.get("events") or [])
+    return planner_failed and failed_reflections > 0 and failed_reflections == reflections
 
 
 def _route(state: ResearchState) -> str:

@@ -50,8 +50,10 @@ def _default_tools(settings: Settings) -> ToolRegistry:
             f"{', '.join(sorted(known)) or 'none'} (add one with: wideseek index PATH --corpus NAME)"
         )
     return ToolRegistry(
-        [CorpusSearchTool(store, corpora=settings.corpora, default_k=settings.search.k),
-         ReadDocumentTool(store)]
+        [
+            CorpusSearchTool(store, corpora=settings.corpora, default_k=settings.search.k),
+            ReadDocumentTool(store),
+        ]
     )
 
 
@@ -78,6 +80,7 @@ class Researcher:
         self._models: dict[Role, ChatModel] | None = None
         self.checkpoint_path = Path(checkpoint_path or self.settings.checkpoint_db)
         self._run_store = run_store
+        self._checked = False
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -98,6 +101,14 @@ class Researcher:
                     roles[role] = model
                 self._models = roles
         return self._models
+
+    async def check_models(self) -> None:
+        """Fail before the run when a model cannot be used (missing weights, server down)."""
+        if self._checked:
+            return
+        for model in {id(m): m for m in self.models().values()}.values():
+            await model.check()
+        self._checked = True
 
     def tools(self) -> ToolRegistry:
         if self._tools is None:
@@ -175,6 +186,7 @@ class Researcher:
         question: str,
         holder: dict[str, ResearchResult],
     ) -> AsyncIterator[Event]:
+        await self.check_models()
         ctx = RunContext(
             models=self.models(),
             tools=self.tools(),

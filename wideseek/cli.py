@@ -123,6 +123,13 @@ async def _ask(settings: Any, question: str, as_json: bool, quiet: bool) -> int:
         sys.stdout.write(result.model_dump_json() + "\n")
     else:
         print_result(console, result)
+    if result.stop_reason.startswith(("writer failed", "model output unusable")):
+        err_console.print(
+            f"[bold red]error:[/] {result.stop_reason} (run {result.run_id}; the answer above "
+            "is only the evidence found)",
+            highlight=False,
+        )
+        return 1
     return 0
 
 
@@ -162,7 +169,9 @@ def resume(
     async def go() -> None:
         researcher = Researcher(settings)
         try:
-            result = await researcher.aresume(run_id, on_event=lambda e: console.print(event_line(e)))
+            result = await researcher.aresume(
+                run_id, on_event=lambda e: console.print(event_line(e))
+            )
         finally:
             await researcher.aclose()
         print_result(console, result)
@@ -237,8 +246,11 @@ def index(
             yield from load_documents(path, report=report)
 
     _index_documents(settings, name, documents(), f"indexing {name}")
-    for line in report.summary_lines():
-        err_console.print(f"[yellow]{line}[/]")
+    err_console.print(report.summary())
+    for problem in report.problems:
+        err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+    if report.problem_count > len(report.problems):
+        err_console.print(f"… and {report.problem_count - len(report.problems)} more problems")
 
 
 @corpus_app.command("list")

@@ -90,7 +90,10 @@ class ChatModel(abc.ABC):
     ) -> Completion:
         if schema is None:
             return await self._generate(
-                messages, json_schema=None, max_tokens=max_tokens, temperature=temperature,
+                messages,
+                json_schema=None,
+                max_tokens=max_tokens,
+                temperature=temperature,
                 stop=stop,
             )
         from agent.llm.repair import complete_structured
@@ -135,6 +138,10 @@ class ChatModel(abc.ABC):
         temperature: float = 0.0,
     ) -> AsyncIterator[str]:
         """Yield text deltas as they are generated."""
+
+    async def check(self) -> None:  # noqa: B027 - optional hook
+        """Fail fast with a ModelError when the model cannot be used (missing weights, server
+        unreachable). Called once before a run starts."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release resources (HTTP clients, loaded weights)."""

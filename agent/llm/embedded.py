@@ -83,6 +83,9 @@ class EmbeddedChatModel(ChatModel):
             self._llama = _load(path, self._n_ctx, self._n_threads, self._seed)
         return self._llama
 
+    async def check(self) -> None:
+        await asyncio.to_thread(self.load)
+
     def _kwargs(
         self,
         messages: Sequence[Message],

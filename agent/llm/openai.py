@@ -564,6 +564,13 @@ class OpenAIChatModel(ChatModel):
             raise ModelError(f"GET {url}: no model list in the reply")
         return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
 
+    async def check(self) -> None:
+        """Fail fast when the server is unreachable (GET /models)."""
+        try:
+            await self.list_models()
+        except ModelError as error:
+            raise ModelError(f"model server {self.base_url} is not usable: {error}") from None
+
     async def health(self) -> bool:
         """True when GET /models answers with a model list."""
         try:

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retriever.corpus_store import CorpusStore
+from retriever.types import Document
+from tools import (
+    CorpusSearchTool,
+    Observation,
+    ReadDocumentTool,
+    ToolError,
+    ToolRegistry,
+)
+
+DOCS = [
+    Document("paris", "Paris is the capital of France.", "https://x/paris", "Paris"),
+    Document("berlin", "Berlin is the capital of Germany.", "https://x/berlin", "Berlin"),
+    Document("rome", "Rome is the capital of Italy.", "https://x/rome", "Rome"),
+    Document(
+        "long",
+        "\n\n".join(
+            [f"Section {i}: routine background text about topic {i}." * 5 for i in range(10)]
+            + ["The treasure is buried under the old oak tree by the river."]
+        ),
+        "https://x/long",
+        "Long report",
+    ),
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CorpusStore]:
+    with CorpusStore(tmp_path / "c.db") as opened:
+        opened.add_documents("demo", DOCS)
+        opened.add_documents("more", [Document("madrid", "Madrid is the capital of Spain.")])
+        yield opened
+
+
+async def test_search_returns_citable_observations(store: CorpusStore) -> None:
+    tool = CorpusSearchTool(store)
+    observations = await tool({"query": "capital of France", "k": 2})
+    assert len(observations) == 2
+    first = observations[0]
+    assert isinstance(first, Observation)
+    assert first.source_id == "demo:paris"
+    assert first.url == "https://x/paris" and first.title == "Paris"
+    assert first.text == DOCS[0].text
+    assert first.score is not None and first.score > 0
+    assert (first.start, first.end) == (0, len(DOCS[0].text))
+
+
+async def test_search_default_k_and_corpora(store: CorpusStore) -> None:
+    everything = await CorpusSearchTool(store)({"query": "capital"})
+    assert len(everything) == 4
+    one = await CorpusSearchTool(store, default_k=1)({"query": "capital"})
+    assert len(one) == 1
+    explicit = await CorpusSearchTool(store, default_k=1)({"query": "capital", "k": 3})
+    assert len(explicit) == 3
+    only_more = await CorpusSearchTool(store, corpora=["more"])({"query": "capital"})
+    assert [o.source_id for o in only_more] == ["more:madrid"]
+    assert await CorpusSearchTool(store)({"query": "no-such-word-anywhere"}) == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"query": ""}, {"query": "   "}, {"query": "x", "k": 0}, {"query": "x", "k": 21}, {"k": 3}],
+)
+async def test_search_rejects_bad_arguments(store: CorpusStore, arguments: dict) -> None:
+    with pytest.raises(ToolError, match="bad arguments for tool 'search'"):
+        await CorpusSearchTool(store)(arguments)
+
+
+async def test_search_unknown_corpus_is_a_tool_error(store: CorpusStore) -> None:
+    with pytest.raises(ToolError, match="unknown corpus 'nope'"):
+        await CorpusSearchTool(store, corpora=["nope"])({"query": "capital"})
+
+
+def test_default_k_must_be_in_range(store: CorpusStore) -> None:
+    with pytest.raises(ValueError):
+        CorpusSearchTool(store, default_k=0)
+
+
+async def test_read_returns_passages_for_the_goal(store: CorpusStore) -> None:
+    tool = ReadDocumentTool(store)
+    observations = await tool({"doc_id": "demo:long", "goal": "where is the treasure buried"})
+    assert 1 <= len(observations) <= 3
+    assert "treasure" in observations[0].text
+    assert all(o.source_id == "demo:long" and o.url == "https://x/long" for o in observations)
+    text = DOCS[3].text
+    assert all(text[o.start or 0 : o.end] == o.text for o in observations)
+    bare = await tool({"doc_id": "madrid", "goal": "capital"})
+    assert [o.source_id for o in bare] == ["more:madrid"]
+
+
+async def test_read_unknown_document_is_a_tool_error(store: CorpusStore) -> None:
+    tool = ReadDocumentTool(store)
+    with pytest.raises(ToolError, match="no document"):
+        await tool({"doc_id": "demo:atlantis", "goal": "anything"})
+    with pytest.raises(ToolError, match="bad arguments"):
+        await tool({"doc_id": "", "goal": "x"})
+
+
+def test_cards_and_registry(store: CorpusStore) -> None:
+    registry = ToolRegistry([CorpusSearchTool(store), ReadDocumentTool(store)])
+    assert registry.names() == ["search", "read"]
+    search_card = registry.get("search").card()
+    assert set(search_card["parameters"]["properties"]) == {"query", "k"}
+    assert search_card["parameters"]["required"] == ["query"]
+    assert search_card["examples"] and search_card["description"]
+    read_card = registry.get("read").card()
+    assert set(read_card["parameters"]["required"]) == {"doc_id", "goal"}
+    for tool in registry:
+        for example in tool.examples:
+            tool.validate_args(example)

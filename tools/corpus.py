@@ -1,0 +1,142 @@
+"""Tools over the local corpus store: `search` finds passages, `read` reads a document for a goal.
+
+Store calls are synchronous SQLite; they run in a worker thread (`asyncio.to_thread`) so the
+event loop keeps going while a query runs. Source ids are `"<corpus>:<doc_id>"`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field, field_validator
+
+from retriever.corpus_store import CorpusError, CorpusStore
+from retriever.types import Hit
+from tools.base import Observation, Tool, ToolError
+
+__all__ = ["CorpusSearchTool", "ReadDocumentTool", "hit_observation", "source_id"]
+
+
+def source_id(corpus: str, doc_id: str) -> str:
+    """The stable, citable id of a corpus document."""
+    return f"{corpus}:{doc_id}"
+
+
+def hit_observation(hit: Hit) -> Observation:
+    return Observation(
+        source_id=source_id(hit.corpus, hit.doc_id),
+        url=hit.url,
+        title=hit.title,
+        text=hit.text,
+        score=hit.score,
+        start=hit.start,
+        end=hit.end,
+    )
+
+
+class CorpusSearchArgs(BaseModel):
+    query: str = Field(
+        description="keywords or a short question; the words are matched (BM25), not the meaning",
+        min_length=1,
+        max_length=1000,
+    )
+    k: int = Field(default=5, ge=1, le=20, description="how many passages to return (1-20)")
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must not be blank")
+        return value.strip()
+
+
+class CorpusSearchTool(Tool):
+    """Keyword search over the local document corpora (offline)."""
+
+    name: ClassVar[str] = "search"
+    description: ClassVar[str] = (
+        "Search the local offline corpus (by default Wikipedia lead summaries of ~10,000 vital "
+        "articles, plus any documents indexed with `wideseek index`) for passages matching "
+        "keywords. Ranked by BM25 word overlap with the title and text, so use distinctive "
+        "words and names (e.g. 'Belo Horizonte population'), not long sentences. Returns up "
+        "to k passages, at most one per document, each with a source_id to cite or to pass to "
+        "the `read` tool."
+    )
+    Args: ClassVar[type[BaseModel]] = CorpusSearchArgs
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {"query": "Mona Lisa painter", "k": 3},
+        {"query": "largest moon of Saturn"},
+        {"query": "Treaty of Westphalia 1648", "k": 5},
+    ]
+
+    def __init__(
+        self,
+        store: CorpusStore,
+        corpora: Sequence[str] | None = None,
+        default_k: int = 5,
+    ) -> None:
+        if not 1 <= default_k <= 20:
+            raise ValueError(f"default_k must be in 1..20, got {default_k}")
+        self.store = store
+        self.corpora = list(corpora) if corpora is not None else None
+        self.default_k = default_k
+
+    async def run(self, args: CorpusSearchArgs) -> list[Observation]:
+        k = args.k if "k" in args.model_fields_set else self.default_k
+        try:
+            hits = await asyncio.to_thread(self.store.search, args.query, k, self.corpora)
+        except CorpusError as error:
+            raise ToolError(f"search failed: {error}") from error
+        return [hit_observation(hit) for hit in hits]
+
+
+class ReadDocumentArgs(BaseModel):
+    doc_id: str = Field(
+        description="the source_id of a search result, '<corpus>:<doc_id>' (a bare doc_id "
+        "works when only one corpus has it)",
+        min_length=1,
+    )
+    goal: str = Field(
+        description="what you want to learn from the document; picks the passages to return",
+    )
+
+    @field_validator("doc_id")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("doc_id must not be blank")
+        return value.strip()
+
+
+class ReadDocumentTool(Tool):
+    """Read the passages of one corpus document that bear on a goal."""
+
+    name: ClassVar[str] = "read"
+    description: ClassVar[str] = (
+        "Read one document from the local corpus: give its source_id (from a `search` result) "
+        "and your goal, and get back the document's 3 passages most relevant to the goal "
+        "(its opening passages if none match). Use it when a search hit looks right but its "
+        "passage does not hold the fact you need."
+    )
+    Args: ClassVar[type[BaseModel]] = ReadDocumentArgs
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {"doc_id": "wiki-offline:Mona Lisa", "goal": "when it was painted and by whom"},
+        {"doc_id": "wiki-offline:Saturn", "goal": "number of moons"},
+    ]
+    passages: ClassVar[int] = 3
+
+    def __init__(self, store: CorpusStore) -> None:
+        self.store = store
+
+    async def run(self, args: ReadDocumentArgs) -> list[Observation]:
+        try:
+            hits = await asyncio.to_thread(self._read, args.doc_id, args.goal)
+        except CorpusError as error:
+            raise ToolError(f"cannot read {args.doc_id!r}: {error}") from error
+        return [hit_observation(hit) for hit in hits]
+
+    def _read(self, wanted: str, goal: str) -> list[Hit]:
+        corpus, doc_id = self.store.resolve(wanted)
+        return self.store.best_passages(corpus, doc_id, goal, k=self.passages)
