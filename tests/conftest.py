@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fake_openai import FakeOpenAI, serve
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -19,3 +22,9 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
     monkeypatch.setenv("WIDESEEK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    """A real HTTP server on 127.0.0.1 playing an OpenAI-compatible server."""
+    yield from serve()

@@ -355,7 +355,8 @@ def demo(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        raise SystemExit(code if isinstance(code, int) else 0)
     except typer.Exit as done:
         raise SystemExit(done.exit_code) from None
     except KeyboardInterrupt:

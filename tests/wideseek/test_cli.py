@@ -1,0 +1,143 @@
+"""The `wideseek` command run as a real subprocess: exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_openai import FakeOpenAI, Reply, chat
+
+DOCS = [
+    {"id": "eiffel", "url": "https://example.org/eiffel", "title": "Eiffel Tower",
+     "text": "The Eiffel Tower is a wrought-iron lattice tower in Paris, France. It was "
+             "completed in 1889 and designed by the company of Gustave Eiffel."},
+    {"id": "louvre", "url": "https://example.org/louvre", "title": "Louvre",
+     "text": "The Louvre is the world's most-visited art museum, in Paris. It houses the "
+             "Mona Lisa, painted by Leonardo da Vinci."},
+    {"id": "tokyo", "url": "https://example.org/tokyo", "title": "Tokyo",
+     "text": "Tokyo is the capital of Japan and its most populous city."},
+]  # fmt: skip
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wideseek", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {}), "COLUMNS": "120"},
+        timeout=timeout,
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and needle in proc.stderr.replace("\n", " "), proc.stderr
+
+
+@pytest.fixture
+def mini_corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "mini.jsonl"
+    lines = [json.dumps(d) for d in DOCS] + ["{not json"]
+    path.write_text("\n".join(lines) + "\n")
+    proc = run("index", str(path), "--corpus", "mini")
+    assert proc.returncode == 0, proc.stderr
+    assert "indexed 3 documents" in proc.stderr
+    assert "mini.jsonl:4" in proc.stderr  # the malformed line is reported by position
+    return path
+
+
+def test_index_and_corpus_list(mini_corpus: Path) -> None:
+    proc = run("corpus", "list")
+    assert proc.returncode == 0 and "mini" in proc.stdout and "3" in proc.stdout
+
+
+def test_empty_question() -> None:
+    one_line_error(run("ask", "  "), "the question is empty")
+
+
+def test_unknown_corpus(mini_corpus: Path) -> None:
+    one_line_error(run("ask", "Where is the Louvre?", "--corpus", "nope"), "unknown corpus 'nope'")
+
+
+def test_no_index_yet() -> None:
+    one_line_error(run("ask", "Where is the Louvre?"), "wideseek index")
+
+
+def test_corrupt_index(mini_corpus: Path, tmp_path: Path) -> None:
+    db = Path(os.environ["WIDESEEK_DATA_DIR"]) / "corpus.db"
+    db.write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    one_line_error(run("ask", "Where is the Louvre?", "--corpus", "mini"), "corpus.db")
+
+
+def test_missing_model_weights(mini_corpus: Path) -> None:
+    proc = run(
+        "ask", "Where is the Louvre?", "--corpus", "mini",
+        env={"WIDESEEK_MODELS__DEFAULT__MODEL": "/no/such/model.gguf"},
+    )  # fmt: skip
+    one_line_error(proc, "neither a known embedded model")
+
+
+def test_bad_config_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "w.toml"
+    cfg.write_text("[budget]\nmax_stepz = 2\n")
+    one_line_error(run("ask", "x", "--config", str(cfg)), "budget.max_stepz")
+
+
+def test_model_server_unreachable(mini_corpus: Path) -> None:
+    env = {
+        "WIDESEEK_MODELS__DEFAULT__BACKEND": "openai",
+        "WIDESEEK_MODELS__DEFAULT__BASE_URL": "http://127.0.0.1:9/v1",
+        "WIDESEEK_MODELS__DEFAULT__MAX_RETRIES": "0",
+    }
+    one_line_error(run("ask", "Where is the Louvre?", "--corpus", "mini", env=env), "127.0.0.1:9")
+
+
+def test_model_that_returns_garbage(mini_corpus: Path, server: FakeOpenAI) -> None:
+    server.script = lambda req: Reply(
+        body={"object": "list", "data": [{"id": "m"}]}
+        if req.path.endswith("/models")
+        else chat("lorem ipsum dolor")
+    )
+    env = {
+        "WIDESEEK_MODELS__DEFAULT__BACKEND": "openai",
+        "WIDESEEK_MODELS__DEFAULT__BASE_URL": server.url,
+        "WIDESEEK_MODELS__DEFAULT__MODEL": "m",
+    }
+    proc = run("ask", "Where is the Louvre?", "--corpus", "mini", env=env)
+    one_line_error(proc, "model output unusable")
+    assert len(server.chat_requests()) >= 3  # it really asked, several times, then gave up
+
+
+@pytest.mark.slow
+def test_ask_json_on_the_real_embedded_model(mini_corpus: Path) -> None:
+    proc = run(
+        "ask", "Which museum houses the Mona Lisa?", "--corpus", "mini", "--json",
+        "--max-steps", "2",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "louvre" in result["answer"].lower()
+    assert result["citations"], result["answer"]
+    read = {
+        item["source_id"]
+        for event in result["events"]
+        if event["type"] == "observation"
+        for item in event["data"]["items"]
+    }
+    for citation in result["citations"]:
+        assert citation["source_id"] in read and citation["url"].startswith("https://example.org/")
+    types = [e["type"] for e in result["events"]]
+    assert types[0] == "plan" and types[-1] == "answer"
+    assert {"goal", "tool_call", "observation", "reflection"} <= set(types)
+    assert result["usage"]["model_calls"] >= 3 and result["usage"]["total_tokens"] > 0
