@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from agent.citations import SourceRef, enforce_citations
 from agent.events import Event, EventType
-from agent.llm.base import Message, ModelError, Usage
+from agent.llm.base import Message, ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import load_prompt
 from agent.schemas import Plan, Reflection, SubGoal
@@ -44,6 +44,11 @@ def _usage_delta(usage: Usage) -> dict[str, float]:
         "model_calls": usage.calls,
         "model_seconds": usage.seconds,
     }
+
+
+def _failed_usage(error: BaseException) -> Usage:
+    """What a failed structured call still cost (tokens of the rejected attempts)."""
+    return error.usage if isinstance(error, StructuredOutputError) else Usage()
 
 
 def budget_reason(state: ResearchState, ctx: RunContext) -> str | None:
@@ -90,6 +95,7 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
             ctx, "planner", load_prompt("planner").render(question=question), Plan, 400
         )
     except (ModelError, TimeoutError) as error:
+        usage = _failed_usage(error)
         plan = Plan(
             task_kind="lookup",
             sub_goals=[
@@ -306,6 +312,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         try:
             reflection, usage = await _structured(ctx, "reflector", messages, Reflection, 350)
         except (ModelError, TimeoutError) as error:
+            usage = _failed_usage(error)
             reflection = Reflection(
                 evidence="", missing="", verdict="partial", next_action="next_goal"
             )
@@ -480,7 +487,7 @@ def _route(state: ResearchState) -> str:
     return state.get("next", "answer")
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[ResearchState, RunContext, ResearchState, ResearchState]:
     """The uncompiled graph; compile it with a checkpointer."""
     graph = StateGraph(ResearchState, context_schema=RunContext)
     graph.add_node("plan", plan_node)

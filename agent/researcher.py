@@ -47,7 +47,8 @@ def _default_tools(settings: Settings) -> ToolRegistry:
     if missing:
         raise ResearchError(
             f"unknown corpus {', '.join(map(repr, missing))}; indexed: "
-            f"{', '.join(sorted(known)) or 'none'} (add one with: wideseek index PATH --corpus NAME)"
+            f"{', '.join(sorted(known)) or 'none'} "
+            "(add one with: wideseek index PATH --corpus NAME)"
         )
     return ToolRegistry(
         [

@@ -43,9 +43,12 @@ class RunStore:
                 f"run store {self.path} is unreadable ({error}); move it aside to start a new one"
             ) from None
 
+    def _table(self, name: str) -> sqlite_utils.db.Table:
+        return self.db.table(name)
+
     def _ensure_schema(self) -> None:
         if "runs" not in self.db.table_names():
-            self.db["runs"].create(
+            self._table("runs").create(
                 {
                     "run_id": str,
                     "question": str,
@@ -58,17 +61,17 @@ class RunStore:
                 pk="run_id",
             )
         if "events" not in self.db.table_names():
-            self.db["events"].create(
+            self._table("events").create(
                 {"run_id": str, "seq": int, "type": str, "step": int, "time": float, "data": str},
                 pk=("run_id", "seq"),
             )
 
     def start_run(self, run_id: str, question: str) -> None:
-        existing = self.db["runs"].count_where("run_id = ?", [run_id])
+        existing = self._table("runs").count_where("run_id = ?", [run_id])
         if existing:
-            self.db["runs"].update(run_id, {"status": "running"})
+            self._table("runs").update(run_id, {"status": "running"})
             return
-        self.db["runs"].insert(
+        self._table("runs").insert(
             {
                 "run_id": run_id,
                 "question": question,
@@ -84,7 +87,7 @@ class RunStore:
         seq = self.db.execute(
             "SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE run_id = ?", [run_id]
         ).fetchone()[0]
-        self.db["events"].insert(
+        self._table("events").insert(
             {
                 "run_id": run_id,
                 "seq": seq,
@@ -96,7 +99,7 @@ class RunStore:
         )
 
     def finish_run(self, run_id: str, status: str, answer: str, result: dict[str, Any]) -> None:
-        self.db["runs"].update(
+        self._table("runs").update(
             run_id,
             {
                 "status": status,
@@ -107,15 +110,15 @@ class RunStore:
         )
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        rows = list(self.db["runs"].rows_where("run_id = ?", [run_id]))
+        rows = list(self._table("runs").rows_where("run_id = ?", [run_id]))
         return self._record(rows[0]) if rows else None
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        rows = self.db["runs"].rows_where(order_by="started_at desc", limit=limit)
+        rows = self._table("runs").rows_where(order_by="started_at desc", limit=limit)
         return [self._record(row) for row in rows]
 
     def events(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self.db["events"].rows_where("run_id = ?", [run_id], order_by="seq")
+        rows = self._table("events").rows_where("run_id = ?", [run_id], order_by="seq")
         return [
             {"type": r["type"], "step": r["step"], "time": r["time"], "data": json.loads(r["data"])}
             for r in rows

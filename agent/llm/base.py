@@ -65,9 +65,10 @@ class ModelError(RuntimeError):
 class StructuredOutputError(ModelError):
     """The model's reply could not be turned into the requested schema, even after repair."""
 
-    def __init__(self, message: str, raw: str = "") -> None:
+    def __init__(self, message: str, raw: str = "", usage: Usage | None = None) -> None:
         super().__init__(message)
         self.raw = raw
+        self.usage = usage or Usage()  # what the failed attempts cost
 
 
 class ChatModel(abc.ABC):

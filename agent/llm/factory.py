@@ -13,7 +13,9 @@ def build_model(config: ModelConfig) -> ChatModel:
         return EmbeddedChatModel(config.model, n_ctx=config.n_ctx, n_threads=config.n_threads)
     if config.backend == "openai":
         if not config.base_url:
-            raise ConfigError("models: the openai backend needs base_url (e.g. http://host:8000/v1)")
+            raise ConfigError(
+                "models: the openai backend needs base_url (e.g. http://host:8000/v1)"
+            )
         from agent.llm.openai import OpenAIChatModel
 
         return OpenAIChatModel(

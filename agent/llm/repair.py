@@ -65,7 +65,8 @@ def json_schema_for(schema: type[BaseModel]) -> dict[str, Any]:
             return [inline(v) for v in node]
         return node
 
-    return inline(raw)  # type: ignore[no-any-return]
+    result: dict[str, Any] = inline(raw)
+    return result
 
 
 def _describe(error: Exception) -> str:
@@ -121,4 +122,5 @@ async def complete_structured(
         f"{model.name} did not return a valid {schema.__name__} after a retry: "
         f"{_describe(last_error) if last_error else 'unknown error'}",
         raw=last_text,
+        usage=usage,
     )

