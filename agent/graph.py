@@ -23,7 +23,7 @@ from agent.llm.base import Message, ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import load_prompt
 from agent.schemas import Plan, Reflection, SubGoal
-from agent.state import ResearchState, RunContext
+from agent.state import ResearchState, RunContext, add_usage
 from agent.text import clip, keywords, quote_untrusted
 from tools.base import ToolError
 
@@ -338,8 +338,8 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         ),
     )
     if next_node == "act":
-        projected = {**state, "usage": {**(state.get("usage") or {})}}
-        reason = budget_reason(projected, ctx)  # type: ignore[arg-type]
+        spent: ResearchState = {**state, "usage": add_usage(state.get("usage"), update["usage"])}
+        reason = budget_reason(spent, ctx)
         if reason:
             goal["status"] = "partial" if notes else "abandoned"
             events.append(_event("budget", state, reason=reason))

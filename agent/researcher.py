@@ -178,7 +178,15 @@ class Researcher:
         return holder["result"]
 
     def run(self, question: str, *, run_id: str | None = None) -> ResearchResult:
-        return asyncio.run(self.arun(question, run_id=run_id))
+        """Synchronous `arun`. HTTP clients are closed before its event loop ends."""
+
+        async def go() -> ResearchResult:
+            try:
+                return await self.arun(question, run_id=run_id)
+            finally:
+                await self._close_models()
+
+        return asyncio.run(go())
 
     async def _execute(
         self,
@@ -255,8 +263,11 @@ class Researcher:
             stop_reason=values.get("stop_reason") or "answered",
         )
 
-    async def aclose(self) -> None:
-        for model in set(self.models().values()) if self._models else ():
+    async def _close_models(self) -> None:
+        for model in {id(m): m for m in (self._models or {}).values()}.values():
             await model.aclose()
+
+    async def aclose(self) -> None:
+        await self._close_models()
         if self._run_store is not None:
             self._run_store.close()

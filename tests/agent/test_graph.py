@@ -223,3 +223,41 @@ def test_sync_run(tmp_path: Path) -> None:
     result = researcher.run("What is the capital of France?")
     assert result.answer == "Paris [1]." and result.timings.wall_seconds > 0
     assert result.model_dump(mode="json")["citations"][0]["url"].startswith("https://")
+
+
+async def test_token_budget_ends_with_best_answer(tmp_path: Path) -> None:
+    class Expensive(ScriptedChatModel):
+        async def _generate(self, messages, **kwargs):
+            result = await super()._generate(messages, **kwargs)
+            result.usage.prompt_tokens = 700
+            return result
+
+    again = {**SATISFIED, "verdict": "partial", "next_action": "search", "query": "Paris"}
+    researcher = Researcher(
+        load_settings(**{"budget.max_tokens": 1000}),
+        models=Expensive([PLAN, again, "Paris [1]."]),
+        tools=ToolRegistry([WordSearch(), Read()]),
+        checkpoint_path=tmp_path / "c.db",
+    )
+    result = await researcher.arun("What is the capital of France?")
+    assert "token budget" in result.stop_reason
+    assert result.usage.tool_calls == 1 and result.answer == "Paris [1]."
+
+
+async def test_time_budget_ends_with_best_answer(tmp_path: Path) -> None:
+    class Slow(ScriptedChatModel):
+        async def _generate(self, messages, **kwargs):
+            await asyncio.sleep(0.4)
+            return await super()._generate(messages, **kwargs)
+
+    researcher = Researcher(
+        load_settings(**{"budget.max_seconds": 0.6}),
+        models=Slow([PLAN, SATISFIED, "Paris [1]."]),
+        tools=ToolRegistry([WordSearch(), Read()]),
+        checkpoint_path=tmp_path / "c.db",
+    )
+    result = await researcher.arun("What is the capital of France?")
+    # the reflection ran out of time (fallback), then the run stopped and still answered
+    assert any("reflection failed" in e.data.get("message", "") for e in result.events)
+    assert result.answer
+    assert result.timings.wall_seconds < 5
