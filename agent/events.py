@@ -36,7 +36,10 @@ class Event(BaseModel):
                 titles = ", ".join(o.get("title") or o["source_id"] for o in d.get("items", []))
                 return f"{len(d.get('items', []))} results: {titles}"
             case "reflection":
-                return f"{d.get('verdict')} -> {d.get('next_action')}: {d.get('missing') or ''}"
+                line = f"{d.get('verdict')} -> {d.get('decision') or d.get('next_action')}"
+                if d.get("verdict") != "satisfied" and d.get("missing"):
+                    line += f"; missing: {d['missing']}"
+                return line
             case "answer":
                 return f"answer ({len(d.get('citations', []))} citations)"
             case "budget":
