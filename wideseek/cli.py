@@ -353,6 +353,16 @@ def demo(
     raise typer.Exit(asyncio.run(_ask(settings, question, False, False)))
 
 
+def _register_eval_commands() -> None:
+    from wideseek.eval_cli import eval_command, score_command
+
+    app.command("eval")(eval_command)
+    app.command("score")(score_command)
+
+
+_register_eval_commands()
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)
