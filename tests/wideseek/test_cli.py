@@ -141,3 +141,45 @@ def test_ask_json_on_the_real_embedded_model(mini_corpus: Path) -> None:
     assert types[0] == "plan" and types[-1] == "answer"
     assert {"goal", "tool_call", "observation", "reflection"} <= set(types)
     assert result["usage"]["model_calls"] >= 3 and result["usage"]["total_tokens"] > 0
+
+
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BENCH.is_dir(), reason=f"{BENCH} is not present")
+def test_eval_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
+    """`wideseek eval` over the offline corpus, one dev task, real model: responses, scores,
+    reports; then `wideseek score` on the same responses agrees."""
+    for name in ("debian", "factbook", "wiki"):
+        proc = run("index", str(BENCH / "corpus" / f"{name}.jsonl.gz"), "--corpus", name)
+        assert proc.returncode == 0, proc.stderr
+    tasks = tmp_path / "tasks.jsonl"
+    lines = (BENCH / "dev" / "tasks.jsonl").read_text().splitlines()
+    tasks.write_text("\n".join([*lines[:1], "{broken line"]) + "\n")
+    out = tmp_path / "out"
+    proc = run(
+        "eval", str(tasks), "--gold", str(BENCH / "dev" / "gold"), "--out", str(out),
+        "--corpus", "debian", "--corpus", "factbook", "--corpus", "wiki", "--json",
+        env={"WIDESEEK_BUDGET__MAX_STEPS": "2"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "line 2" in proc.stderr  # the malformed line is reported, the batch still runs
+    overall = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert overall["tasks"] == 1 and 0.0 <= overall["item_f1"]["avg_n"] <= 1.0
+    for name in ("summary.md", "results.jsonl", "item_f1.png", "runs.jsonl"):
+        assert (out / name).exists(), name
+    assert len(list((out / "responses").glob("*.md"))) == 1
+    scored = run(
+        "score", str(tasks), "--gold", str(BENCH / "dev" / "gold"),
+        "--responses", str(out / "responses"), "--json",
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["overall"]["item_f1"] == overall["item_f1"]
+    # a finished batch is not rerun: --resume finds nothing to do
+    again = run(
+        "eval", str(tasks), "--gold", str(BENCH / "dev" / "gold"), "--out", str(out),
+        "--corpus", "wiki", "--resume", "--json",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert len((out / "runs.jsonl").read_text().splitlines()) == 1
