@@ -109,6 +109,9 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
         events.append(
             _event("error", state, message=f"planner failed, using a one-goal plan: {error}")
         )
+    if plan.task_kind == "lookup" and len(plan.columns) >= 2:
+        # small models label list questions "lookup" but still name the table's columns
+        plan = plan.model_copy(update={"task_kind": "wide"})
     goals: list[dict[str, Any]] = []
     seen_queries: set[str] = set()
     for sub in plan.sub_goals:
@@ -255,7 +258,29 @@ def _note_from(evidence: str, observations: list[dict[str, Any]], goal_id: int) 
         return f"[[{source_ids.index(sid)}]]"
 
     text = _STEP_MARKER.sub(mark, evidence)
+    if not source_ids:  # small models often omit the numbers: attribute by word overlap
+        best = _best_supporting(evidence, observations)
+        if best is not None:
+            source_ids.append(observations[best]["source_id"])
+            text = f"{text.rstrip()} [[0]]"
     return {"goal_id": goal_id, "text": text, "source_ids": source_ids}
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3 or w.isdigit()}
+
+
+def _best_supporting(evidence: str, observations: list[dict[str, Any]]) -> int | None:
+    """The observation sharing the most content words with `evidence` (at least half of
+    them), or None when no observation clearly supports it."""
+    words = _content_words(evidence)
+    if not words:
+        return None
+    overlaps = [len(words & _content_words(o["text"])) for o in observations]
+    best = max(range(len(overlaps)), key=overlaps.__getitem__, default=None)
+    if best is None or overlaps[best] < max(2, len(words) / 2):
+        return None
+    return best
 
 
 def _decide(

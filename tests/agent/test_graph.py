@@ -261,3 +261,24 @@ async def test_time_budget_ends_with_best_answer(tmp_path: Path) -> None:
     assert any("reflection failed" in e.data.get("message", "") for e in result.events)
     assert result.answer
     assert result.timings.wall_seconds < 5
+
+
+def test_note_without_markers_is_attributed_by_overlap() -> None:
+    from agent.graph import _note_from
+
+    observations = [
+        {"source_id": "a", "text": "Berlin is the capital of Germany."},
+        {"source_id": "b", "text": "Paris is the capital and largest city of France."},
+    ]
+    note = _note_from("Paris is the largest city of France", observations, 1)
+    assert note["source_ids"] == ["b"] and note["text"].endswith("[[0]]")
+    unrelated = _note_from("Tokyo hosts the Olympics", observations, 1)
+    assert unrelated["source_ids"] == []
+
+
+async def test_plan_with_columns_is_treated_as_wide(tmp_path: Path) -> None:
+    plan = {**PLAN, "columns": ["City", "Country"]}
+    researcher, model, _ = make(tmp_path, [plan, SATISFIED, "| City | Country |"])
+    result = await researcher.arun("List capital cities and their countries")
+    assert result.events[0].data["task_kind"] == "wide"
+    assert "City | Country" in model.calls[-1][0].content  # the writer was asked for a table
