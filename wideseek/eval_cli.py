@@ -91,6 +91,8 @@ def eval_command(
     resume: Annotated[bool, typer.Option(help="continue a killed batch in --out")] = False,
     corpus: Annotated[list[str] | None, typer.Option("--corpus", help="corpus to search")] = None,
     task_timeout: Annotated[float, typer.Option(help="seconds per task run")] = 1800.0,
+    max_steps: Annotated[int | None, typer.Option(help="search/read steps per run")] = None,
+    max_tool_calls: Annotated[int | None, typer.Option(help="tool calls per run")] = None,
     strict: Annotated[bool, typer.Option(help="fix the official evaluator's quirks")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="last line: overall JSON")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
@@ -102,7 +104,11 @@ def eval_command(
     from evals.scorer import ascore_responses_dir
     from wideseek.cli import CliError, _settings
 
-    settings = _settings(config, corpora=corpus or None)
+    settings = _settings(
+        config,
+        corpora=corpus or None,
+        **{"budget.max_steps": max_steps, "budget.max_tool_calls": max_tool_calls},
+    )
     tasks = _load(tasks_path, gold, limit)
     researcher = Researcher(settings)
     researcher.tools()  # unknown corpus / missing index fails before any model is loaded
