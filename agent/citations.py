@@ -66,3 +66,40 @@ def enforce_citations(
     text = re.sub(r"[ \t]+([.,;:])", r"\1", text)
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     return CitationCheck(answer=text, citations=citations, rejected=rejected)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])(\s+)")
+_WORD = re.compile(r"\w+")
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 3 or w.isdigit()}
+
+
+def attribute_uncited(answer: str, sources: Mapping[int, str], min_share: float = 0.6) -> str:
+    """Add a [n] marker to each prose sentence that has none but is clearly supported by
+    source n: at least `min_share` of its content words (and 3 or more) occur in that source.
+    Small writers often copy from the sources and forget the markers. Table lines are left
+    alone. Only numbers in `sources` are used, so `enforce_citations` still has the last word."""
+    source_words = {n: _content_words(text) for n, text in sources.items()}
+    out_lines = []
+    for line in answer.split("\n"):
+        if line.lstrip().startswith("|") or not line.strip():
+            out_lines.append(line)
+            continue
+        parts = _SENTENCE_END.split(line)
+        rebuilt = []
+        for i in range(0, len(parts), 2):
+            sentence = parts[i]
+            gap = parts[i + 1] if i + 1 < len(parts) else ""
+            words = _content_words(sentence)
+            if sentence.strip() and not _MARKER.search(sentence) and len(words) >= 3:
+                best = max(source_words, key=lambda n: len(words & source_words[n]), default=None)
+                if best is not None and len(words & source_words[best]) >= min_share * len(words):
+                    stripped = sentence.rstrip()
+                    tail = stripped[-1] if stripped[-1:] in ".!?" else ""
+                    body = stripped[:-1] if tail else stripped
+                    sentence = f"{body} [{best}]{tail}" + sentence[len(stripped) :]
+            rebuilt.append(sentence + gap)
+        out_lines.append("".join(rebuilt))
+    return "\n".join(out_lines)

@@ -17,7 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from agent.citations import SourceRef, enforce_citations
+from agent.citations import SourceRef, attribute_uncited, enforce_citations
 from agent.events import Event, EventType
 from agent.llm.base import Message, ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
@@ -376,7 +376,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
 
 def _number_sources(
     state: ResearchState, limit: int
-) -> tuple[dict[int, SourceRef], dict[str, int], str]:
+) -> tuple[dict[int, SourceRef], dict[str, int], str, dict[int, str]]:
     """Number the read sources (noted ones first) and render them within `limit` chars."""
     sources = state.get("sources") or {}
     order: list[str] = []
@@ -386,6 +386,7 @@ def _number_sources(
     numbered: dict[int, SourceRef] = {}
     by_id: dict[str, int] = {}
     blocks: list[str] = []
+    texts: dict[int, str] = {}
     used = 0
     share = max(300, limit // max(1, min(len(order), 6)))
     for source_id in order:
@@ -401,8 +402,9 @@ def _number_sources(
         n = len(numbered) + 1
         numbered[n] = SourceRef(source_id, record.get("url", ""), record.get("title", ""))
         by_id[source_id] = n
+        texts[n] = text
         blocks.append(block)
-    return numbered, by_id, "\n".join(blocks)
+    return numbered, by_id, "\n".join(blocks), texts
 
 
 def _render_notes_for_writer(notes: list[dict[str, Any]], by_id: dict[str, int]) -> str:
@@ -421,7 +423,7 @@ def _render_notes_for_writer(notes: list[dict[str, Any]], by_id: dict[str, int])
 
 def fallback_answer(state: ResearchState, reason: str) -> str:
     """The best answer without a writer: the noted evidence, with its citations."""
-    numbered, by_id, _ = _number_sources(state, 10_000)
+    numbered, by_id, _, _ = _number_sources(state, 10_000)
     notes = state.get("notes") or []
     if not notes:
         if not numbered:
@@ -433,7 +435,7 @@ def fallback_answer(state: ResearchState, reason: str) -> str:
 
 async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
-    numbered, by_id, sources_text = _number_sources(state, ctx.search.answer_chars)
+    numbered, by_id, sources_text, source_texts = _number_sources(state, ctx.search.answer_chars)
     read_ids = set((state.get("sources") or {}).keys())
     plan = state.get("plan") or {}
     columns = plan.get("columns") or []
@@ -475,7 +477,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
             stop_reason = f"writer failed: {error}"
     if stop_reason is None and _model_unusable(state):
         stop_reason = "model output unusable: planning and every reflection failed"
-    check = enforce_citations(text, numbered, read_ids)
+    check = enforce_citations(attribute_uncited(text, source_texts), numbered, read_ids)
     citations = [c.model_dump() for c in check.citations]
     events.append(
         _event(
