@@ -282,3 +282,21 @@ async def test_plan_with_columns_is_treated_as_wide(tmp_path: Path) -> None:
     result = await researcher.arun("List capital cities and their countries")
     assert result.events[0].data["task_kind"] == "wide"
     assert "City | Country" in model.calls[-1][0].content  # the writer was asked for a table
+
+
+async def test_each_role_uses_its_own_model(tmp_path: Path) -> None:
+    planner = ScriptedChatModel([PLAN], name="planner-model")
+    reflector = ScriptedChatModel([SATISFIED], name="reflector-model")
+    writer = ScriptedChatModel(["Paris [1]."], name="writer-model")
+    researcher = Researcher(
+        load_settings(),
+        models={"planner": planner, "reflector": reflector, "writer": writer, "judge": writer},
+        tools=ToolRegistry([WordSearch(), Read()]),
+        checkpoint_path=tmp_path / "c.db",
+    )
+    result = await researcher.arun("What is the capital of France?")
+    assert result.answer == "Paris [1]."
+    assert (len(planner.calls), len(reflector.calls), len(writer.calls)) == (1, 1, 1)
+    assert (
+        "planner" in planner.calls[0][0].content and "reflection" in reflector.calls[0][0].content
+    )
