@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     corpora: list[str] = Field(
         default_factory=lambda: ["wiki-offline"], description="corpora searched by default"
     )
+    knowledge_cache: bool = Field(
+        True, description="consult and fill the knowledge cache (tool results, what was read)"
+    )
     models: ModelsConfig = ModelsConfig()
     budget: BudgetConfig = BudgetConfig()
     search: SearchConfig = SearchConfig()
@@ -153,6 +156,10 @@ class Settings(BaseSettings):
     @property
     def checkpoint_db(self) -> Path:
         return self.data_dir / "checkpoints.db"
+
+    @property
+    def knowledge_db(self) -> Path:
+        return self.data_dir / "knowledge.db"
 
     @property
     def runs_db(self) -> Path:

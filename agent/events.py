@@ -34,7 +34,8 @@ class Event(BaseModel):
                 if d.get("error"):
                     return f"tool error: {d['error']}"
                 titles = ", ".join(o.get("title") or o["source_id"] for o in d.get("items", []))
-                return f"{len(d.get('items', []))} results: {titles}"
+                origin = " (from the knowledge cache)" if d.get("cached") else ""
+                return f"{len(d.get('items', []))} results{origin}: {titles}"
             case "reflection":
                 line = f"{d.get('verdict')} -> {d.get('decision') or d.get('next_action')}"
                 if d.get("verdict") != "satisfied" and d.get("missing"):

@@ -25,6 +25,7 @@ from agent.prompts import load_prompt
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
 from agent.text import clip, keywords, quote_untrusted
+from memory.knowledge import KnowledgeCache
 from tools.base import ToolError
 
 WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this much
@@ -174,15 +175,25 @@ async def act_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[s
     started = time.perf_counter()
     observations: list[dict[str, Any]] = []
     error: str | None = None
+    cached = False
     try:
         tool = ctx.tools.get(name)
-        result = await asyncio.wait_for(tool(arguments), ctx.search.tool_timeout)
-        observations = [o.model_dump() for o in result]
+        key_args = {**arguments, "_scope": await asyncio.to_thread(tool.cache_scope)}
+        hit = ctx.cache.get_tool_result(name, key_args) if ctx.cache else None
+        if hit is not None:
+            observations, cached = hit, True
+        else:
+            result = await asyncio.wait_for(tool(arguments), ctx.search.tool_timeout)
+            observations = [o.model_dump() for o in result]
+            if ctx.cache is not None:
+                ctx.cache.put_tool_result(name, key_args, observations, ttl=tool.cache_ttl)
     except ToolError as exc:
         error = str(exc)
     except TimeoutError:
         error = f"{name} timed out after {ctx.search.tool_timeout:.0f} s"
     elapsed = time.perf_counter() - started
+    if ctx.cache is not None and observations:
+        _remember_read(ctx.cache, observations)
     sources: dict[str, dict[str, Any]] = {}
     for obs in observations:
         record = sources.setdefault(
@@ -195,6 +206,7 @@ async def act_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[s
             state,
             tool=name,
             error=error,
+            cached=cached,
             items=[
                 {
                     "source_id": o["source_id"],
@@ -221,8 +233,16 @@ async def act_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[s
         "sources": sources,
         "goals": goals,
         "events": events,
-        "usage": {"tool_calls": 1, "steps": 1, "tool_seconds": elapsed},
+        "usage": {"tool_calls": 0 if cached else 1, "steps": 1, "tool_seconds": elapsed},
     }
+
+
+def _remember_read(cache: KnowledgeCache, observations: list[dict[str, Any]]) -> None:
+    """What the run read goes to the knowledge cache, with its source."""
+    for obs in observations:
+        corpus = obs["source_id"].split(":", 1)[0] if ":" in obs["source_id"] else ""
+        cache.add_document(obs["source_id"], obs.get("url", ""), obs.get("title", ""), corpus)
+        cache.add_passages(obs["source_id"], [(obs.get("start"), obs.get("end"), obs["text"])])
 
 
 def _format_results(observations: list[dict[str, Any]], limit: int) -> str:
@@ -348,6 +368,14 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
     notes = []
     if reflection.evidence.strip() and observations:
         notes.append(_note_from(reflection.evidence, observations, goal["id"]))
+        if ctx.cache is not None:
+            note_text = _NOTE_MARKER.sub("", notes[0]["text"]).strip()
+            for source_id in notes[0]["source_ids"]:
+                cache_obs = next(o for o in observations if o["source_id"] == source_id)
+                ctx.cache.record_evidence(
+                    ctx.run_id, goal["goal"], source_id, cache_obs.get("start"),
+                    cache_obs.get("end"), note_text,
+                )  # fmt: skip
     events.insert(
         0,
         _event(

@@ -19,6 +19,7 @@ from agent.llm.base import ChatModel
 from agent.llm.factory import build_role_models
 from agent.result import Citation, ResearchResult, RunUsage, Timings
 from agent.state import ResearchState, RunContext
+from memory.knowledge import KnowledgeCache, KnowledgeCacheError
 from memory.run_store import RunStore
 from tools.base import ToolRegistry
 
@@ -81,6 +82,7 @@ class Researcher:
         self._models: dict[Role, ChatModel] | None = None
         self.checkpoint_path = Path(checkpoint_path or self.settings.checkpoint_db)
         self._run_store = run_store
+        self._knowledge: KnowledgeCache | None = None
         self._checked = False
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -121,6 +123,16 @@ class Researcher:
         if self._run_store is None:
             self._run_store = RunStore(self.settings.runs_db)
         return self._run_store
+
+    @property
+    def knowledge(self) -> KnowledgeCache | None:
+        """The knowledge cache (None when disabled by `knowledge_cache = false`)."""
+        if self._knowledge is None and self.settings.knowledge_cache:
+            try:
+                self._knowledge = KnowledgeCache(self.settings.knowledge_db)
+            except KnowledgeCacheError as error:
+                raise ResearchError(str(error)) from None
+        return self._knowledge
 
     @contextlib.asynccontextmanager
     async def _graph(self) -> AsyncIterator[Any]:
@@ -201,6 +213,8 @@ class Researcher:
             tools=self.tools(),
             budget=self.settings.budget,
             search=self.settings.search,
+            cache=self.knowledge,
+            run_id=run_id,
         )
         store = self.run_store
         store.start_run(run_id, question)
@@ -269,5 +283,7 @@ class Researcher:
 
     async def aclose(self) -> None:
         await self._close_models()
+        if self._knowledge is not None:
+            self._knowledge.close()
         if self._run_store is not None:
             self._run_store.close()

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypedDict
 
 from agent.config import BudgetConfig, Role, SearchConfig
 from agent.llm.base import ChatModel
+from memory.knowledge import KnowledgeCache
 from tools.base import ToolRegistry
 
 USAGE_KEYS = (
@@ -77,6 +78,8 @@ class RunContext:
     tools: ToolRegistry
     budget: BudgetConfig
     search: SearchConfig
+    cache: KnowledgeCache | None = None
+    run_id: str = ""
     started: float = field(default_factory=time.monotonic)
 
     @property

@@ -429,6 +429,13 @@ class CorpusStore:
             for name, created, updated, documents, passages in rows
         ]
 
+    def version(self, corpora: Sequence[str] | None = None) -> str:
+        """A fingerprint that changes whenever the named corpora (default: all) change."""
+        with self._use() as conn:
+            rows = conn.execute("SELECT name, updated FROM corpora ORDER BY name").fetchall()
+        wanted = set(corpora) if corpora is not None else None
+        return ";".join(f"{n}@{u:.6f}" for n, u in rows if wanted is None or n in wanted)
+
     def corpus_names(self) -> list[str]:
         with self._use() as conn:
             return [row[0] for row in conn.execute("SELECT name FROM corpora ORDER BY name")]

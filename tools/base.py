@@ -32,6 +32,14 @@ class Tool(abc.ABC):
     description: ClassVar[str]
     Args: ClassVar[type[BaseModel]]
     examples: ClassVar[list[dict[str, Any]]] = []
+    cache_ttl: ClassVar[float | None] = None
+    """Seconds a result stays valid in the tool-result cache: None = the cache's default,
+    0 = never cached (results that depend on "now")."""
+
+    def cache_scope(self) -> str:
+        """Extra cache-key text: whatever besides the arguments decides the result (e.g. the
+        version of the indexed corpora), so a changed source never serves a stale result."""
+        return ""
 
     def validate_args(self, arguments: dict[str, Any] | BaseModel) -> BaseModel:
         if isinstance(arguments, self.Args):

@@ -83,6 +83,9 @@ class CorpusSearchTool(Tool):
         self.corpora = list(corpora) if corpora is not None else None
         self.default_k = default_k
 
+    def cache_scope(self) -> str:
+        return self.store.version(self.corpora)
+
     async def run(self, args: CorpusSearchArgs) -> list[Observation]:
         k = args.k if "k" in args.model_fields_set else self.default_k
         try:
@@ -129,6 +132,9 @@ class ReadDocumentTool(Tool):
 
     def __init__(self, store: CorpusStore) -> None:
         self.store = store
+
+    def cache_scope(self) -> str:
+        return self.store.version()
 
     async def run(self, args: ReadDocumentArgs) -> list[Observation]:
         try:
