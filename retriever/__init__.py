@@ -35,6 +35,7 @@ from retriever.encoder import (
 from retriever.hybrid import DenseUnavailableError, HybridSearcher, rrf
 from retriever.ingest import MAX_TEXT_CHARS, IngestError, IngestReport, load_documents
 from retriever.types import Document, Hit, Passage
+from retriever.vectors import CorpusVectors
 
 __all__ = [
     "DEFAULT_CORPUS",
@@ -43,6 +44,7 @@ __all__ = [
     "CorpusError",
     "CorpusInfo",
     "CorpusStore",
+    "CorpusVectors",
     "DefaultCorpusError",
     "DenseIndex",
     "DenseIndexError",

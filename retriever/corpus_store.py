@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -535,6 +536,14 @@ class CorpusStore:
                 "SELECT coalesce(max(id) + 1, ?) FROM corpus_passages WHERE id BETWEEN ? AND ?",
                 (low, low, high),
             ).fetchone()[0]
+            # Ids are never reused (not even after the newest document or the corpus is removed),
+            # so a vector index keyed by passage id cannot mistake a new passage for an old one.
+            mark_key = f"next_passage_id:{low >> _ID_BITS}"
+            mark = conn.execute(
+                "SELECT value FROM corpus_meta WHERE key = ?", (mark_key,)
+            ).fetchone()
+            if mark is not None:
+                next_id = max(next_id, int(mark[0]))
             for doc, passages in prepared:
                 old = conn.execute(
                     "SELECT id, url, title, source, text FROM corpus_documents "
@@ -566,6 +575,10 @@ class CorpusStore:
                     "INSERT INTO corpus_fts (rowid, title, body) VALUES (?, ?, ?)",
                     [(i, doc.title, p.text) for i, p in zip(ids, passages, strict=True)],
                 )
+            conn.execute(
+                "INSERT OR REPLACE INTO corpus_meta (key, value) VALUES (?, ?)",
+                (mark_key, str(next_id)),
+            )
         return len(prepared)
 
     @staticmethod
@@ -814,6 +827,113 @@ class CorpusStore:
                 )
             )
         return hits
+
+    # -- passages by id (for the dense index) -------------------------------------------------
+
+    def instance_id(self) -> str:
+        """A random id made once per database file, so an index built from another file (a
+        deleted and rebuilt database) can be told apart."""
+        with self._use() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO corpus_meta (key, value) VALUES ('instance', ?)",
+                (uuid.uuid4().hex,),
+            )
+            return str(
+                conn.execute("SELECT value FROM corpus_meta WHERE key = 'instance'").fetchone()[0]
+            )
+
+    def id_ranges(self, corpora: Sequence[str] | None = None) -> list[tuple[int, int]] | None:
+        """Inclusive passage-id ranges of the named corpora, or None for all of them.
+
+        Raises `UnknownCorpusError` for a name the store does not hold."""
+        with self._use() as conn:
+            ranges = self._ranges(conn, corpora)
+        if ranges == [None]:
+            return None
+        return [r for r in ranges if r is not None]
+
+    def passage_count(self, corpora: Sequence[str] | None = None) -> int:
+        """Number of passages in the named corpora (default: all)."""
+        ranges = self.id_ranges(corpora)
+        with self._use() as conn:
+            if ranges is None:
+                return int(conn.execute("SELECT count(*) FROM corpus_passages").fetchone()[0])
+            return sum(
+                int(
+                    conn.execute(
+                        "SELECT count(*) FROM corpus_passages WHERE id BETWEEN ? AND ?", r
+                    ).fetchone()[0]
+                )
+                for r in ranges
+            )
+
+    def passage_ids(self, corpora: Sequence[str] | None = None) -> set[int]:
+        """Ids of every passage in the named corpora (default: all)."""
+        ranges = self.id_ranges(corpora)
+        with self._use() as conn:
+            if ranges is None:
+                return {row[0] for row in conn.execute("SELECT id FROM corpus_passages")}
+            found: set[int] = set()
+            for r in ranges:
+                found.update(
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT id FROM corpus_passages WHERE id BETWEEN ? AND ?", r
+                    )
+                )
+            return found
+
+    def iter_passages(
+        self, after_id: int = 0, corpora: Sequence[str] | None = None, batch: int = 256
+    ) -> Iterator[list[tuple[int, str]]]:
+        """Passages with id > `after_id`, in id order, `batch` at a time, as `(id, text to
+        embed)` with the text being the title and the passage text on separate lines.
+
+        Each batch is read in its own short lock, so searches and writes may run in between."""
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        ranges = self.id_ranges(corpora)
+        for low, high in ranges if ranges is not None else [(0, (1 << 63) - 1)]:
+            last = max(after_id + 1, low)
+            while True:
+                with self._use() as conn:
+                    rows = conn.execute(
+                        """
+                        SELECT p.id, d.title,
+                               substr(d.text, p.start_char + 1, p.end_char - p.start_char)
+                        FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
+                        WHERE p.id BETWEEN ? AND ? ORDER BY p.id LIMIT ?
+                        """,
+                        (last, high, batch),
+                    ).fetchall()
+                if not rows:
+                    break
+                yield [(pid, f"{title}\n{text}".strip()) for pid, title, text in rows]
+                last = rows[-1][0] + 1
+
+    def passages_by_ids(self, ids: Sequence[int]) -> list[Hit]:
+        """Hits for passage ids, in the order of `ids`, with score 0 (unknown ids skipped)."""
+        return [hit for _, hit in self.passages_with_ids(ids)]
+
+    def passages_with_ids(self, ids: Sequence[int]) -> list[tuple[int, Hit]]:
+        """`(id, hit)` for passage ids, in the order of `ids` (unknown ids skipped)."""
+        wanted = [int(i) for i in ids]
+        found: dict[int, Hit] = {}
+        with self._use() as conn:
+            for first in range(0, len(wanted), 500):
+                chunk = wanted[first : first + 500]
+                marks = ",".join("?" * len(chunk))
+                for pid, corpus, doc_id, url, title, start, end, text in conn.execute(
+                    f"""
+                    SELECT p.id, d.corpus, d.doc_id, d.url, d.title, p.start_char, p.end_char,
+                           substr(d.text, p.start_char + 1, p.end_char - p.start_char)
+                    FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
+                    WHERE p.id IN ({marks})
+                    """,
+                    chunk,
+                ):
+                    found[pid] = Hit(doc_id, corpus, url, title, text, start, end, 0.0, {})
+        return [(i, found[i]) for i in wanted if i in found]
 
     def best_passages(self, corpus: str, doc_id: str, goal: str, k: int = 3) -> list[Hit]:
         """Up to `k` passages of one document, best for `goal` first (BM25 with the same

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 
 from retriever.corpus_store import CorpusError, CorpusStore
+from retriever.hybrid import RRF_K, HybridSearcher
 from retriever.types import Hit
 from tools.base import Observation, Tool, ToolError
+
+if TYPE_CHECKING:
+    from retriever.vectors import CorpusVectors
 
 __all__ = ["CorpusSearchTool", "ReadDocumentTool", "hit_observation", "source_id"]
 
@@ -71,25 +75,65 @@ class CorpusSearchTool(Tool):
         {"query": "Treaty of Westphalia 1648", "k": 5},
     ]
 
+    per_document: ClassVar[int] = 3
+    """Passages per document each side of a hybrid search offers to the fusion."""
+
     def __init__(
         self,
         store: CorpusStore,
         corpora: Sequence[str] | None = None,
         default_k: int = 5,
+        vectors: CorpusVectors | None = None,
+        *,
+        weights: tuple[float, float] = (1.0, 1.0),
+        rrf_k: int = RRF_K,
+        candidates: int = 50,
     ) -> None:
         if not 1 <= default_k <= 20:
             raise ValueError(f"default_k must be in 1..20, got {default_k}")
         self.store = store
         self.corpora = list(corpora) if corpora is not None else None
         self.default_k = default_k
+        self.vectors = vectors
+        self.hybrid: HybridSearcher | None = None
+        if vectors is not None:
+            self.hybrid = HybridSearcher(
+                self._bm25, self._dense, weights, k=rrf_k, candidates=candidates
+            )
 
     def cache_scope(self) -> str:
-        return self.store.version(self.corpora)
+        scope = self.store.version(self.corpora)
+        if self.vectors is not None:
+            scope += f"|dense={self.vectors.scope()}"
+        return scope
+
+    def _bm25(self, query: str, n: int) -> list[Hit]:
+        return self.store.search(query, n, self.corpora, max_per_document=self.per_document)
+
+    def _dense(self, query: str, n: int) -> list[Hit]:
+        assert self.vectors is not None
+        return self.vectors.search(query, n, self.corpora, max_per_document=self.per_document)
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """BM25 alone, or BM25 + dense fused by RRF when vectors exist; one hit per document."""
+        if self.hybrid is None or self.vectors is None or len(self.vectors) == 0:
+            return self.store.search(query, k, self.corpora)
+        fused = self.hybrid.search(query, max(k * self.per_document, self.hybrid.candidates))
+        best: list[Hit] = []
+        seen: set[tuple[str, str]] = set()
+        for hit in fused:  # best first: keep each document's best passage
+            key = (hit.corpus, hit.doc_id)
+            if key not in seen:
+                seen.add(key)
+                best.append(hit)
+                if len(best) >= k:
+                    break
+        return best
 
     async def run(self, args: CorpusSearchArgs) -> list[Observation]:
         k = args.k if "k" in args.model_fields_set else self.default_k
         try:
-            hits = await asyncio.to_thread(self.store.search, args.query, k, self.corpora)
+            hits = await asyncio.to_thread(self.search, args.query, k)
         except CorpusError as error:
             raise ToolError(f"search failed: {error}") from error
         return [hit_observation(hit) for hit in hits]

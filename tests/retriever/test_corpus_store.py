@@ -503,3 +503,50 @@ def test_passage_ids_are_grouped_by_corpus(tmp_path: Path) -> None:
         assert ids(store.search("zeppelin", corpora=["b"])) == ["y"]
         assert sorted(ids(store.search("zeppelin", corpora=["a"]))) == ["x", "z"]
         assert sorted(ids(store.search("zeppelin", corpora="a"))) == ["x", "z"]
+
+
+def test_passages_by_id_for_dense_indexing(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "c.db") as store:
+        store.add_documents("a", [long_document("x"), Document("s", "Short text.", title="S")])
+        store.add_documents("b", [Document("t", "Another one.", "https://t", "T")])
+        all_ids = sorted(store.passage_ids())
+        assert store.passage_count() == len(all_ids) and store.passage_count(["b"]) == 1
+        assert store.passage_ids(["b"]) == {all_ids[-1]}
+        batches = list(store.iter_passages(batch=3))
+        assert all(len(rows) <= 3 for rows in batches)
+        flat = [row for rows in batches for row in rows]
+        assert [pid for pid, _ in flat] == all_ids
+        assert flat[-1][1] == "T\nAnother one."
+        later = [pid for rows in store.iter_passages(after_id=all_ids[2]) for pid, _ in rows]
+        assert later == all_ids[3:]
+        only_b = [row for rows in store.iter_passages(corpora=["b"]) for row in rows]
+        assert only_b == [(all_ids[-1], "T\nAnother one.")]
+
+        picked = [all_ids[-1], 12345, all_ids[0]]
+        hits = store.passages_by_ids(picked)
+        assert [(h.corpus, h.doc_id) for h in hits] == [("b", "t"), ("a", "x")]
+        assert (hits[0].url, hits[0].title, hits[0].text, hits[0].start) == (
+            "https://t",
+            "T",
+            "Another one.",
+            0,
+        )
+        twin = store.search("Another", 1)[0]
+        assert (twin.text, twin.start, twin.end) == (hits[0].text, hits[0].start, hits[0].end)
+        assert store.id_ranges() is None and len(store.id_ranges(["a"]) or []) == 1
+        with pytest.raises(UnknownCorpusError):
+            store.id_ranges(["nope"])
+
+
+def test_passage_ids_are_never_reused(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "c.db") as store:
+        store.add_documents("a", [Document("x", "one"), Document("y", "two")])
+        used = store.passage_ids()
+        store.remove_document("a", "y")  # the newest document
+        store.add_documents("a", [Document("y", "three")])
+        assert max(store.passage_ids()) > max(used)
+        used |= store.passage_ids()
+        store.remove_corpus("a")
+        store.add_documents("a", [Document("z", "four")])
+        assert not store.passage_ids() & used
+        assert store.instance_id() == store.instance_id() != ""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,59 @@ def test_cards_and_registry(store: CorpusStore) -> None:
     for tool in registry:
         for example in tool.examples:
             tool.validate_args(example)
+
+
+# --- hybrid (BM25 + dense) ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Iterator[Any]:
+    from retriever.encoder import MiniLMEncoder
+
+    encoder = MiniLMEncoder()
+    yield encoder
+    encoder.close()
+
+
+async def test_search_without_vectors_is_bm25(store: CorpusStore, minilm: Any) -> None:
+    from retriever.vectors import CorpusVectors
+
+    vectors = CorpusVectors(store, minilm)  # nothing built yet
+    tool = CorpusSearchTool(store, vectors=vectors)
+    plain = await CorpusSearchTool(store)({"query": "capital of France", "k": 3})
+    assert await tool({"query": "capital of France", "k": 3}) == plain
+
+
+async def test_hybrid_search_finds_meaning_and_keeps_one_hit_per_document(
+    store: CorpusStore, minilm: Any
+) -> None:
+    from retriever.vectors import CorpusVectors
+
+    store.add_documents(
+        "demo", [Document("cat", "The feline dozed on the warm windowsill all afternoon.")]
+    )
+    vectors = CorpusVectors(store, minilm)
+    tool = CorpusSearchTool(store, vectors=vectors)
+    before = tool.cache_scope()
+    assert vectors.build() == len(store.passage_ids())  # every passage, both corpora
+    assert tool.cache_scope() != before
+
+    assert await CorpusSearchTool(store)({"query": "kitty napping"}) == []
+    found = await tool({"query": "kitty napping", "k": 3})
+    assert found[0].source_id == "demo:cat"
+    assert found[0].score is not None and found[0].score > 0
+
+    mixed = await tool({"query": "where is the treasure buried", "k": 5})
+    sources = [o.source_id for o in mixed]
+    assert sources[0] == "demo:long" and "treasure" in mixed[0].text
+    assert len(sources) == len(set(sources)) == 5  # one passage per document
+
+    only_more = await CorpusSearchTool(store, corpora=["more"], vectors=vectors)(
+        {"query": "kitty napping"}
+    )
+    assert [o.source_id for o in only_more] == ["more:madrid"]
+
+    store.remove_document("demo", "cat")
+    vectors.build()
+    after = await tool({"query": "kitty napping", "k": 5})
+    assert "demo:cat" not in [o.source_id for o in after]
