@@ -87,6 +87,7 @@ class BudgetConfig(_Strict):
 
 class SearchConfig(_Strict):
     k: int = Field(5, ge=1, le=20, description="hits per search")
+    hybrid: bool = Field(True, description="fuse dense vectors with BM25 when they are built")
     tool_timeout: float = Field(30.0, gt=0)
     evidence_chars: int = Field(
         2400, ge=400, description="characters of observations shown to the reflector per step"

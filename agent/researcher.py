@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -22,6 +23,8 @@ from agent.state import ResearchState, RunContext
 from memory.knowledge import KnowledgeCache, KnowledgeCacheError
 from memory.run_store import RunStore
 from tools.base import ToolRegistry
+
+log = logging.getLogger(__name__)
 
 HARD_STOP_GRACE_SECONDS = 300.0  # past the wall budget + this, a run is cancelled outright
 
@@ -53,10 +56,32 @@ def _default_tools(settings: Settings) -> ToolRegistry:
         )
     return ToolRegistry(
         [
-            CorpusSearchTool(store, corpora=settings.corpora, default_k=settings.search.k),
+            CorpusSearchTool(
+                store,
+                corpora=settings.corpora,
+                default_k=settings.search.k,
+                vectors=_dense_vectors(settings, store),
+            ),
             ReadDocumentTool(store),
         ]
     )
+
+
+def _dense_vectors(settings: Settings, store: Any) -> Any:
+    """The corpus' dense vectors when `wideseek corpus embed` built them (hybrid search),
+    else None (BM25 only). A damaged vector file is reported and ignored, never fatal."""
+    from retriever.vectors import default_index_path
+
+    if not settings.search.hybrid or not default_index_path(settings.corpus_db).exists():
+        return None
+    from retriever.encoder import MiniLMEncoder
+    from retriever.vectors import CorpusVectors
+
+    vectors = CorpusVectors(store, MiniLMEncoder())
+    if not vectors.load():
+        log.warning("dense vectors unusable (%s); searching with BM25 only", vectors.load_error)
+        return None
+    return vectors if len(vectors) else None
 
 
 class Researcher:

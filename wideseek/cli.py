@@ -61,6 +61,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from agent.llm.base import ModelError
     from agent.llm.weights import WeightsError
     from agent.researcher import ResearchError
+    from memory.knowledge import KnowledgeCacheError
     from memory.run_store import RunStoreError
     from retriever.corpus_store import CorpusError
     from retriever.ingest import IngestError
@@ -72,6 +73,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         WeightsError,
         ResearchError,
         RunStoreError,
+        KnowledgeCacheError,
         CorpusError,
         IngestError,
     )
@@ -220,6 +222,10 @@ def index(
     default: Annotated[
         bool, typer.Option("--default", help="index the default corpus (Wikipedia summaries)")
     ] = False,
+    embed: Annotated[
+        bool,
+        typer.Option("--embed", help="also build dense vectors (MiniLM; resumable, ~25-40/s)"),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Add documents to a corpus (incremental: re-indexing a document replaces it)."""
@@ -231,6 +237,8 @@ def index(
         _index_documents(
             settings, corpus or DEFAULT_CORPUS, default_corpus_documents(), "default corpus"
         )
+        if embed:
+            _embed(settings, [corpus or DEFAULT_CORPUS])
         if not paths:
             return
     if not paths:
@@ -246,11 +254,54 @@ def index(
             yield from load_documents(path, report=report)
 
     _index_documents(settings, name, documents(), f"indexing {name}")
+    if embed:
+        _embed(settings, [name])
     err_console.print(report.summary())
     for problem in report.problems:
         err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
     if report.problem_count > len(report.problems):
         err_console.print(f"… and {report.problem_count - len(report.problems)} more problems")
+
+
+def _embed(settings: Any, corpora: list[str] | None) -> None:
+    """Build (or continue building) the dense vectors of `corpora`, with progress and ETA."""
+    from retriever.corpus_store import CorpusStore
+    from retriever.encoder import MiniLMEncoder
+    from retriever.vectors import CorpusVectors
+
+    store = CorpusStore(settings.corpus_db)
+    vectors = CorpusVectors(store, MiniLMEncoder())
+    if not vectors.load() and vectors.load_error:
+        err_console.print(f"[yellow]{vectors.load_error}; rebuilding the vectors[/]")
+    done, total = vectors.coverage(corpora)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]embedding passages"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+    ) as progress:
+        task = progress.add_task("embed", total=total, completed=done)
+        added = vectors.build(
+            corpora, progress=lambda n, t: progress.update(task, completed=n, total=t)
+        )
+    done, total = vectors.coverage(corpora)
+    err_console.print(f"embedded {added} passages; {done} of {total} have vectors")
+    store.close()
+
+
+@corpus_app.command("embed")
+def corpus_embed(
+    names: Annotated[list[str] | None, typer.Argument(help="corpora (default: all)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Build dense vectors for hybrid search; resumable (Ctrl-C keeps what is done)."""
+    settings = _settings(config)
+    if not settings.corpus_db.exists():
+        raise CliError("no corpus indexed yet: wideseek index PATH --corpus NAME")
+    _embed(settings, names or None)
 
 
 @corpus_app.command("list")
@@ -265,10 +316,44 @@ def corpus_list(config: ConfigOpt = None) -> None:
         console.print("no corpora indexed yet: wideseek index PATH --corpus NAME")
         return
     store = CorpusStore(settings.corpus_db)
-    table = Table("corpus", "documents", "passages")
+    table = Table("corpus", "documents", "passages", "updated")
     for info in store.corpora():
-        table.add_row(info.name, str(info.documents), str(info.passages))
+        table.add_row(
+            info.name, str(info.documents), str(info.passages), f"{info.updated:%Y-%m-%d %H:%M}"
+        )
     console.print(table)
+
+
+@corpus_app.command("stats")
+def corpus_stats(config: ConfigOpt = None) -> None:
+    """Corpora with their dense-vector coverage and the index sizes on disk."""
+    from rich.table import Table
+
+    from retriever.corpus_store import CorpusStore
+    from retriever.vectors import default_index_path
+
+    settings = _settings(config)
+    if not settings.corpus_db.exists():
+        raise CliError("no corpus indexed yet: wideseek index PATH --corpus NAME")
+    store = CorpusStore(settings.corpus_db)
+    index_path = default_index_path(settings.corpus_db)
+    vectors = None
+    if index_path.exists():
+        from retriever.encoder import MiniLMEncoder
+        from retriever.vectors import CorpusVectors
+
+        vectors = CorpusVectors(store, MiniLMEncoder())
+        if not vectors.load():
+            err_console.print(f"[yellow]{vectors.load_error}[/]")
+            vectors = None
+    table = Table("corpus", "documents", "passages", "with vectors")
+    for info in store.corpora():
+        done = vectors.coverage([info.name])[0] if vectors else 0
+        table.add_row(info.name, str(info.documents), str(info.passages), str(done))
+    console.print(table)
+    size = settings.corpus_db.stat().st_size / 1e6
+    dense = index_path.stat().st_size / 1e6 if index_path.exists() else 0.0
+    console.print(f"SQLite {size:.1f} MB · FAISS {dense:.1f} MB · {settings.corpus_db.parent}")
 
 
 @corpus_app.command("remove")
@@ -282,6 +367,63 @@ def corpus_remove(name: str, config: ConfigOpt = None) -> None:
         raise CliError(f"unknown corpus {name!r}")
     store.remove_corpus(name)
     console.print(f"removed corpus {name}")
+
+
+# --- knowledge cache ---------------------------------------------------------------------------
+
+cache_app = typer.Typer(help="The knowledge cache: what runs read, noted and fetched.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(cache_app, name="cache")
+
+
+def _cache(config: Path | None) -> Any:
+    from memory.knowledge import KnowledgeCache
+
+    return KnowledgeCache(_settings(config).knowledge_db)
+
+
+@cache_app.command("stats")
+def cache_stats(config: ConfigOpt = None) -> None:
+    """Counts per table and the size on disk."""
+    with _cache(config) as cache:
+        console.print_json(json.dumps(cache.stats(), default=str))
+
+
+@cache_app.command("search")
+def cache_search(text: str, limit: int = 20, config: ConfigOpt = None) -> None:
+    """Search stored facts and evidence notes."""
+    from rich.table import Table
+
+    with _cache(config) as cache:
+        facts = cache.search_facts(text, limit)
+        table = Table("subject", "attribute", "value", "source")
+        for f in facts:
+            table.add_row(f.subject, f.attribute, f.value, f.url or f.source_id)
+        console.print(table if facts else "no stored facts match")
+
+
+@cache_app.command("export")
+def cache_export(path: Path, fmt: Annotated[str, typer.Option("--format")] = "jsonl",
+                 config: ConfigOpt = None) -> None:  # fmt: skip
+    """Export facts with their sources (jsonl or csv)."""
+    if fmt not in ("jsonl", "csv"):
+        raise CliError("--format must be jsonl or csv")
+    with _cache(config) as cache:
+        count = cache.export(path, format=fmt)
+    console.print(f"exported {count} facts to {path}")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    what: Annotated[str, typer.Argument(help="all | tool_cache | facts")] = "tool_cache",
+    config: ConfigOpt = None,
+) -> None:
+    """Forget cached tool results (default), facts, or everything."""
+    if what not in ("all", "tool_cache", "facts"):
+        raise CliError("clear what? all, tool_cache or facts")
+    with _cache(config) as cache:
+        removed = cache.clear(what)
+    console.print(f"removed: {removed}")
 
 
 # --- runs, config, demo ------------------------------------------------------------------------

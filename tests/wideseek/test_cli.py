@@ -183,3 +183,29 @@ def test_eval_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert len((out / "runs.jsonl").read_text().splitlines()) == 1
+
+
+def test_embed_stats_and_hybrid_tools(mini_corpus: Path) -> None:
+    proc = run("corpus", "embed", "mini")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 of 3 have vectors" in proc.stderr
+    stats = run("corpus", "stats")
+    assert stats.returncode == 0 and "FAISS" in stats.stdout
+    assert any(line.split("│")[1:5] and line.split("│")[4].strip() == "3"
+               for line in stats.stdout.splitlines() if "mini" in line)  # fmt: skip
+    # the agent's search tool now fuses dense vectors with BM25
+    from agent import Researcher, load_settings
+
+    tools = Researcher(load_settings(corpora=["mini"])).tools()
+    search = tools.get("search")
+    assert getattr(search, "vectors", None) is not None
+    hits = search.search("artwork of a famous Italian painter", 1)  # type: ignore[attr-defined]
+    assert hits[0].doc_id == "louvre"
+
+
+def test_cache_commands(mini_corpus: Path) -> None:
+    stats = run("cache", "stats")
+    assert stats.returncode == 0 and '"facts": 0' in stats.stdout.replace("\n", " ")
+    cleared = run("cache", "clear", "tool_cache")
+    assert cleared.returncode == 0 and "removed" in cleared.stdout
+    one_line_error(run("cache", "clear", "everything"), "clear what?")
