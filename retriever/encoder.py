@@ -26,22 +26,21 @@ Heavy imports (torch and sentence-transformers take ~4-6 s; httpx) happen on fir
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
-import random
 import re
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from retriever.retry import backoff_delay, retry_after_seconds
 
 if TYPE_CHECKING:
     import httpx
@@ -443,27 +442,11 @@ class OpenAIEmbeddingsEncoder(Encoder):
         return self._clean(message or response.reason_phrase or "no message")
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return min(delay, self.max_backoff)
+        return backoff_delay(attempt, self.backoff, self.max_backoff, retry_after)
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float | None:
-        value = response.headers.get("retry-after")
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        return retry_after_seconds(response)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         vectors = self._request(texts)

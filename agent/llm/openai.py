@@ -20,19 +20,17 @@ first that works for that base URL and model (for the life of the process).
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import random
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, get_args
 
 import httpx
 
 from agent.llm.base import ChatModel, Completion, Message, ModelError, Usage
 from agent.llm.repair import strip_think
+from retriever.retry import backoff_delay, retry_after_seconds
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "tool_call", "prompt"]
 ConcreteMode = Literal["json_schema", "json_object", "tool_call", "prompt"]
@@ -193,27 +191,11 @@ class OpenAIChatModel(ChatModel):
         return self._clean(text)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return min(delay, self.max_backoff)
+        return backoff_delay(attempt, self.backoff, self.max_backoff, retry_after)
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float | None:
-        value = response.headers.get("retry-after")
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        return retry_after_seconds(response)
 
     async def _post_json(
         self, path: str, payload: dict[str, Any], *, probing: bool = False
