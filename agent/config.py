@@ -88,11 +88,43 @@ class BudgetConfig(_Strict):
 class SearchConfig(_Strict):
     k: int = Field(5, ge=1, le=20, description="hits per search")
     hybrid: bool = Field(True, description="fuse dense vectors with BM25 when they are built")
+    bm25_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the BM25 ranking")
+    dense_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the dense ranking")
+    rrf_k: int = Field(60, ge=0, description="hybrid: reciprocal rank fusion constant")
+    candidates: int = Field(50, ge=1, le=1000, description="hybrid: hits each ranker offers")
     tool_timeout: float = Field(30.0, gt=0)
     evidence_chars: int = Field(
         2400, ge=400, description="characters of observations shown to the reflector per step"
     )
     answer_chars: int = Field(3600, ge=400, description="characters of sources shown to the writer")
+
+
+class KnowledgeConfig(_Strict):
+    """How runs reuse the knowledge cache (when `knowledge_cache` is on). Everything a run
+    reads and learns is recorded either way; these switch the reuse."""
+
+    reuse_answers: bool = Field(
+        True,
+        description="the same question again, with unchanged sources and models, returns the "
+        "stored answer without searching",
+    )
+    recall_facts: bool = Field(
+        True, description="before a goal's first search, consult the facts earlier runs stored"
+    )
+    reuse_tool_results: bool = Field(True, description="serve repeated tool calls from the cache")
+    dense_facts: bool = Field(
+        True, description="find facts by meaning too (MiniLM + FAISS), not only by words"
+    )
+    min_similarity: float = Field(
+        0.5, ge=-1.0, le=1.0, description="cosine a fact needs with the goal to be recalled"
+    )
+    max_facts: int = Field(6, ge=1, le=50, description="facts recalled per goal")
+    ttl: float | None = Field(
+        24 * 3600.0,
+        ge=0,
+        description="seconds tool results and answers stay valid (None: until the sources "
+        "change); tools whose results depend on now are never cached",
+    )
 
 
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
@@ -124,6 +156,7 @@ class Settings(BaseSettings):
     knowledge_cache: bool = Field(
         True, description="consult and fill the knowledge cache (tool results, what was read)"
     )
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     models: ModelsConfig = ModelsConfig()
     budget: BudgetConfig = BudgetConfig()
     search: SearchConfig = SearchConfig()

@@ -8,7 +8,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 EventType = Literal[
-    "plan", "goal", "tool_call", "observation", "reflection", "answer", "budget", "error"
+    "plan",
+    "goal",
+    "cache_hit",
+    "tool_call",
+    "observation",
+    "reflection",
+    "fact",
+    "answer",
+    "budget",
+    "error",
 ]
 
 
@@ -36,6 +45,17 @@ class Event(BaseModel):
                 titles = ", ".join(o.get("title") or o["source_id"] for o in d.get("items", []))
                 origin = " (from the knowledge cache)" if d.get("cached") else ""
                 return f"{len(d.get('items', []))} results{origin}: {titles}"
+            case "cache_hit":
+                return _cache_hit_summary(d)
+            case "fact":
+                facts = d.get("facts", [])
+                shown = "; ".join(
+                    f"{f['subject']} — {f['attribute']}: {f['value']} "
+                    f"({f.get('title') or f['source_id']})"
+                    for f in facts[:3]
+                )
+                more = f" (+{len(facts) - 3} more)" if len(facts) > 3 else ""
+                return f"noted {len(facts)} fact{'s' * (len(facts) != 1)}: {shown}{more}"
             case "reflection":
                 line = f"{d.get('verdict')} -> {d.get('decision') or d.get('next_action')}"
                 if d.get("verdict") != "satisfied" and d.get("missing"):
@@ -48,3 +68,20 @@ class Event(BaseModel):
             case "error":
                 return f"error: {d.get('message')}"
         return self.type
+
+
+def _cache_hit_summary(d: dict[str, Any]) -> str:
+    if d.get("kind") == "answer":
+        age = float(d.get("age_seconds", 0.0))
+        when = f"{age / 3600:.1f} h" if age >= 3600 else f"{age / 60:.0f} min"
+        sources = ", ".join(s.get("title") or s["source_id"] for s in d.get("sources", []))
+        return f"answer from run {d.get('from_run', '?')} ({when} ago), sources unchanged" + (
+            f": {sources}" if sources else ""
+        )
+    facts = d.get("facts", [])
+    shown = "; ".join(
+        f"{f['subject']} — {f['attribute']}: {f['value']} ({f.get('title') or f['source_id']})"
+        for f in facts[:3]
+    )
+    more = f" (+{len(facts) - 3} more)" if len(facts) > 3 else ""
+    return f"{len(facts)} stored fact{'s' * (len(facts) != 1)}: {shown}{more}"

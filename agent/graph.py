@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from agent.citations import SourceRef, attribute_uncited, enforce_citations
 from agent.events import Event, EventType
+from agent.facts import fact_item, fact_observations, grounded_facts
 from agent.llm.base import Message, ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import load_prompt
@@ -33,9 +34,9 @@ _STEP_MARKER = re.compile(r"\[(\d+)\]")
 _NOTE_MARKER = re.compile(r"\[\[(\d+)\]\]")
 
 
-def _event(kind: EventType, state: ResearchState, **data: Any) -> dict[str, Any]:
+def _event(event_type: EventType, state: ResearchState, /, **data: Any) -> dict[str, Any]:
     steps = int((state.get("usage") or {}).get("steps", 0))
-    return Event(type=kind, step=steps, data=data).model_dump()
+    return Event(type=event_type, step=steps, data=data).model_dump()
 
 
 def _usage_delta(usage: Usage) -> dict[str, float]:
@@ -84,6 +85,75 @@ async def _structured(
 
 
 # --- nodes -----------------------------------------------------------------------------------
+
+
+KNOWLEDGE_TOOL = "knowledge"
+"""The action name of a recall from the knowledge cache (not a tool call: nothing is searched)."""
+
+
+def _tools_used(state: ResearchState) -> list[str]:
+    names: list[str] = []
+    for event in state.get("events") or []:
+        name = event["data"].get("tool") if event["type"] == "tool_call" else None
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+async def _tool_scopes(ctx: RunContext, names: Sequence[str]) -> dict[str, str] | None:
+    """What each tool's results currently depend on; None when a tool is gone."""
+    scopes: dict[str, str] = {}
+    for name in names:
+        try:
+            tool = ctx.tools.get(name)
+        except ToolError:
+            return None
+        scopes[name] = await asyncio.to_thread(tool.cache_scope)
+    return scopes
+
+
+async def reuse_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """The same question answered before, from the same sources with the same models: return
+    the stored answer (no search, no model call). Otherwise plan."""
+    ctx = runtime.context
+    if ctx.cache is None or not ctx.knowledge.reuse_answers:
+        return {"next": "plan"}
+    record = await asyncio.to_thread(ctx.cache.get_answer, state["question"], ctx.answer_scope)
+    if record is None or not record.answer:
+        return {"next": "plan"}
+    stored_scopes = record.payload.get("tool_scopes")
+    if not isinstance(stored_scopes, dict):
+        return {"next": "plan"}
+    if await _tool_scopes(ctx, list(stored_scopes)) != stored_scopes:
+        return {"next": "plan"}  # a source changed since: research again
+    citations = [c for c in record.payload.get("citations", []) if isinstance(c, dict)]
+    events = [
+        _event(
+            "cache_hit",
+            state,
+            kind="answer",
+            from_run=record.run_id,
+            age_seconds=round(max(0.0, time.time() - record.created_at), 1),
+            sources=citations,
+        ),
+        _event(
+            "answer",
+            state,
+            answer=record.answer,
+            citations=citations,
+            rejected_citations=[],
+            reused_from=record.run_id,
+        ),
+    ]
+    return {
+        "next": "end",
+        "answer": record.answer,
+        "citations": citations,
+        "rejected_citations": [],
+        "reused_from": record.run_id,
+        "events": events,
+        "usage": {"cache_hits": 1},
+    }
 
 
 async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -163,7 +233,60 @@ async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
         evidence_needed=goal["evidence_needed"],
         query=goal["query"],
     )
-    return {"current_goal": goal["id"], "action": action, "next": "act", "events": [event]}
+    recall = ctx.recall is not None and ctx.knowledge.recall_facts and not goal.get("recalled")
+    return {
+        "current_goal": goal["id"],
+        "action": action,
+        "next": "recall" if recall else "act",
+        "events": [event],
+    }
+
+
+async def recall_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Knowledge-aware retrieval: before a goal's first search, the facts earlier runs stored
+    (with their sources) that bear on it. Found: the reflector judges them like search results
+    (a satisfied goal needs no search). None: the planned search goes ahead."""
+    ctx = runtime.context
+    goals = [dict(g) for g in state.get("goals", [])]
+    goal = next(g for g in goals if g["id"] == state.get("current_goal"))
+    goal["recalled"] = True
+    facts = []
+    if ctx.recall is not None:
+        facts = await asyncio.to_thread(ctx.recall, goal["goal"], goal["query"])
+    if not facts:
+        return {"goals": goals, "next": "act"}
+    observations = fact_observations(facts)
+    return {
+        "goals": goals,
+        "observations": observations,
+        "observation_error": None,
+        "sources": _sources_of(observations),
+        "action": {
+            "tool": KNOWLEDGE_TOOL,
+            "arguments": {"goal": goal["goal"], "query": goal["query"]},
+        },
+        "next": "reflect",
+        "events": [
+            _event(
+                "cache_hit",
+                state,
+                kind="facts",
+                goal_id=goal["id"],
+                facts=[fact_item(f) for f in facts],
+            )
+        ],
+        "usage": {"cache_hits": 1},
+    }
+
+
+def _sources_of(observations: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    sources: dict[str, dict[str, Any]] = {}
+    for obs in observations:
+        record = sources.setdefault(
+            obs["source_id"], {"url": obs["url"], "title": obs["title"], "passages": []}
+        )
+        record["passages"].append({"text": obs["text"], "start": obs["start"], "end": obs["end"]})
+    return sources
 
 
 async def act_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -179,27 +302,26 @@ async def act_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[s
     try:
         tool = ctx.tools.get(name)
         key_args = {**arguments, "_scope": await asyncio.to_thread(tool.cache_scope)}
-        hit = ctx.cache.get_tool_result(name, key_args) if ctx.cache else None
+        hit = None
+        if ctx.cache is not None and ctx.knowledge.reuse_tool_results:
+            hit = await asyncio.to_thread(ctx.cache.get_tool_result, name, key_args)
         if hit is not None:
             observations, cached = hit, True
         else:
             result = await asyncio.wait_for(tool(arguments), ctx.search.tool_timeout)
             observations = [o.model_dump() for o in result]
             if ctx.cache is not None:
-                ctx.cache.put_tool_result(name, key_args, observations, ttl=tool.cache_ttl)
+                await asyncio.to_thread(
+                    ctx.cache.put_tool_result, name, key_args, observations, _ttl(ctx, tool)
+                )
     except ToolError as exc:
         error = str(exc)
     except TimeoutError:
         error = f"{name} timed out after {ctx.search.tool_timeout:.0f} s"
     elapsed = time.perf_counter() - started
     if ctx.cache is not None and observations:
-        _remember_read(ctx.cache, observations)
-    sources: dict[str, dict[str, Any]] = {}
-    for obs in observations:
-        record = sources.setdefault(
-            obs["source_id"], {"url": obs["url"], "title": obs["title"], "passages": []}
-        )
-        record["passages"].append({"text": obs["text"], "start": obs["start"], "end": obs["end"]})
+        await asyncio.to_thread(_remember_read, ctx.cache, observations)
+    sources = _sources_of(observations)
     events.append(
         _event(
             "observation",
@@ -233,8 +355,22 @@ async def act_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[s
         "sources": sources,
         "goals": goals,
         "events": events,
-        "usage": {"tool_calls": 0 if cached else 1, "steps": 1, "tool_seconds": elapsed},
+        "usage": {
+            "tool_calls": 0 if cached else 1,
+            "cache_hits": 1 if cached else 0,
+            "steps": 1,
+            "tool_seconds": elapsed,
+        },
     }
+
+
+def _ttl(ctx: RunContext, tool: Any) -> float | None:
+    """A tool's result lifetime: its own (0 = depends on now), capped by the configured TTL."""
+    own: float | None = tool.cache_ttl
+    limit = ctx.knowledge.ttl
+    if own is None:
+        return limit
+    return own if limit is None else min(own, limit)
 
 
 def _remember_read(cache: KnowledgeCache, observations: list[dict[str, Any]]) -> None:
@@ -310,6 +446,14 @@ def _decide(
     ctx: RunContext,
 ) -> tuple[str, dict[str, Any] | None, str]:
     """(next node, action, new goal status) from a reflection. Guards against loops."""
+    if goal.get("_recalled_now") and reflection.verdict != "satisfied":
+        # stored facts did not settle the goal: search as planned (or as the reflection says)
+        if reflection.next_action == "read" and 1 <= reflection.read <= len(observations):
+            doc_id = observations[reflection.read - 1]["source_id"]
+            focus = f"{goal['goal']}. {reflection.missing}".strip()
+            return "act", {"tool": "read", "arguments": {"doc_id": doc_id, "goal": focus}}, "open"
+        query = reflection.query.strip() or goal["query"]
+        return "act", {"tool": "search", "arguments": {"query": query, "k": ctx.search.k}}, "open"
     settled = "satisfied" if reflection.verdict == "satisfied" else None
     fallback_status = settled or ("partial" if reflection.evidence.strip() else "abandoned")
     if reflection.verdict == "satisfied" or reflection.next_action == "next_goal":
@@ -336,6 +480,11 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
     events: list[dict[str, Any]] = []
     usage = Usage()
     action = state.get("action") or {}
+    recalled = action.get("tool") == KNOWLEDGE_TOOL
+    if recalled:
+        tool_text = "a knowledge-cache recall (facts earlier research read from these sources)"
+    else:
+        tool_text = f"{action.get('tool')}({clip(str(action.get('arguments', {})), 160)})"
     if not observations:
         reflection = Reflection(
             evidence="",
@@ -351,7 +500,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             evidence_needed=goal["evidence_needed"],
             queries="; ".join(goal["queries"]) or "(none)",
             notes=_format_notes(state.get("notes") or []),
-            tool=f"{action.get('tool')}({clip(str(action.get('arguments', {})), 160)})",
+            tool=tool_text,
             results=_format_results(observations, ctx.search.evidence_chars),
         )
         try:
@@ -362,9 +511,15 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
                 evidence="", missing="", verdict="partial", next_action="next_goal"
             )
             events.append(_event("error", state, message=f"reflection failed: {error}"))
-    next_node, next_action, status = _decide(reflection, goal, observations, ctx)
+    next_node, next_action, status = _decide(
+        reflection, {**goal, "_recalled_now": recalled}, observations, ctx
+    )
     goal["status"] = status
     update: dict[str, Any] = {"goals": goals, "usage": _usage_delta(usage)}
+    if ctx.cache is not None and reflection.facts and observations:
+        fact_event = await _record_facts(ctx, state, reflection, observations)
+        if fact_event is not None:
+            events.append(fact_event)
     notes = []
     if reflection.evidence.strip() and observations:
         notes.append(_note_from(reflection.evidence, observations, goal["id"]))
@@ -400,6 +555,31 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             next_node, next_action = "answer", None
     update.update({"next": next_node, "action": next_action, "notes": notes, "events": events})
     return update
+
+
+async def _record_facts(
+    ctx: RunContext,
+    state: ResearchState,
+    reflection: Reflection,
+    observations: list[dict[str, Any]],
+) -> dict[str, Any] | None:
+    """Store the reflection's facts that their cited result supports; the `fact` event."""
+    assert ctx.cache is not None
+    rows = grounded_facts(reflection.facts, observations, ctx.run_id)
+    if not rows:
+        return None
+    ids = await asyncio.to_thread(ctx.cache.record_facts, rows)
+    by_source = {o["source_id"]: o for o in observations}
+    facts = [
+        {
+            "id": fact_id,
+            **{k: row[k] for k in ("subject", "attribute", "value", "source_id", "confidence")},
+            "title": by_source[row["source_id"]].get("title", ""),
+            "url": by_source[row["source_id"]].get("url", ""),
+        }
+        for fact_id, row in zip(ids, rows, strict=True)
+    ]
+    return _event("fact", state, goal_id=state.get("current_goal"), facts=facts)
 
 
 def _number_sources(
@@ -517,6 +697,14 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         )
     )
     update: dict[str, Any] = {"stop_reason": stop_reason} if stop_reason else {}
+    if (
+        ctx.cache is not None
+        and not stop_reason
+        and not state.get("stop_reason")
+        and citations
+        and not check.rejected
+    ):
+        await _store_answer(ctx, state, check.answer, citations)
     return {
         **update,
         "answer": check.answer,
@@ -525,6 +713,33 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         "events": events,
         "usage": _usage_delta(usage),
     }
+
+
+async def _store_answer(
+    ctx: RunContext, state: ResearchState, answer: str, citations: list[dict[str, Any]]
+) -> None:
+    """Keep a cleanly finished answer for the same question asked again, valid while every
+    tool it used gives the same results (same scope) and for the shortest TTL among them."""
+    assert ctx.cache is not None
+    names = _tools_used(state)
+    scopes = await _tool_scopes(ctx, names)
+    if scopes is None:
+        return
+    ttls = [_ttl(ctx, ctx.tools.get(name)) for name in names] or [ctx.knowledge.ttl]
+    finite = [t for t in ttls if t is not None]
+    ttl = min(finite) if finite else None
+    if ttl == 0:
+        return  # it depended on "now"
+    payload = {"citations": citations, "tool_scopes": scopes, "plan": state.get("plan") or {}}
+    await asyncio.to_thread(
+        ctx.cache.put_answer,
+        state["question"],
+        ctx.answer_scope,
+        answer,
+        payload,
+        ctx.run_id,
+        ttl,
+    )
 
 
 def _model_unusable(state: ResearchState) -> bool:
@@ -545,14 +760,20 @@ def _route(state: ResearchState) -> str:
 def build_graph() -> StateGraph[ResearchState, RunContext, ResearchState, ResearchState]:
     """The uncompiled graph; compile it with a checkpointer."""
     graph = StateGraph(ResearchState, context_schema=RunContext)
+    graph.add_node("reuse", reuse_node)
     graph.add_node("plan", plan_node)
     graph.add_node("goal", goal_node)
+    graph.add_node("recall", recall_node)
     graph.add_node("act", act_node)
     graph.add_node("reflect", reflect_node)
     graph.add_node("answer", answer_node)
-    graph.add_edge(START, "plan")
+    graph.add_edge(START, "reuse")
+    graph.add_conditional_edges("reuse", _route, {"plan": "plan", "end": END})
     graph.add_edge("plan", "goal")
-    graph.add_conditional_edges("goal", _route, {"act": "act", "answer": "answer"})
+    graph.add_conditional_edges(
+        "goal", _route, {"recall": "recall", "act": "act", "answer": "answer"}
+    )
+    graph.add_conditional_edges("recall", _route, {"act": "act", "reflect": "reflect"})
     graph.add_edge("act", "reflect")
     graph.add_conditional_edges(
         "reflect", _route, {"act": "act", "goal": "goal", "answer": "answer"}

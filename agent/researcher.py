@@ -20,8 +20,11 @@ from agent.llm.base import ChatModel
 from agent.llm.factory import build_role_models
 from agent.result import Citation, ResearchResult, RunUsage, Timings
 from agent.state import ResearchState, RunContext
-from memory.knowledge import KnowledgeCache, KnowledgeCacheError
+from memory.fact_index import FactIndex, recall
+from memory.knowledge import FactRecord, KnowledgeCache, KnowledgeCacheError
 from memory.run_store import RunStore
+from retriever.dense import DenseIndexError
+from retriever.encoder import Encoder, EncoderError
 from tools.base import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ class ResearchError(RuntimeError):
     """A run cannot start (bad question, unknown corpus, missing model); the message says why."""
 
 
-def _default_tools(settings: Settings) -> ToolRegistry:
+def _default_tools(settings: Settings, encoder: Any) -> ToolRegistry:
     from retriever.corpus_store import CorpusError, CorpusStore
     from tools.corpus import CorpusSearchTool, ReadDocumentTool
 
@@ -60,24 +63,26 @@ def _default_tools(settings: Settings) -> ToolRegistry:
                 store,
                 corpora=settings.corpora,
                 default_k=settings.search.k,
-                vectors=_dense_vectors(settings, store),
+                vectors=_dense_vectors(settings, store, encoder),
+                weights=(settings.search.bm25_weight, settings.search.dense_weight),
+                rrf_k=settings.search.rrf_k,
+                candidates=settings.search.candidates,
             ),
             ReadDocumentTool(store),
         ]
     )
 
 
-def _dense_vectors(settings: Settings, store: Any) -> Any:
+def _dense_vectors(settings: Settings, store: Any, encoder: Any) -> Any:
     """The corpus' dense vectors when `wideseek corpus embed` built them (hybrid search),
     else None (BM25 only). A damaged vector file is reported and ignored, never fatal."""
     from retriever.vectors import default_index_path
 
     if not settings.search.hybrid or not default_index_path(settings.corpus_db).exists():
         return None
-    from retriever.encoder import MiniLMEncoder
     from retriever.vectors import CorpusVectors
 
-    vectors = CorpusVectors(store, MiniLMEncoder())
+    vectors = CorpusVectors(store, encoder)
     if not vectors.load():
         log.warning("dense vectors unusable (%s); searching with BM25 only", vectors.load_error)
         return None
@@ -108,6 +113,8 @@ class Researcher:
         self.checkpoint_path = Path(checkpoint_path or self.settings.checkpoint_db)
         self._run_store = run_store
         self._knowledge: KnowledgeCache | None = None
+        self._fact_index: FactIndex | None = None
+        self._encoder: Encoder | None = None
         self._checked = False
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -140,8 +147,48 @@ class Researcher:
 
     def tools(self) -> ToolRegistry:
         if self._tools is None:
-            self._tools = _default_tools(self.settings)
+            self._tools = _default_tools(self.settings, self.encoder)
         return self._tools
+
+    @property
+    def encoder(self) -> Encoder:
+        """The text encoder shared by hybrid search and fact recall (loaded on first use)."""
+        if self._encoder is None:
+            from retriever.encoder import MiniLMEncoder
+
+            self._encoder = MiniLMEncoder()
+        return self._encoder
+
+    @property
+    def fact_index(self) -> FactIndex | None:
+        """The FAISS index of stored facts (None when the cache or `dense_facts` is off)."""
+        cache = self.knowledge
+        if self._fact_index is None and cache is not None and self.settings.knowledge.dense_facts:
+            self._fact_index = FactIndex(cache, self.encoder)
+        return self._fact_index
+
+    def recall(self, goal: str, keywords: str = "") -> list[FactRecord]:
+        """Stored facts that bear on a goal (what the graph consults before searching). A
+        broken dense side (encoder, index file) falls back to lexical recall."""
+        cache = self.knowledge
+        if cache is None:
+            return []
+        config = self.settings.knowledge
+        index = self.fact_index
+        try:
+            return recall(cache, goal, keywords, index=index, k=config.max_facts,
+                          min_similarity=config.min_similarity)  # fmt: skip
+        except (DenseIndexError, EncoderError) as error:
+            log.warning("fact recall by meaning failed (%s); recalling by words only", error)
+            return recall(cache, goal, keywords, index=None, k=config.max_facts)
+
+    def _answer_scope(self) -> str:
+        models = ";".join(
+            f"{role}={model.name}@{getattr(model, 'base_url', '')}"
+            for role, model in sorted(self.models().items())
+        )
+        tools = ",".join(sorted(self.tools().names()))
+        return f"corpora={','.join(self.settings.corpora)}|tools={tools}|models={models}"
 
     @property
     def run_store(self) -> RunStore:
@@ -154,7 +201,9 @@ class Researcher:
         """The knowledge cache (None when disabled by `knowledge_cache = false`)."""
         if self._knowledge is None and self.settings.knowledge_cache:
             try:
-                self._knowledge = KnowledgeCache(self.settings.knowledge_db)
+                self._knowledge = KnowledgeCache(
+                    self.settings.knowledge_db, default_ttl=self.settings.knowledge.ttl
+                )
             except KnowledgeCacheError as error:
                 raise ResearchError(str(error)) from None
         return self._knowledge
@@ -222,6 +271,8 @@ class Researcher:
                 return await self.arun(question, run_id=run_id)
             finally:
                 await self._close_models()
+                if self._fact_index is not None:
+                    self._fact_index.close()
 
         return asyncio.run(go())
 
@@ -239,6 +290,9 @@ class Researcher:
             budget=self.settings.budget,
             search=self.settings.search,
             cache=self.knowledge,
+            knowledge=self.settings.knowledge,
+            recall=self.recall if self.knowledge is not None else None,
+            answer_scope=self._answer_scope(),
             run_id=run_id,
         )
         store = self.run_store
@@ -292,6 +346,7 @@ class Researcher:
                 model_calls=int(usage.get("model_calls", 0)),
                 tool_calls=int(usage.get("tool_calls", 0)),
                 steps=int(usage.get("steps", 0)),
+                cache_hits=int(usage.get("cache_hits", 0)),
             ),
             timings=Timings(
                 wall_seconds=wall,
@@ -300,6 +355,7 @@ class Researcher:
                 framework_seconds=max(0.0, wall - model_s - tool_s),
             ),
             stop_reason=values.get("stop_reason") or "answered",
+            reused_from=values.get("reused_from"),
         )
 
     async def _close_models(self) -> None:
@@ -308,6 +364,8 @@ class Researcher:
 
     async def aclose(self) -> None:
         await self._close_models()
+        if self._fact_index is not None:
+            self._fact_index.close()
         if self._knowledge is not None:
             self._knowledge.close()
         if self._run_store is not None:

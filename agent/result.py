@@ -23,6 +23,9 @@ class RunUsage(BaseModel):
     model_calls: int = 0
     tool_calls: int = 0
     steps: int = 0
+    cache_hits: int = Field(
+        0, description="tool results, fact recalls and answers served by the knowledge cache"
+    )
 
 
 class Timings(BaseModel):
@@ -41,4 +44,7 @@ class ResearchResult(BaseModel):
     usage: RunUsage = Field(default_factory=RunUsage)
     timings: Timings = Field(default_factory=Timings)
     stop_reason: str = "answered"
+    reused_from: str | None = Field(
+        None, description="the earlier run whose stored answer this run returned"
+    )
     table: list[dict[str, Any]] | None = None

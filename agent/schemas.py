@@ -41,10 +41,26 @@ class Plan(BaseModel):
     columns: list[str] = Field(default_factory=list, description="wide: the table's columns")
 
 
+class FactItem(BaseModel):
+    """One fact read from a result: what the knowledge cache stores (with the result's source)."""
+
+    subject: str = Field(description="the entity the fact is about, e.g. 'Mona Lisa'")
+    attribute: str = Field(description="the property, e.g. 'painter'")
+    value: str = Field(description="its value, copied from the result, e.g. 'Leonardo da Vinci'")
+    result: int = Field(description="the number of the result that states it")
+
+    _clip = field_validator("subject", "attribute", "value")(_clip)
+
+
 class Reflection(BaseModel):
     evidence: str = Field(
         description="facts from the results that bear on the goal, each followed by its "
         "result number like [1]; empty if none"
+    )
+    facts: list[FactItem] = Field(
+        default_factory=list,
+        max_length=4,
+        description="the same facts as subject / attribute / value, each with its result number",
     )
     missing: str = Field(description="what the goal still needs; empty if nothing")
     verdict: Literal["satisfied", "partial", "off_track"]

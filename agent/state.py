@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
-from agent.config import BudgetConfig, Role, SearchConfig
+from agent.config import BudgetConfig, KnowledgeConfig, Role, SearchConfig
 from agent.llm.base import ChatModel
-from memory.knowledge import KnowledgeCache
+from memory.knowledge import FactRecord, KnowledgeCache
 from tools.base import ToolRegistry
+
+RecallFn = Callable[[str, str], list[FactRecord]]
+"""(goal, keywords) -> stored facts that bear on the goal, best first."""
 
 USAGE_KEYS = (
     "prompt_tokens",
@@ -19,6 +23,7 @@ USAGE_KEYS = (
     "tool_calls",
     "tool_seconds",
     "steps",
+    "cache_hits",
 )
 
 
@@ -64,6 +69,7 @@ class ResearchState(TypedDict, total=False):
     answer: str
     citations: list[dict[str, Any]]
     rejected_citations: list[str]
+    reused_from: str | None  # the run whose stored answer this run returned
     notes: Annotated[list[dict[str, Any]], add_list]
     sources: Annotated[dict[str, dict[str, Any]], merge_sources]
     events: Annotated[list[dict[str, Any]], add_list]
@@ -79,6 +85,10 @@ class RunContext:
     budget: BudgetConfig
     search: SearchConfig
     cache: KnowledgeCache | None = None
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
+    recall: RecallFn | None = None
+    answer_scope: str = ""
+    """What a stored answer depends on besides the sources: models, corpora, tool names."""
     run_id: str = ""
     started: float = field(default_factory=time.monotonic)
 

@@ -1,6 +1,8 @@
-"""The knowledge cache and run store, in SQLite."""
+"""The knowledge cache and run store, in SQLite (+ the FAISS index of facts)."""
 
+from memory.fact_index import FactIndex, default_fact_index_path, recall
 from memory.knowledge import (
+    AnswerRecord,
     DocumentRecord,
     EvidenceRecord,
     FactRecord,
@@ -12,8 +14,10 @@ from memory.knowledge import (
 from memory.run_store import RunRecord, RunStore, RunStoreError
 
 __all__ = [
+    "AnswerRecord",
     "DocumentRecord",
     "EvidenceRecord",
+    "FactIndex",
     "FactRecord",
     "KnowledgeCache",
     "KnowledgeCacheError",
@@ -21,5 +25,7 @@ __all__ = [
     "RunRecord",
     "RunStore",
     "RunStoreError",
+    "default_fact_index_path",
+    "recall",
     "tool_cache_key",
 ]

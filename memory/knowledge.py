@@ -21,6 +21,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,9 @@ from typing import Any, Literal
 import sqlite_utils
 
 SCHEMA_NAME = "wideseek-knowledge"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: documents, passages, facts, evidence, tool cache. 2: facts keep their passage span
+(`start`, `end`), stored answers (`answers`), and the file's `instance_id` in `meta`."""
 DEFAULT_TTL_S = 24 * 3600.0
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -39,13 +42,13 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 # only these is adopted rather than refused as foreign.
 _ADOPTABLE_TABLES = frozenset({"runs", "events"})
 _OUR_TABLES = frozenset(
-    {"meta", "documents", "passages", "facts", "facts_fts", "evidence", "tool_cache"}
+    {"meta", "documents", "passages", "facts", "facts_fts", "evidence", "tool_cache", "answers"}
 )
 _CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 _MAX_QUERY_TERMS = 32
 
-_SCHEMA_V1 = """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     source_id TEXT PRIMARY KEY,
@@ -74,6 +77,8 @@ CREATE TABLE IF NOT EXISTS facts (
     subject_norm TEXT NOT NULL,
     attribute_norm TEXT NOT NULL,
     value_norm TEXT NOT NULL,
+    "start" INTEGER,
+    "end" INTEGER,
     UNIQUE (subject_norm, attribute_norm, value_norm, source_id)
 );
 CREATE INDEX IF NOT EXISTS facts_source ON facts (source_id);
@@ -121,7 +126,29 @@ CREATE TABLE IF NOT EXISTS tool_cache (
 );
 CREATE INDEX IF NOT EXISTS tool_cache_expires ON tool_cache (expires_at)
     WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS answers (
+    key TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    run_id TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    expires_at REAL
+);
 """
+# Columns added after version 1, for files created by it: (table, column, declaration).
+_ADDED_COLUMNS = (("facts", "start", "INTEGER"), ("facts", "end", "INTEGER"))
+
+
+ClearWhat = Literal["all", "results", "tool_cache", "answers", "facts"]
+_CLEARABLE: dict[str, tuple[str, ...]] = {
+    "results": ("tool_cache", "answers"),
+    "tool_cache": ("tool_cache",),
+    "answers": ("answers",),
+    "facts": ("facts",),
+    "all": ("documents", "passages", "facts", "evidence", "tool_cache", "answers"),
+}
 
 
 class KnowledgeCacheError(RuntimeError):
@@ -147,8 +174,10 @@ class PassageRecord:
 
 @dataclass(frozen=True)
 class FactRecord:
-    """A fact with its source. `url`/`title` come from the source's document row ('' when the
-    document was never added); `score` is set by `search_facts` (higher is better)."""
+    """A fact with its source. `start`/`end` is the passage span it was read from (None: the
+    whole source or unknown) and `passage` that passage's stored text, if any; `url`/`title`
+    come from the source's document row ('' when the document was never added); `score` is set
+    by searches (higher is better)."""
 
     id: int
     subject: str
@@ -158,9 +187,29 @@ class FactRecord:
     run_id: str
     time: float
     confidence: float
+    start: int | None = None
+    end: int | None = None
     url: str = ""
     title: str = ""
+    passage: str | None = None
     score: float | None = None
+
+    def text(self) -> str:
+        """One line: `subject — attribute: value` (what the fact index embeds)."""
+        return f"{self.subject} — {self.attribute}: {self.value}"
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """A stored final answer: `payload` is what the run returned (JSON-ready)."""
+
+    question: str
+    scope: str
+    answer: str
+    payload: dict[str, Any]
+    run_id: str
+    created_at: float
+    expires_at: float | None
 
 
 @dataclass(frozen=True)
@@ -227,7 +276,13 @@ def _fts_query(text: str) -> str:
 
 _FACT_COLUMNS = (
     "f.id, f.subject, f.attribute, f.value, f.source_id, f.run_id, f.time, f.confidence, "
-    "coalesce(d.url, '') AS url, coalesce(d.title, '') AS title"
+    "f.\"start\", f.\"end\", coalesce(d.url, '') AS url, coalesce(d.title, '') AS title, "
+    "p.text AS passage"
+)
+_FACT_JOINS = (
+    "LEFT JOIN documents d ON d.source_id = f.source_id "
+    'LEFT JOIN passages p ON p.source_id = f.source_id AND p."start" = f."start" '
+    'AND p."end" = f."end"'
 )
 
 
@@ -345,8 +400,12 @@ class KnowledgeCache:
         try:
             # Another writer may have created (or claimed) the file meanwhile: check again.
             if self._check_meta(self._tables()):
-                for statement in _statements(_SCHEMA_V1):
+                for statement in _statements(_SCHEMA):
                     conn.execute(statement)
+                for table, column, declaration in _ADDED_COLUMNS:  # a version-1 file
+                    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                    if column not in have:
+                        conn.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {declaration}')
                 conn.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
@@ -355,6 +414,7 @@ class KnowledgeCache:
                         ("schema", SCHEMA_NAME),
                         ("version", str(SCHEMA_VERSION)),
                         ("created_at", repr(time.time())),
+                        ("instance_id", uuid.uuid4().hex),
                     ],
                 )
             conn.execute("COMMIT")
@@ -427,8 +487,11 @@ class KnowledgeCache:
             run_id=row["run_id"],
             time=row["time"],
             confidence=row["confidence"],
+            start=row["start"],
+            end=row["end"],
             url=row["url"],
             title=row["title"],
+            passage=row["passage"],
             score=score,
         )
 
@@ -508,6 +571,8 @@ class KnowledgeCache:
         *,
         confidence: float = 1.0,
         time: float | None = None,
+        start: int | None = None,
+        end: int | None = None,
     ) -> tuple[Any, ...]:
         subject, attribute, value = (str(part).strip() for part in (subject, attribute, value))
         if not subject or not attribute or not value:
@@ -516,6 +581,10 @@ class KnowledgeCache:
             raise ValueError(f"fact {subject!r} {attribute!r} needs a source_id")
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must be within [0, 1], not {confidence}")
+        if (start is None) != (end is None) or (
+            start is not None and end is not None and end < start
+        ):
+            raise ValueError(f"fact passage span ({start}, {end}) is not a span")
         when = _now() if time is None else float(time)
         return (
             subject,
@@ -528,13 +597,18 @@ class KnowledgeCache:
             normalise_text(subject),
             normalise_text(attribute),
             normalise_text(value),
+            None if start is None else int(start),
+            None if end is None else int(end),
         )
 
     _UPSERT_FACT = (
         "INSERT INTO facts (subject, attribute, value, source_id, run_id, time, confidence, "
-        "subject_norm, attribute_norm, value_norm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        'subject_norm, attribute_norm, value_norm, "start", "end") '
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (subject_norm, attribute_norm, value_norm, source_id) DO UPDATE SET "
-        "time = excluded.time, confidence = excluded.confidence RETURNING id"
+        "time = excluded.time, confidence = excluded.confidence, "
+        '"start" = coalesce(excluded."start", facts."start"), '
+        '"end" = coalesce(excluded."end", facts."end") RETURNING id'
     )
 
     def record_fact(
@@ -547,13 +621,17 @@ class KnowledgeCache:
         *,
         confidence: float = 1.0,
         time: float | None = None,
+        start: int | None = None,
+        end: int | None = None,
     ) -> int:
-        """Store a fact and return its id. The same (subject, attribute, value, source) again —
+        """Store a fact and return its id. `start`/`end`: the span of the source's passage it
+        was read from (both or neither). The same (subject, attribute, value, source) again —
         compared case- and whitespace-insensitively — keeps its id and first run id, and takes
-        the new time and confidence."""
+        the new time, confidence and span (a missing span keeps the old one)."""
         row = self._fact_row(
-            subject, attribute, value, source_id, run_id, confidence=confidence, time=time
-        )
+            subject, attribute, value, source_id, run_id, confidence=confidence, time=time,
+            start=start, end=end,
+        )  # fmt: skip
         with self._write() as conn:
             return int(conn.execute(self._UPSERT_FACT, row).fetchall()[0][0])
 
@@ -577,7 +655,7 @@ class KnowledgeCache:
             where += " AND f.attribute_norm = ?"
             params.append(normalise_text(attribute))
         rows = self._rows(
-            f"SELECT {_FACT_COLUMNS} FROM facts f LEFT JOIN documents d USING (source_id) "
+            f"SELECT {_FACT_COLUMNS} FROM facts f {_FACT_JOINS} "
             f"WHERE {where} ORDER BY f.confidence DESC, f.time DESC, f.id LIMIT ?",
             [*params, limit],
         )
@@ -591,8 +669,7 @@ class KnowledgeCache:
             return []
         rows = self._rows(
             f"SELECT {_FACT_COLUMNS}, bm25(facts_fts, 2.0, 1.0, 1.0) AS rank "
-            "FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid "
-            "LEFT JOIN documents d USING (source_id) "
+            f"FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid {_FACT_JOINS} "
             "WHERE facts_fts MATCH ? ORDER BY rank LIMIT ?",
             [query, limit],
         )
@@ -602,11 +679,36 @@ class KnowledgeCache:
         """Facts with id > `since_id`, in id order: for an indexer that embeds new facts. Ids
         only grow (AUTOINCREMENT), even after `clear`; re-recording keeps a fact's id."""
         rows = self._rows(
-            f"SELECT {_FACT_COLUMNS} FROM facts f LEFT JOIN documents d USING (source_id) "
+            f"SELECT {_FACT_COLUMNS} FROM facts f {_FACT_JOINS} "
             "WHERE f.id > ? ORDER BY f.id LIMIT ?",
             [since_id, -1 if limit is None else limit],
         )
         return [self._fact(row) for row in rows]
+
+    def facts_by_ids(self, ids: Iterable[int]) -> list[FactRecord]:
+        """The facts with these ids, in the order given (ids that no longer exist are left
+        out)."""
+        wanted = [int(i) for i in ids]
+        found: dict[int, FactRecord] = {}
+        for first in range(0, len(wanted), 500):
+            chunk = wanted[first : first + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._rows(
+                f"SELECT {_FACT_COLUMNS} FROM facts f {_FACT_JOINS} WHERE f.id IN ({marks})",
+                chunk,
+            ):
+                found[int(row["id"])] = self._fact(row)
+        return [found[i] for i in wanted if i in found]
+
+    def fact_ids(self) -> list[int]:
+        """Every fact id, ascending (for an index that mirrors the facts)."""
+        return [int(row[0]) for row in self._rows("SELECT id FROM facts ORDER BY id")]
+
+    def instance_id(self) -> str:
+        """A random id made when the file was created: an index built for another (deleted and
+        recreated) cache file can be told apart."""
+        rows = self._rows("SELECT value FROM meta WHERE key = 'instance_id'")
+        return str(rows[0][0]) if rows else ""
 
     # -- evidence ----------------------------------------------------------------------------
 
@@ -728,14 +830,84 @@ class KnowledgeCache:
         return True
 
     def purge_expired(self, now: float | None = None) -> int:
-        """Delete expired tool results; returns how many."""
+        """Delete expired tool results and answers; returns how many."""
         moment = _now() if now is None else now
         with self._write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM tool_cache WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                (moment,),
+            removed = 0
+            for table in ("tool_cache", "answers"):
+                removed += conn.execute(
+                    f"DELETE FROM {table} WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                    (moment,),
+                ).rowcount
+            return removed
+
+    # -- stored answers ----------------------------------------------------------------------
+
+    @staticmethod
+    def answer_key(question: str, scope: str) -> str:
+        """sha256 of the normalised question and the scope it was answered in."""
+        return hashlib.sha256(f"{normalise_text(question)}\n{scope}".encode()).hexdigest()
+
+    def put_answer(
+        self,
+        question: str,
+        scope: str,
+        answer: str,
+        payload: Mapping[str, Any],
+        run_id: str = "",
+        ttl: float | None = None,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Keep a run's final answer for the same question asked again in the same `scope`
+        (what the answer depended on: corpus versions, models). `ttl` as for tool results
+        (None: the default TTL; 0: not stored, and an older answer is dropped). Returns whether
+        it was stored."""
+        if not question.strip():
+            raise ValueError("an answer needs its question")
+        lifetime = self.default_ttl if ttl is None else ttl
+        if lifetime is not None and lifetime < 0:
+            raise ValueError(f"ttl must be >= 0 or None, not {ttl}")
+        key = self.answer_key(question, scope)
+        moment = _now() if now is None else now
+        with self._write() as conn:
+            if lifetime == 0:
+                conn.execute("DELETE FROM answers WHERE key = ?", (key,))
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO answers (key, question, scope, answer, payload, run_id, "
+                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    question,
+                    scope,
+                    answer,
+                    json.dumps(dict(payload), ensure_ascii=False, default=str),
+                    run_id,
+                    moment,
+                    None if lifetime is None else moment + lifetime,
+                ),
             )
-            return cursor.rowcount
+        return True
+
+    def get_answer(
+        self, question: str, scope: str, now: float | None = None
+    ) -> AnswerRecord | None:
+        """The stored answer to this question in this scope; None when absent or expired."""
+        moment = _now() if now is None else now
+        rows = self._rows(
+            "SELECT question, scope, answer, payload, run_id, created_at, expires_at "
+            "FROM answers WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            [self.answer_key(question, scope), moment],
+        )
+        if not rows:
+            return None
+        row = dict(rows[0])
+        try:
+            payload = json.loads(row.pop("payload"))
+        except json.JSONDecodeError:
+            return None
+        return AnswerRecord(payload=payload if isinstance(payload, dict) else {}, **row)
 
     # -- maintenance -------------------------------------------------------------------------
 
@@ -749,7 +921,14 @@ class KnowledgeCache:
                 try:
                     counts = {
                         table: self.db.table(table).count
-                        for table in ("documents", "passages", "facts", "evidence", "tool_cache")
+                        for table in (
+                            "documents",
+                            "passages",
+                            "facts",
+                            "evidence",
+                            "tool_cache",
+                            "answers",
+                        )
                     }
                     expired = conn.execute(
                         "SELECT count(*) FROM tool_cache "
@@ -791,6 +970,8 @@ class KnowledgeCache:
             "time",
             "run_id",
             "source_id",
+            "start",
+            "end",
             "url",
             "title",
             "corpus",
@@ -803,7 +984,7 @@ class KnowledgeCache:
                 try:
                     rows = cursor.execute(
                         "SELECT f.id, f.subject, f.attribute, f.value, f.confidence, f.time, "
-                        "f.run_id, f.source_id, coalesce(d.url, '') AS url, "
+                        'f.run_id, f.source_id, f."start", f."end", coalesce(d.url, \'\') AS url, '
                         "coalesce(d.title, '') AS title, coalesce(d.corpus, '') AS corpus "
                         "FROM facts f LEFT JOIN documents d USING (source_id) ORDER BY f.id"
                     )
@@ -815,7 +996,10 @@ class KnowledgeCache:
                         if writer is not None:
                             writer.writerow(record)
                         else:
-                            source = {k: record.pop(k) for k in ("source_id", "url", "title")}
+                            source = {
+                                k: record.pop(k)
+                                for k in ("source_id", "start", "end", "url", "title")
+                            }
                             source["corpus"] = record.pop("corpus")
                             handle.write(
                                 json.dumps({**record, "source": source}, ensure_ascii=False) + "\n"
@@ -828,17 +1012,14 @@ class KnowledgeCache:
             partial.unlink(missing_ok=True)
         return count
 
-    def clear(self, what: Literal["all", "tool_cache", "facts"]) -> dict[str, int]:
-        """Delete the tool cache, the facts, or everything this cache holds (documents,
-        passages, facts, evidence, tool cache; not the schema, and not a run store's tables
-        sharing the file). Returns rows deleted per table."""
-        tables = {
-            "all": ("documents", "passages", "facts", "evidence", "tool_cache"),
-            "tool_cache": ("tool_cache",),
-            "facts": ("facts",),
-        }.get(what)
+    def clear(self, what: ClearWhat) -> dict[str, int]:
+        """Delete part of the cache: `tool_cache` (tool results), `answers` (stored answers),
+        `results` (both), `facts`, or `all` (documents, passages, facts, evidence, tool results
+        and answers; not the schema, and not a run store's tables sharing the file). Returns
+        rows deleted per table."""
+        tables = _CLEARABLE.get(what)
         if tables is None:
-            raise ValueError(f"clear what? {what!r}; use 'all', 'tool_cache' or 'facts'")
+            raise ValueError(f"clear what? {what!r}; use one of {', '.join(_CLEARABLE)}")
         deleted: dict[str, int] = {}
         with self._write() as conn:
             for table in tables:
@@ -896,6 +1077,8 @@ def _statements(script: str) -> Iterator[str]:
 __all__ = [
     "SCHEMA_NAME",
     "SCHEMA_VERSION",
+    "AnswerRecord",
+    "ClearWhat",
     "DocumentRecord",
     "EvidenceRecord",
     "FactRecord",

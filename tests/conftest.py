@@ -28,3 +28,13 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def server() -> Iterator[FakeOpenAI]:
     """A real HTTP server on 127.0.0.1 playing an OpenAI-compatible server."""
     yield from serve()
+
+
+@pytest.fixture(scope="session")
+def minilm_encoder() -> Iterator[object]:
+    """The real all-MiniLM-L6-v2 encoder (loaded once per test session)."""
+    from retriever.encoder import MiniLMEncoder
+
+    encoder = MiniLMEncoder()
+    yield encoder
+    encoder.close()

@@ -145,15 +145,28 @@ def ask(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the answer")] = False,
     max_steps: Annotated[int | None, typer.Option(help="search/read steps")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="wall-time budget")] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="research again: no stored answer, stored facts or cached tool results are "
+            "reused (what this run learns is still stored)",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Research QUESTION over the indexed corpora and answer with numbered sources."""
     if not question.strip():
         raise CliError("the question is empty")
+    reuse = {
+        f"knowledge.{key}": False
+        for key in ("reuse_answers", "recall_facts", "reuse_tool_results")
+        if fresh
+    }
     settings = _settings(
         config,
         corpora=corpus or None,
-        **{"budget.max_steps": max_steps, "budget.max_seconds": max_seconds},
+        **{"budget.max_steps": max_steps, "budget.max_seconds": max_seconds, **reuse},
     )
     raise typer.Exit(asyncio.run(_ask(settings, question.strip(), as_json, quiet)))
 
@@ -390,15 +403,39 @@ def cache_stats(config: ConfigOpt = None) -> None:
 
 
 @cache_app.command("search")
-def cache_search(text: str, limit: int = 20, config: ConfigOpt = None) -> None:
-    """Search stored facts and evidence notes."""
+def cache_search(
+    text: str,
+    limit: int = 20,
+    meaning: Annotated[
+        bool, typer.Option("--meaning/--words", help="by meaning (MiniLM + FAISS) or by words")
+    ] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Search stored facts, by meaning and by words, with their sources."""
     from rich.table import Table
 
+    from memory.fact_index import FactIndex, recall
+    from retriever.encoder import MiniLMEncoder
+
+    settings = _settings(config)
     with _cache(config) as cache:
-        facts = cache.search_facts(text, limit)
-        table = Table("subject", "attribute", "value", "source")
+        index = None
+        if meaning and cache.stats()["facts"]:
+            index = FactIndex(cache, MiniLMEncoder())
+            if not index.load() and index.load_error and index.path.exists():
+                err_console.print(f"[yellow]{index.load_error}[/]")
+        facts = recall(
+            cache, text, text, index=index, k=limit,
+            min_similarity=settings.knowledge.min_similarity, min_coverage=0.5,
+        )  # fmt: skip
+        if index is not None:
+            index.close()
+        table = Table("subject", "attribute", "value", "confidence", "source")
         for f in facts:
-            table.add_row(f.subject, f.attribute, f.value, f.url or f.source_id)
+            table.add_row(
+                f.subject, f.attribute, f.value, f"{f.confidence:.2f}",
+                f"{f.title or f.source_id} {f.url}".strip(),
+            )  # fmt: skip
         console.print(table if facts else "no stored facts match")
 
 
@@ -415,12 +452,17 @@ def cache_export(path: Path, fmt: Annotated[str, typer.Option("--format")] = "js
 
 @cache_app.command("clear")
 def cache_clear(
-    what: Annotated[str, typer.Argument(help="all | tool_cache | facts")] = "tool_cache",
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="results (tool results and answers) | tool_cache | answers | facts | all"
+        ),
+    ] = "results",
     config: ConfigOpt = None,
 ) -> None:
-    """Forget cached tool results (default), facts, or everything."""
-    if what not in ("all", "tool_cache", "facts"):
-        raise CliError("clear what? all, tool_cache or facts")
+    """Forget cached tool results and stored answers (default), facts, or everything."""
+    if what not in ("all", "results", "tool_cache", "answers", "facts"):
+        raise CliError("clear what? results, tool_cache, answers, facts or all")
     with _cache(config) as cache:
         removed = cache.clear(what)
     console.print(f"removed: {removed}")

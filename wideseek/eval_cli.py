@@ -94,6 +94,13 @@ def eval_command(
     max_steps: Annotated[int | None, typer.Option(help="search/read steps per run")] = None,
     max_tool_calls: Annotated[int | None, typer.Option(help="tool calls per run")] = None,
     strict: Annotated[bool, typer.Option(help="fix the official evaluator's quirks")] = False,
+    reuse_knowledge: Annotated[
+        bool,
+        typer.Option(
+            help="let runs reuse stored answers, facts and tool results of earlier runs (off by "
+            "default, so the runs of a task are independent and tool calls are counted)"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="last line: overall JSON")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
 ) -> None:
@@ -104,10 +111,15 @@ def eval_command(
     from evals.scorer import ascore_responses_dir
     from wideseek.cli import CliError, _settings
 
+    reuse = {
+        f"knowledge.{key}": False
+        for key in ("reuse_answers", "recall_facts", "reuse_tool_results")
+        if not reuse_knowledge
+    }
     settings = _settings(
         config,
         corpora=corpus or None,
-        **{"budget.max_steps": max_steps, "budget.max_tool_calls": max_tool_calls},
+        **{"budget.max_steps": max_steps, "budget.max_tool_calls": max_tool_calls, **reuse},
     )
     tasks = _load(tasks_path, gold, limit)
     researcher = Researcher(settings)

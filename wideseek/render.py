@@ -13,6 +13,8 @@ from agent.result import ResearchResult
 _STYLE = {
     "plan": "bold cyan",
     "goal": "bold magenta",
+    "cache_hit": "bold blue",
+    "fact": "blue",
     "tool_call": "yellow",
     "observation": "dim",
     "reflection": "green",
@@ -23,6 +25,8 @@ _STYLE = {
 _LABEL = {
     "plan": "plan",
     "goal": "goal",
+    "cache_hit": "recall",
+    "fact": " noted",
     "tool_call": "tool",
     "observation": "  saw",
     "reflection": "think",
@@ -36,7 +40,7 @@ def event_line(event: Event) -> str:
     style = _STYLE.get(event.type, "")
     label = _LABEL.get(event.type, event.type)
     summary = event.summary().replace("[", r"\[")
-    return f"[{style}]{label:>5}[/] {summary}"
+    return f"[{style}]{label:>6}[/] {summary}"
 
 
 def print_result(console: Console, result: ResearchResult) -> None:
@@ -50,8 +54,9 @@ def print_result(console: Console, result: ResearchResult) -> None:
             table.add_row(str(c.n), c.title or c.source_id, c.url)
         console.print(table)
     t, u = result.timings, result.usage
+    reused = f" · stored answer of run {result.reused_from}" if result.reused_from else ""
     console.print(
         f"[dim]{t.wall_seconds:.1f} s ({t.model_seconds:.1f} s model, {t.tool_seconds:.2f} s tools)"
-        f" · {u.model_calls} model calls · {u.tool_calls} tool calls · {u.total_tokens} tokens"
-        f" · stop: {result.stop_reason} · run {result.run_id}[/]"
+        f" · {u.model_calls} model calls · {u.tool_calls} tool calls · {u.cache_hits} cache hits"
+        f" · {u.total_tokens} tokens · stop: {result.stop_reason}{reused} · run {result.run_id}[/]"
     )

@@ -60,6 +60,78 @@ def test_facts_round_trip_and_dedup(tmp_path: Path) -> None:
         assert cache.stats()["facts"] == 3
 
 
+def test_facts_keep_their_passage(cache: KnowledgeCache) -> None:
+    cache.add_document("wiki:Paris", "https://p", "Paris", "wiki")
+    cache.add_passages("wiki:Paris", [(10, 60, "Paris is the capital and largest city of France.")])
+    with_span = cache.record_fact("Paris", "capital of", "France", "wiki:Paris", start=10, end=60)
+    without = cache.record_fact("Paris", "largest city of", "France", "wiki:Paris")
+    spanned, bare = cache.facts_by_ids([with_span, without])
+    assert (spanned.start, spanned.end) == (10, 60)
+    assert spanned.passage == "Paris is the capital and largest city of France."
+    assert bare.start is None and bare.passage is None
+    assert spanned.text() == "Paris — capital of: France"
+    # recorded again without a span: the known span is kept
+    cache.record_fact("paris", "Capital of", "france", "wiki:Paris")
+    assert cache.facts_by_ids([with_span])[0].start == 10
+    assert cache.facts_by_ids([without, 999, with_span]) == [
+        bare,
+        cache.facts_by_ids([with_span])[0],
+    ]
+    assert cache.fact_ids() == [with_span, without]
+    with pytest.raises(ValueError, match="span"):
+        cache.record_fact("Paris", "x", "y", "wiki:Paris", start=5)
+    with pytest.raises(ValueError, match="span"):
+        cache.record_fact("Paris", "x", "y", "wiki:Paris", start=5, end=2)
+
+
+def test_stored_answers(tmp_path: Path) -> None:
+    path = tmp_path / "knowledge.db"
+    with KnowledgeCache(path, default_ttl=100.0) as cache:
+        payload = {"citations": [{"n": 1, "source_id": "w:fr"}], "tool_scopes": {"search": "v1"}}
+        assert cache.put_answer("Capital of  FRANCE?", "models=a", "Paris [1].", payload, "r1",
+                                now=1000.0)  # fmt: skip
+        # the question is matched after normalisation, within its scope and lifetime
+        got = cache.get_answer("capital of france?", "models=a", now=1050.0)
+        assert got is not None and got.answer == "Paris [1]." and got.payload == payload
+        assert (got.run_id, got.created_at, got.expires_at) == ("r1", 1000.0, 1100.0)
+        assert cache.get_answer("capital of france?", "models=b", now=1050.0) is None
+        assert cache.get_answer("capital of france?", "models=a", now=1100.0) is None
+        assert cache.purge_expired(now=1100.0) == 1
+        # ttl 0: depends on now, never stored, and drops an older answer
+        cache.put_answer("What time is it?", "s", "noon", {}, ttl=None)
+        assert cache.get_answer("What time is it?", "s") is not None
+        assert cache.put_answer("What time is it?", "s", "later", {}, ttl=0) is False
+        assert cache.get_answer("What time is it?", "s") is None
+        cache.put_answer("Forever?", "s", "yes", {}, ttl=None)
+    with KnowledgeCache(path, default_ttl=None) as cache:  # reopened: kept, never expires
+        cache.put_answer("Forever?", "s", "yes", {})
+        assert cache.get_answer("Forever?", "s", now=1e12) is not None
+        with pytest.raises(ValueError):
+            cache.put_answer("  ", "s", "x", {})
+
+
+def test_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "knowledge.db"
+    with KnowledgeCache(path) as cache:
+        kept = cache.record_fact("Paris", "capital of", "France", "wiki:Paris", "r1")
+    conn = sqlite3.connect(path)  # make it a version-1 file: no spans, no answers, no instance id
+    conn.executescript(
+        'ALTER TABLE facts DROP COLUMN "start"; ALTER TABLE facts DROP COLUMN "end"; '
+        "DROP TABLE answers; DELETE FROM meta WHERE key = 'instance_id'; "
+        "UPDATE meta SET value = '1' WHERE key = 'version';"
+    )
+    conn.close()
+    with KnowledgeCache(path) as cache:
+        assert cache.stats()["schema_version"] == SCHEMA_VERSION
+        fact = cache.facts_by_ids([kept])[0]
+        assert (fact.subject, fact.start) == ("Paris", None)
+        assert cache.instance_id()
+        cache.put_answer("q", "s", "a", {})
+        cache.record_fact("Lyon", "country", "France", "wiki:Lyon", start=0, end=4)
+    meta = dict(sqlite3.connect(path).execute("SELECT key, value FROM meta").fetchall())
+    assert meta["version"] == str(SCHEMA_VERSION)
+
+
 def test_record_facts_is_one_transaction(cache: KnowledgeCache) -> None:
     ids = cache.record_facts(
         [
@@ -223,17 +295,22 @@ def test_tool_cache_ttl_zero_is_not_cached(cache: KnowledgeCache) -> None:
 def test_stats_export_clear(cache: KnowledgeCache, tmp_path: Path) -> None:
     cache.add_document("wiki:Paris", "https://p", "Paris", "wiki")
     cache.add_passages("wiki:Paris", [(0, 5, "Paris")])
-    cache.record_fact("Paris", "capital of", "France", "wiki:Paris", "r1", confidence=0.8)
+    cache.record_fact(
+        "Paris", "capital of", "France", "wiki:Paris", "r1", confidence=0.8, start=0, end=5
+    )
     cache.record_fact("Lyon", "country", 'France, "the" republic', "web:lyon", "r1")
     cache.record_evidence("r1", "capital", "wiki:Paris", 0, 5)
     cache.put_tool_result("search", {"q": "x"}, [{"a": 1}])
+    cache.put_answer("Capital of France?", "scope", "Paris [1].", {"citations": []}, "r1")
     stats = cache.stats()
-    assert {k: stats[k] for k in ("documents", "passages", "facts", "evidence", "tool_cache")} == {
+    tables = ("documents", "passages", "facts", "evidence", "tool_cache", "answers")
+    assert {k: stats[k] for k in tables} == {
         "documents": 1,
         "passages": 1,
         "facts": 2,
         "evidence": 1,
         "tool_cache": 1,
+        "answers": 1,
     }
     assert stats["db_bytes"] > 0 and stats["schema_version"] == SCHEMA_VERSION
     assert stats["last_fact_id"] == 2
@@ -244,6 +321,8 @@ def test_stats_export_clear(cache: KnowledgeCache, tmp_path: Path) -> None:
     assert records[0]["subject"] == "Paris" and records[0]["confidence"] == 0.8
     assert records[0]["source"] == {
         "source_id": "wiki:Paris",
+        "start": 0,
+        "end": 5,
         "url": "https://p",
         "title": "Paris",
         "corpus": "wiki",
@@ -256,6 +335,7 @@ def test_stats_export_clear(cache: KnowledgeCache, tmp_path: Path) -> None:
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".partial")]
 
     assert cache.clear("tool_cache") == {"tool_cache": 1}
+    assert cache.clear("results") == {"tool_cache": 0, "answers": 1}
     assert cache.clear("facts") == {"facts": 2}
     assert cache.stats()["documents"] == 1
     assert cache.clear("all")["documents"] == 1

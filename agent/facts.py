@@ -1,0 +1,117 @@
+"""Facts between the reflector and the knowledge cache.
+
+- `grounded_facts`: the reflector's fact triples, checked against the result each one cites. A
+  fact whose value is not in that result's text (by words) is dropped: small models invent
+  values; the rest get a confidence from how much of the value and the subject the text holds.
+- `fact_observations`: recalled facts as observations for the reflector and the writer, one per
+  source passage: the facts, then the stored passage they were read from (so the evidence is
+  the source's own words, and citations point at the source, not at the cache).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from agent.schemas import FactItem
+from memory.knowledge import FactRecord
+
+_TOKEN = re.compile(r"[^\W_]+")
+MIN_VALUE_SUPPORT = 0.6
+"""Share of a value's words that must occur in the cited result's text."""
+
+
+def _tokens(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    # "2,102,650" and "2102650" are the same number
+    plain = re.sub(r"(?<=\d)[,\u202f\u00a0'](?=\d{3})", "", plain)
+    return _TOKEN.findall(plain)
+
+
+def support(claim: str, text: str) -> float:
+    """Share of `claim`'s words (digits included) that occur in `text`."""
+    wanted = _tokens(claim)
+    if not wanted:
+        return 0.0
+    have = set(_tokens(text))
+    return sum(token in have for token in wanted) / len(wanted)
+
+
+def grounded_facts(
+    items: Sequence[FactItem], observations: Sequence[dict[str, Any]], run_id: str
+) -> list[dict[str, Any]]:
+    """`record_facts` rows for the facts whose value the cited result supports."""
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for item in items:
+        if not 1 <= item.result <= len(observations):
+            continue
+        obs = observations[item.result - 1]
+        text = f"{obs.get('title', '')}\n{obs.get('text', '')}"
+        value_support = support(item.value, text)
+        if not item.subject or not item.attribute or value_support < MIN_VALUE_SUPPORT:
+            continue
+        key = (item.subject.casefold(), item.attribute.casefold(), item.value.casefold(),
+               obs["source_id"])  # fmt: skip
+        if key in seen:
+            continue
+        seen.add(key)
+        start, end = obs.get("start"), obs.get("end")
+        if start is None or end is None:
+            start = end = None
+        confidence = value_support * (0.7 + 0.3 * support(item.subject, text))
+        rows.append(
+            {
+                "subject": item.subject,
+                "attribute": item.attribute,
+                "value": item.value,
+                "source_id": obs["source_id"],
+                "run_id": run_id,
+                "confidence": round(min(1.0, confidence), 3),
+                "start": start,
+                "end": end,
+            }
+        )
+    return rows
+
+
+def fact_item(fact: FactRecord) -> dict[str, Any]:
+    """A fact as event data: the triple and where it came from."""
+    return {
+        "id": fact.id,
+        "subject": fact.subject,
+        "attribute": fact.attribute,
+        "value": fact.value,
+        "source_id": fact.source_id,
+        "title": fact.title,
+        "url": fact.url,
+        "confidence": fact.confidence,
+        "run_id": fact.run_id,
+    }
+
+
+def fact_observations(facts: Sequence[FactRecord]) -> list[dict[str, Any]]:
+    """One observation per source passage of the facts, best fact first."""
+    groups: dict[tuple[str, int | None, int | None], list[FactRecord]] = {}
+    for fact in facts:
+        groups.setdefault((fact.source_id, fact.start, fact.end), []).append(fact)
+    observations = []
+    for (source_id, start, end), group in groups.items():
+        lines = [f"Noted earlier: {f.text()}" for f in group]
+        passage = next((f.passage for f in group if f.passage), None)
+        text = "\n".join(lines) + (f"\n{passage}" if passage else "")
+        observations.append(
+            {
+                "source_id": source_id,
+                "url": group[0].url,
+                "title": group[0].title,
+                "text": text,
+                "score": max((f.score or 0.0) for f in group),
+                "start": start,
+                "end": end,
+            }
+        )
+    return observations

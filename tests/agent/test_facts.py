@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from agent.facts import fact_observations, grounded_facts, support
+from agent.schemas import FactItem
+from memory.knowledge import FactRecord
+
+OBS = [
+    {
+        "source_id": "wiki:Paris",
+        "title": "Paris",
+        "url": "https://p",
+        "text": "Paris is the capital of France, with 2,102,650 residents in 2023.",
+        "start": 0,
+        "end": 64,
+    },
+    {"source_id": "web:x", "title": "X", "url": "", "text": "Lyon is in France."},
+]
+
+
+def test_support_counts_words_and_numbers() -> None:
+    assert support("2102650", OBS[0]["text"]) == 1.0  # thousands separators do not matter
+    assert support("Paris, France", OBS[0]["text"]) == 1.0
+    assert support("Café", "the cafe") == 1.0
+    assert support("68 million", OBS[0]["text"]) == 0.0
+    assert support("", "anything") == 0.0
+
+
+def test_only_supported_facts_with_a_valid_result_are_kept() -> None:
+    items = [
+        FactItem(subject="Paris", attribute="population", value="2,102,650", result=1),
+        FactItem(subject="Paris", attribute="population", value="2,102,650", result=1),  # dup
+        FactItem(subject="France", attribute="capital", value="Marseille", result=1),  # invented
+        FactItem(subject="Lyon", attribute="country", value="France", result=2),
+        FactItem(subject="Lyon", attribute="country", value="France", result=3),  # no result 3
+        FactItem(subject="Nice", attribute="country", value="France", result=2),
+    ]
+    rows = grounded_facts(items, OBS, "run-1")
+    assert [(r["subject"], r["source_id"]) for r in rows] == [
+        ("Paris", "wiki:Paris"),
+        ("Lyon", "web:x"),
+        ("Nice", "web:x"),
+    ]
+    paris, lyon, nice = rows
+    assert (paris["start"], paris["end"], paris["run_id"]) == (0, 64, "run-1")
+    assert lyon["start"] is None and lyon["end"] is None
+    # a subject the source never names lowers the confidence
+    assert paris["confidence"] == lyon["confidence"] == 1.0 and nice["confidence"] == 0.7
+
+
+def test_recalled_facts_become_one_observation_per_passage() -> None:
+    def fact(i: int, attribute: str, value: str, start: int | None, passage: str | None):
+        return FactRecord(
+            id=i, subject="Paris", attribute=attribute, value=value, source_id="wiki:Paris",
+            run_id="r", time=0.0, confidence=1.0, start=start, end=None if start is None else 64,
+            url="https://p", title="Paris", passage=passage, score=1.0 / i,
+        )  # fmt: skip
+
+    observations = fact_observations(
+        [
+            fact(1, "capital of", "France", 0, OBS[0]["text"]),
+            fact(2, "population", "2,102,650", 0, OBS[0]["text"]),
+            fact(3, "mayor", "Anne Hidalgo", None, None),
+        ]
+    )
+    assert len(observations) == 2
+    first, second = observations
+    assert first["text"].splitlines() == [
+        "Noted earlier: Paris — capital of: France",
+        "Noted earlier: Paris — population: 2,102,650",
+        OBS[0]["text"],
+    ]
+    assert (first["source_id"], first["url"], first["start"], first["score"]) == (
+        "wiki:Paris",
+        "https://p",
+        0,
+        1.0,
+    )
+    assert (
+        second["text"] == "Noted earlier: Paris — mayor: Anne Hidalgo" and second["start"] is None
+    )
