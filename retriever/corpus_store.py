@@ -22,6 +22,8 @@ One connection is shared by all threads behind a lock, so the store may be used 
 
 from __future__ import annotations
 
+import functools
+import heapq
 import logging
 import re
 import sqlite3
@@ -38,6 +40,7 @@ from types import TracebackType
 from typing import Any
 
 from retriever.chunking import chunk_text
+from retriever.term_selection import TermSelector
 from retriever.types import Document, Hit, Passage
 
 __all__ = [
@@ -65,12 +68,14 @@ coverage is the share of the query's words found in the passage or title, and ti
 (Jaccard) of the query's words and the title's, so "Ice" prefers the article "Ice" to "Ice
 sheet"."""
 MAX_QUERY_TERMS = 32
+_MAX_BONUS = (1.0 + COVERAGE_WEIGHT) * (1.0 + TITLE_MATCH_WEIGHT)
 _ID_BITS = 40
 """Passage ids of the corpus with id `c` are `(c << _ID_BITS) + n`."""
 PASSAGE_SIZE = 800
 PASSAGE_OVERLAP = 150
 REBUILD_HINT = "delete it and rebuild the index with `wideseek index`"
 
+_TOKENIZE = "porter unicode61 remove_diacritics 2"
 _CORPUS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 _SCHEMA = f"""
@@ -110,7 +115,7 @@ CREATE VIEW IF NOT EXISTS corpus_passage_content AS
 CREATE VIRTUAL TABLE IF NOT EXISTS corpus_fts USING fts5 (
     title, body,
     content = 'corpus_passage_content', content_rowid = 'id',
-    tokenize = 'porter unicode61 remove_diacritics 2'
+    tokenize = '{_TOKENIZE}'
 );
 INSERT INTO corpus_fts (corpus_fts, rank) VALUES ('rank', 'bm25({TITLE_WEIGHT}, 1.0)');
 """
@@ -201,6 +206,7 @@ def build_match_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + term.replace('"', "") + '"' for term in terms if term)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _light_stem(word: str) -> str:
     """A crude English stem for counting which query terms a passage covers (the FTS index does
     the real Porter stemming; this only decides the coverage bonus)."""
@@ -217,7 +223,7 @@ def _light_stem(word: str) -> str:
 
 
 def _stems(text: str) -> set[str]:
-    return {_light_stem(word.casefold()) for word in _WORD.findall(text)}
+    return set(map(_light_stem, set(_WORD.findall(text.casefold()))))
 
 
 def _coverage(terms: Sequence[str], title: str, text: str) -> float:
@@ -285,6 +291,8 @@ class CorpusStore:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._lock = threading.RLock()
+        self._terms = TermSelector("corpus_fts", _TOKENIZE)
+        self._total: tuple[str, int] | None = None
 
     def __repr__(self) -> str:
         return f"CorpusStore({str(self.path)!r})"
@@ -701,12 +709,24 @@ class CorpusStore:
             ranges = self._ranges(conn, corpora)
             if not ranges:
                 return []
+            if len(terms) > self._terms.max_terms:  # a long query: its rarest words
+                terms = self._terms.select(conn, terms, self._passage_total(conn))
             rows = self._candidates(conn, build_match_query(terms), ranges, k, max_per_document)
             if not rows:
                 return []
-            hits = self._hits(conn, rows, terms)
+            hits = self._hits(conn, rows, terms, k)
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:k]
+
+    def _passage_total(self, conn: sqlite3.Connection) -> int:
+        """Passages in the store (cached until a corpus changes)."""
+        stamp = ";".join(
+            f"{n}@{u}" for n, u in conn.execute("SELECT name, updated FROM corpora ORDER BY name")
+        )
+        if self._total is None or self._total[0] != stamp:
+            count = conn.execute("SELECT count(*) FROM corpus_passages").fetchone()[0]
+            self._total = (stamp, int(count))
+        return self._total[1]
 
     def _ranges(
         self, conn: sqlite3.Connection, corpora: Sequence[str] | None
@@ -792,40 +812,64 @@ class CorpusStore:
         ).fetchall()
 
     def _hits(
-        self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], terms: Sequence[str]
+        self,
+        conn: sqlite3.Connection,
+        rows: Sequence[tuple[Any, ...]],
+        terms: Sequence[str],
+        k: int,
     ) -> list[Hit]:
-        scores = dict(rows)
-        marks = ",".join("?" * len(scores))
-        details = conn.execute(
-            f"""
-            SELECT p.id, d.corpus, d.doc_id, d.url, d.title, p.start_char, p.end_char,
-                   substr(d.text, p.start_char + 1, p.end_char - p.start_char)
-            FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
-            WHERE p.id IN ({marks})
-            """,
-            list(scores),
-        ).fetchall()
-        hits = []
-        for pid, corpus, doc_id, url, title, start, end, text in details:
-            bm25 = -float(scores[pid])  # FTS5 ranks lower-is-better
-            coverage = _coverage(terms, title, text)
-            title_match = _title_match(terms, title)
-            score = (
-                bm25 * (1.0 + COVERAGE_WEIGHT * coverage) * (1.0 + TITLE_MATCH_WEIGHT * title_match)
-            )
-            hits.append(
-                Hit(
-                    doc_id=doc_id,
-                    corpus=corpus,
-                    url=url,
-                    title=title,
-                    text=text,
-                    start=start,
-                    end=end,
-                    score=score,
-                    scores={"bm25": bm25, "coverage": coverage, "title": title_match},
+        """Rerank candidates (best BM25 first) by BM25 x coverage and title bonuses.
+
+        The bonuses multiply BM25 by at most `_MAX_BONUS`, so once `k` hits are scored, a
+        candidate whose BM25 times that is below the k-th best score cannot make the top k:
+        it and every later candidate are skipped (the same top k as scoring them all)."""
+        hits: list[Hit] = []
+        best: list[float] = []  # min-heap of the k best final scores
+        step = max(k, 20)
+        for first in range(0, len(rows), step):
+            chunk = rows[first : first + step]
+            if len(best) >= k and -float(chunk[0][1]) * _MAX_BONUS < best[0]:
+                break
+            scores = dict(chunk)
+            marks = ",".join("?" * len(scores))
+            details = conn.execute(
+                f"""
+                SELECT p.id, d.corpus, d.doc_id, d.url, d.title, p.start_char, p.end_char,
+                       substr(d.text, p.start_char + 1, p.end_char - p.start_char)
+                FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
+                WHERE p.id IN ({marks})
+                """,
+                list(scores),
+            ).fetchall()
+            details.sort(key=lambda row: scores[row[0]])
+            for pid, corpus, doc_id, url, title, start, end, text in details:
+                bm25 = -float(scores[pid])  # FTS5 ranks lower-is-better
+                if len(best) >= k and bm25 * _MAX_BONUS < best[0]:
+                    return hits
+                coverage = _coverage(terms, title, text)
+                title_match = _title_match(terms, title)
+                score = (
+                    bm25
+                    * (1.0 + COVERAGE_WEIGHT * coverage)
+                    * (1.0 + TITLE_MATCH_WEIGHT * title_match)
                 )
-            )
+                if len(best) < k:
+                    heapq.heappush(best, score)
+                elif score > best[0]:
+                    heapq.heapreplace(best, score)
+                hits.append(
+                    Hit(
+                        doc_id=doc_id,
+                        corpus=corpus,
+                        url=url,
+                        title=title,
+                        text=text,
+                        start=start,
+                        end=end,
+                        score=score,
+                        scores={"bm25": bm25, "coverage": coverage, "title": title_match},
+                    )
+                )
         return hits
 
     # -- passages by id (for the dense index) -------------------------------------------------
@@ -970,7 +1014,7 @@ class CorpusStore:
                     )
                 }
                 matched = [(pid, score) for pid, score in found if pid in mine]
-            hits = self._hits(conn, matched, terms) if matched else []
+            hits = self._hits(conn, matched, terms, k) if matched else []
             hits.sort(key=lambda hit: hit.score, reverse=True)
             hits = hits[:k]
             if len(hits) < k:

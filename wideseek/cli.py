@@ -256,19 +256,23 @@ def index(
             return
     if not paths:
         raise CliError("give PATH... to index, or --default for the default corpus")
-    name = corpus or paths[0].stem.split(".")[0]
     for path in paths:
         if not path.exists():
             raise CliError(f"{path} does not exist")
+    # --corpus NAME: everything into NAME; else one corpus per path, named after the file
+    groups: dict[str, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(corpus or path.name.split(".")[0], []).append(path)
     report = IngestReport()
 
-    def documents() -> Any:
-        for path in paths:
+    def documents(group: list[Path]) -> Any:
+        for path in group:
             yield from load_documents(path, report=report)
 
-    _index_documents(settings, name, documents(), f"indexing {name}")
+    for name, group in groups.items():
+        _index_documents(settings, name, documents(group), f"indexing {name}")
     if embed:
-        _embed(settings, [name])
+        _embed(settings, list(groups))
     err_console.print(report.summary())
     for problem in report.problems:
         err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
