@@ -58,7 +58,9 @@ class Event(BaseModel):
                 return f"noted {len(facts)} fact{'s' * (len(facts) != 1)}: {shown}{more}"
             case "reflection":
                 line = f"{d.get('verdict')} -> {d.get('decision') or d.get('next_action')}"
-                if d.get("verdict") != "satisfied" and d.get("missing"):
+                if d.get("unsupported_evidence"):
+                    line += "; its evidence is not in the results, so it was set aside"
+                elif d.get("verdict") != "satisfied" and d.get("missing"):
                     line += f"; missing: {d['missing']}"
                 return line
             case "answer":

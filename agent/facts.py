@@ -1,4 +1,8 @@
-"""Facts between the reflector and the knowledge cache.
+"""Facts between the reflector and the knowledge cache, checked against their sources.
+
+- `evidence_support`: how much of the reflector's evidence the results actually say. Small
+  models sometimes "find" an answer no result contains (from their own memory); evidence the
+  results do not support is not noted and cannot satisfy a goal.
 
 - `grounded_facts`: the reflector's fact triples, checked against the result each one cites. A
   fact whose value is not in that result's text (by words) is dropped: small models invent
@@ -15,7 +19,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from agent.schemas import FactItem
+from agent.schemas import FactItem, Reflection
+from agent.text import STOPWORDS
 from memory.knowledge import FactRecord
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -38,6 +43,29 @@ def support(claim: str, text: str) -> float:
         return 0.0
     have = set(_tokens(text))
     return sum(token in have for token in wanted) / len(wanted)
+
+
+_MARKER = re.compile(r"\[\d+\]")
+MIN_EVIDENCE_SUPPORT = 0.5
+"""Share of the evidence's content words that the best single result must hold."""
+
+
+def evidence_support(evidence: str, observations: Sequence[dict[str, Any]]) -> float:
+    """How well the best single result supports `evidence`: the share of its content words
+    (stopwords and [n] markers left out) found in that result's title and text. 1.0 for empty
+    evidence (nothing is claimed)."""
+    words = [
+        t
+        for t in _tokens(_MARKER.sub(" ", evidence))
+        if t not in STOPWORDS and (len(t) > 2 or t.isdigit())
+    ]
+    if not words:
+        return 1.0
+    best = 0.0
+    for obs in observations:
+        have = set(_tokens(f"{obs.get('title', '')}\n{obs.get('text', '')}"))
+        best = max(best, sum(w in have for w in words) / len(words))
+    return best
 
 
 def grounded_facts(
@@ -115,3 +143,19 @@ def fact_observations(facts: Sequence[FactRecord]) -> list[dict[str, Any]]:
             }
         )
     return observations
+
+
+def check_reflection(
+    reflection: Reflection, observations: Sequence[dict[str, Any]], fallback_query: str
+) -> tuple[Reflection, float]:
+    """The reflection with unsupported evidence taken out: evidence that the results do not
+    hold (support below `MIN_EVIDENCE_SUPPORT`) is dropped, cannot settle the goal (verdict
+    off_track) and sends the agent searching again. Returns it and the evidence's support."""
+    score = evidence_support(reflection.evidence, observations)
+    if not reflection.evidence.strip() or score >= MIN_EVIDENCE_SUPPORT:
+        return reflection, score
+    update: dict[str, Any] = {"evidence": "", "verdict": "off_track"}
+    if reflection.next_action in ("next_goal", "answer"):
+        update["next_action"] = "search"
+        update["query"] = reflection.query.strip() or fallback_query
+    return reflection.model_copy(update=update), score

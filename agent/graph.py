@@ -19,14 +19,14 @@ from pydantic import BaseModel
 
 from agent.citations import SourceRef, attribute_uncited, enforce_citations
 from agent.events import Event, EventType
-from agent.facts import fact_item, fact_observations, grounded_facts
+from agent.facts import check_reflection, fact_item, fact_observations, grounded_facts
 from agent.llm.base import Message, ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import load_prompt
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
 from agent.text import clip, keywords, quote_untrusted
-from memory.knowledge import KnowledgeCache
+from memory.knowledge import AnswerRecord, KnowledgeCache
 from tools.base import ToolError
 
 WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this much
@@ -112,20 +112,29 @@ async def _tool_scopes(ctx: RunContext, names: Sequence[str]) -> dict[str, str] 
     return scopes
 
 
+async def find_stored_answer(ctx: RunContext, question: str) -> AnswerRecord | None:
+    """The stored answer to `question` that is still valid: same models and tools (the
+    answer scope), not expired, and every tool it used still gives the same results."""
+    if ctx.cache is None or not ctx.knowledge.reuse_answers:
+        return None
+    record = await asyncio.to_thread(ctx.cache.get_answer, question, ctx.answer_scope)
+    if record is None or not record.answer:
+        return None
+    stored_scopes = record.payload.get("tool_scopes")
+    if not isinstance(stored_scopes, dict):
+        return None
+    if await _tool_scopes(ctx, list(stored_scopes)) != stored_scopes:
+        return None  # a source changed since: research again
+    return record
+
+
 async def reuse_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """The same question answered before, from the same sources with the same models: return
     the stored answer (no search, no model call). Otherwise plan."""
     ctx = runtime.context
-    if ctx.cache is None or not ctx.knowledge.reuse_answers:
+    record = await find_stored_answer(ctx, state["question"])
+    if record is None:
         return {"next": "plan"}
-    record = await asyncio.to_thread(ctx.cache.get_answer, state["question"], ctx.answer_scope)
-    if record is None or not record.answer:
-        return {"next": "plan"}
-    stored_scopes = record.payload.get("tool_scopes")
-    if not isinstance(stored_scopes, dict):
-        return {"next": "plan"}
-    if await _tool_scopes(ctx, list(stored_scopes)) != stored_scopes:
-        return {"next": "plan"}  # a source changed since: research again
     citations = [c for c in record.payload.get("citations", []) if isinstance(c, dict)]
     events = [
         _event(
@@ -488,6 +497,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
     if not observations:
         reflection = Reflection(
             evidence="",
+            facts=[],
             missing=state.get("observation_error") or "no results",
             verdict="off_track",
             next_action="search",
@@ -508,9 +518,15 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         except (ModelError, TimeoutError) as error:
             usage = _failed_usage(error)
             reflection = Reflection(
-                evidence="", missing="", verdict="partial", next_action="next_goal"
+                evidence="", facts=[], missing="", verdict="partial", next_action="next_goal"
             )
             events.append(_event("error", state, message=f"reflection failed: {error}"))
+    support = 1.0
+    claimed = reflection.evidence
+    if observations:
+        reflection, support = check_reflection(
+            reflection, observations, keywords(f"{goal['goal']} {goal['query']}", 6)
+        )
     next_node, next_action, status = _decide(
         reflection, {**goal, "_recalled_now": recalled}, observations, ctx
     )
@@ -543,6 +559,8 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             next_action=reflection.next_action,
             decision=next_node if next_action is None else next_action["tool"],
             goal_status=status,
+            evidence_support=round(support, 2),
+            unsupported_evidence=claimed if claimed != reflection.evidence else "",
         ),
     )
     if next_node == "act":

@@ -15,7 +15,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.config import ROLES, Role, Settings, load_settings
 from agent.events import Event
-from agent.graph import build_graph, fallback_answer
+from agent.graph import build_graph, fallback_answer, find_stored_answer
 from agent.llm.base import ChatModel
 from agent.llm.factory import build_role_models
 from agent.result import Citation, ResearchResult, RunUsage, Timings
@@ -283,7 +283,6 @@ class Researcher:
         question: str,
         holder: dict[str, ResearchResult],
     ) -> AsyncIterator[Event]:
-        await self.check_models()
         ctx = RunContext(
             models=self.models(),
             tools=self.tools(),
@@ -295,6 +294,8 @@ class Researcher:
             answer_scope=self._answer_scope(),
             run_id=run_id,
         )
+        if graph_input is None or await find_stored_answer(ctx, question) is None:
+            await self.check_models()  # a stored answer needs no model: do not load one
         store = self.run_store
         store.start_run(run_id, question)
         config: dict[str, Any] = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}

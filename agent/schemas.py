@@ -58,7 +58,6 @@ class Reflection(BaseModel):
         "result number like [1]; empty if none"
     )
     facts: list[FactItem] = Field(
-        default_factory=list,
         max_length=4,
         description="the same facts as subject / attribute / value, each with its result number",
     )

@@ -1,25 +1,50 @@
-"""Retrieval at corpus scale: ingest speed, index size, BM25 latency, and how many gold-row
-documents of the offline dev tasks a task's own query finds in the top 50.
+"""Retrieval at corpus scale: ingest, index sizes, BM25 / dense / hybrid latency, and the
+recall of the approximate FAISS index against the exact one, on the three shared corpora.
 
-    python benchmarks/retrieval.py [--dense-docs N]
+    python benchmarks/retrieval.py [--data DIR] [--embed] [--queries N]
 
-With `--dense-docs N` it also embeds the first N wiki documents and measures dense and hybrid
-latency on them (embedding runs at ~25-40 passages/s on 2 cores, so the full 160k passages of the
-three corpora is a multi-hour job left to `wideseek corpus embed`). Last line: one JSON object.
+1. **Ingest**: the three corpora of `../shared/bench/corpus` (~74k documents) into a fresh
+   database: documents/s, passages/s, peak RSS, size on disk.
+2. **Scale**: a persistent database in `--data` (default `~/.cache/wideseek/bench/retrieval`,
+   ingested on first use) with dense vectors for every passage. Embedding 160k passages with
+   MiniLM is a 1.5-2.5 h job on 2 cores: `--embed` builds or resumes it (with a progress bar;
+   Ctrl-C keeps what is done); without it the figures use the vectors already built and say
+   how many that is.
+3. **Latency** (p50/p95 ms, the first query excluded) of BM25, dense and hybrid (the agent's
+   `search` tool: BM25 + dense fused by RRF, one hit per document) for three query sets:
+   `keywords` (the agent's kind: keyword queries made from the dev tasks by the agent's own
+   `keywords()`), `titles` (known-item: titles of random documents) and `long` (the dev tasks'
+   full text, paragraph-long).
+4. **Approximate vs exact**: recall@10 of the chosen index (HNSW above 50k vectors) against
+   exact inner-product search over the same vectors, at several efSearch values, with latency.
+5. **Dev quality**: share of the dev tasks' gold-row documents that each ranker finds in its
+   top 50 for the task's own text (a figure, not something tuned for).
+
+Last line: one JSON object with every figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from retriever.corpus_store import CorpusStore
@@ -27,30 +52,30 @@ from retriever.ingest import load_documents
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "bench"
 CORPORA = ("debian", "factbook", "wiki")
+DEFAULT_DATA = Path.home() / ".cache" / "wideseek" / "bench" / "retrieval"
 
 
-def latencies(fn: Any, queries: list[str]) -> dict[str, float]:
-    fn(queries[0])  # the first query warms caches; excluded
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def latencies(fn: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
+    """p50/p95 in ms over `queries`; the first call (cold caches) is excluded."""
+    fn(queries[0])
     times = []
-    for q in queries[1:]:
+    for query in queries[1:]:
         started = time.perf_counter()
-        fn(q)
+        fn(query)
         times.append(1000 * (time.perf_counter() - started))
     times.sort()
     return {
         "p50_ms": round(statistics.median(times), 2),
         "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+        "n": len(times),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dense-docs", type=int, default=0)
-    args = parser.parse_args()
-    console = Console(stderr=True)
-    work = Path(tempfile.mkdtemp(prefix="wideseek-retrieval-"))
-    store = CorpusStore(work / "corpus.db")
-    figures: dict[str, Any] = {}
+def ingest(store: CorpusStore, console: Console) -> dict[str, Any]:
     started = time.perf_counter()
     docs = 0
     for name in CORPORA:
@@ -58,53 +83,194 @@ def main() -> None:
             docs += store.add_documents(
                 name, load_documents(SHARED / "corpus" / f"{name}.jsonl.gz")
             )
-    ingest_s = time.perf_counter() - started
+    seconds = time.perf_counter() - started
     passages = sum(c.passages for c in store.corpora())
-    figures["ingest"] = {
+    return {
         "documents": docs,
         "passages": passages,
-        "seconds": round(ingest_s, 1),
-        "docs_per_s": round(docs / ingest_s),
-        "passages_per_s": round(passages / ingest_s),
-        "db_mb": round((work / "corpus.db").stat().st_size / 1e6, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "seconds": round(seconds, 1),
+        "docs_per_s": round(docs / seconds),
+        "passages_per_s": round(passages / seconds),
+        "db_mb": round(store.path.stat().st_size / 1e6, 1),
+        "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def query_sets(store: CorpusStore, n: int) -> dict[str, list[str]]:
+    from agent.text import keywords
+
+    tasks = [json.loads(line) for line in (SHARED / "dev" / "tasks.jsonl").read_text().splitlines()]
+    rng = random.Random(20261201)
+    titles: list[str] = []
+    for name in CORPORA:
+        ids = sorted(store.passage_ids([name]))
+        picked = rng.sample(ids, min(len(ids), n // len(CORPORA) + 1))
+        titles.extend(hit.title for hit in store.passages_by_ids(picked) if hit.title)
+    return {
+        "keywords": [keywords(t["query"], 6) for t in tasks],
+        "titles": titles[:n],
+        "long": [t["query"] for t in tasks],
+    }
+
+
+def embed(vectors: Any, console: Console) -> int:
+    done, total = vectors.coverage()
+    with Progress(
+        TextColumn("[bold]embedding passages"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("embed", total=total, completed=done)
+        return int(
+            vectors.build(
+                progress=lambda d, t: progress.update(task, completed=done + d, total=total)
+            )
+        )
+
+
+def approximate_vs_exact(vectors: Any, queries: list[str]) -> dict[str, Any]:
+    """Recall@10 of the stored index against exact search over the same vectors."""
+    import faiss
+
+    index = vectors.index
+    stored, exact_ids = index.live_vectors()
+    exact = faiss.IndexFlatIP(index.dim)
+    exact.add(stored)
+    encoded = vectors.encoder.encode(queries, batch_size=64)
+    _, truth = exact.search(encoded, 10)
+    truth_ids = exact_ids[truth]
+    started = time.perf_counter()
+    for row in encoded:
+        exact.search(row.reshape(1, -1), 10)
+    exact_ms = 1000 * (time.perf_counter() - started) / len(encoded)
+    figures: dict[str, Any] = {
+        "kind": index.kind,
+        "vectors": index.count,
+        "queries": len(queries),
+        "exact_single_query_ms": round(exact_ms, 2),
+    }
+    if index.kind != "hnsw":
+        figures["recall_at_10"] = 1.0
+        return figures
+    sweep = {}
+    chosen = index.ef_search
+    for ef in (32, 64, 128, 256):
+        index.ef_search = ef
+        started = time.perf_counter()
+        found = [index.search(row.reshape(1, -1), 10)[1][0] for row in encoded]
+        ms = 1000 * (time.perf_counter() - started) / len(encoded)
+        recall = statistics.fmean(
+            len(set(got.tolist()) & set(want.tolist())) / 10
+            for got, want in zip(found, truth_ids, strict=True)
+        )
+        sweep[str(ef)] = {"recall_at_10": round(recall, 4), "single_query_ms": round(ms, 3)}
+    index.ef_search = chosen
+    figures["ef_search"] = chosen
+    figures["recall_at_10"] = sweep[str(chosen)]["recall_at_10"] if str(chosen) in sweep else None
+    figures["sweep"] = sweep
+    return figures
+
+
+def dev_quality(search: dict[str, Callable[[str], list[Any]]]) -> dict[str, float]:
     tasks = [json.loads(line) for line in (SHARED / "dev" / "tasks.jsonl").read_text().splitlines()]
     manifest = {
         e["instance_id"]: e for e in json.loads((SHARED / "dev" / "manifest.json").read_text())
     }
-    queries = [t["query"] for t in tasks]
-    figures["bm25"] = latencies(lambda q: store.search(q, 50), queries)
-    found = []
-    for task in tasks:
-        gold_docs = {d for row in manifest[task["instance_id"]]["row_docs"] for d in row}
-        hits = {h.doc_id for h in store.search(task["query"], 50)}
-        found.append(len(gold_docs & hits) / max(1, len(gold_docs)))
-    figures["dev_gold_docs_in_top50_bm25"] = round(statistics.fmean(found), 3)
-    if args.dense_docs:
-        from retriever.encoder import MiniLMEncoder
-        from retriever.hybrid import HybridSearcher
-        from retriever.vectors import CorpusVectors
+    out = {}
+    for name, fn in search.items():
+        found = []
+        for task in tasks:
+            gold = {d for row in manifest[task["instance_id"]]["row_docs"] for d in row}
+            hits = {hit.doc_id for hit in fn(task["query"])}
+            found.append(len(gold & hits) / max(1, len(gold)))
+        out[name] = round(statistics.fmean(found), 3)
+    return out
 
-        small = CorpusStore(work / "small.db")
-        wiki = load_documents(SHARED / "corpus" / "wiki.jsonl.gz")
-        small.add_documents("wiki", (d for _, d in zip(range(args.dense_docs), wiki, strict=False)))
-        vectors = CorpusVectors(small, MiniLMEncoder())
-        started = time.perf_counter()
-        embedded = vectors.build()
-        embed_s = time.perf_counter() - started
-        hybrid = HybridSearcher(small.search, vectors.search)
-        figures["dense_subset"] = {
-            "documents": args.dense_docs,
-            "passages": embedded,
-            "passages_per_s": round(embedded / embed_s, 1),
-            "dense": latencies(lambda q: vectors.search(q, 10), queries),
-            "hybrid": latencies(lambda q: hybrid.search(q, 10), queries),
-            "bm25": latencies(lambda q: small.search(q, 10), queries),
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--embed", action="store_true", help="build or resume the vectors")
+    parser.add_argument("--queries", type=int, default=200, help="title queries")
+    parser.add_argument("--skip-ingest", action="store_true", help="skip the fresh ingest")
+    args = parser.parse_args()
+    console = Console(stderr=True)
+    figures: dict[str, Any] = {}
+
+    if not args.skip_ingest:
+        with (
+            tempfile.TemporaryDirectory(prefix="wideseek-ingest-") as work,
+            CorpusStore(Path(work) / "corpus.db") as fresh,
+        ):
+            figures["ingest"] = ingest(fresh, console)
+
+    from retriever.encoder import MiniLMEncoder
+    from retriever.vectors import CorpusVectors
+    from tools.corpus import CorpusSearchTool
+
+    args.data.mkdir(parents=True, exist_ok=True)
+    store = CorpusStore(args.data / "corpus.db")
+    if sorted(store.corpus_names()) != sorted(CORPORA):
+        console.print(f"ingesting the corpora into {args.data} (once)")
+        ingest(store, console)
+    vectors = CorpusVectors(store, MiniLMEncoder())
+    if not vectors.load():
+        console.print(f"[yellow]{vectors.load_error}[/]")
+    if args.embed:
+        embed(vectors, console)
+    embedded, total = vectors.coverage()
+    figures["scale"] = {
+        "passages": total,
+        "with_vectors": embedded,
+        "complete": embedded == total,
+        "index_kind": vectors.index.kind,
+        "sqlite_mb": round(store.path.stat().st_size / 1e6, 1),
+        "faiss_mb": round(vectors.index_path.stat().st_size / 1e6, 1)
+        if vectors.index_path.exists()
+        else 0.0,
+    }
+    if embedded == 0:
+        console.print("[red]no vectors yet: run with --embed[/]")
+        print(json.dumps(figures))
+        return
+    if embedded < total:
+        console.print(f"[yellow]only {embedded} of {total} passages have vectors yet[/]")
+
+    tool = CorpusSearchTool(store, vectors=vectors)
+    sets = query_sets(store, args.queries)
+    vectors.encoder.encode(["warm up the encoder"])
+    latency: dict[str, Any] = {}
+    for name, queries in sets.items():
+        latency[name] = {
+            "bm25": latencies(lambda q: store.search(q, 50, max_per_document=3), queries),
+            "dense": latencies(lambda q: vectors.search(q, 50, max_per_document=3), queries),
+            "hybrid": latencies(lambda q: tool.search(q, 5), queries),
+            "encode_query": latencies(lambda q: vectors.encoder.encode([q]), queries),
         }
+    figures["latency"] = latency
+    figures["approximate_vs_exact"] = approximate_vs_exact(
+        vectors, sets["titles"] + sets["keywords"]
+    )
+    figures["dev_gold_docs_in_top50"] = dev_quality(
+        {
+            "bm25": lambda q: store.search(q, 50),
+            "dense": lambda q: vectors.search(q, 50, max_per_document=1),
+            "hybrid": lambda q: tool.search(q, 50),
+        }
+    )
+    figures["query_process_peak_rss_mb"] = peak_rss_mb()
+
     table = Table("figure", "value", title="retrieval at corpus scale (2-core machine)")
     for key, value in figures.items():
-        table.add_row(key, json.dumps(value))
+        if key == "latency":
+            for name, rankers in value.items():
+                for ranker, numbers in rankers.items():
+                    table.add_row(f"latency {name} {ranker}", json.dumps(numbers))
+        else:
+            table.add_row(key, json.dumps(value))
     console.print(table)
     print(json.dumps(figures))
 

@@ -64,6 +64,7 @@ class RoleScripted(ChatModel):
             text = json.dumps(
                 {
                     "evidence": "found it [1]",
+                    "facts": [],
                     "missing": "",
                     "verdict": "satisfied",
                     "next_action": "next_goal",

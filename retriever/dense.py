@@ -223,6 +223,18 @@ class DenseIndex:
             if live.any():
                 yield np.ascontiguousarray(vectors[live]), np.ascontiguousarray(ids[live])
 
+    def live_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, ids) of every live entry, read back from the index (tombstones left out):
+        for checks such as recall against exact search."""
+        with self._lock:
+            chunks = list(self._stored_chunks())
+        if not chunks:
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros(0, dtype=np.int64)
+        return (
+            np.ascontiguousarray(np.concatenate([v for v, _ in chunks])),
+            np.concatenate([i for _, i in chunks]),
+        )
+
     def _rebuild(self, kind: Kind, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Build a fresh index of `kind` from the live entries (plus `extra`)."""
         started = time.perf_counter()

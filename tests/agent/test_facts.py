@@ -78,3 +78,27 @@ def test_recalled_facts_become_one_observation_per_passage() -> None:
     assert (
         second["text"] == "Noted earlier: Paris — mayor: Anne Hidalgo" and second["start"] is None
     )
+
+
+def test_evidence_the_results_do_not_hold_cannot_settle_a_goal() -> None:
+    from agent.facts import check_reflection, evidence_support
+    from agent.schemas import Reflection
+
+    def reflection(evidence: str, **extra: object) -> Reflection:
+        fields = {"evidence": evidence, "facts": [], "missing": "", "verdict": "satisfied",
+                  "next_action": "next_goal", **extra}  # fmt: skip
+        return Reflection.model_validate(fields)
+
+    assert evidence_support("", OBS) == 1.0
+    assert evidence_support("Paris is the capital of France [1]", OBS) == 1.0
+    # from the model's memory, not from any result
+    invented = reflection("The boiling point of water is 100 degrees Celsius [1]")
+    checked, score = check_reflection(invented, OBS, "water boiling point")
+    assert score == 0.0 and checked.evidence == "" and checked.verdict == "off_track"
+    assert (checked.next_action, checked.query) == ("search", "water boiling point")
+    # the model's own new query is kept
+    with_query = reflection("Water boils at 100 C [2]", next_action="answer", query="boiling")
+    assert check_reflection(with_query, OBS, "fallback")[0].query == "boiling"
+    # supported evidence passes unchanged
+    fine = reflection("Paris has 2102650 residents [1]")  # "has": the one word not in it
+    assert check_reflection(fine, OBS, "x") == (fine, 0.75)

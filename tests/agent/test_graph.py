@@ -25,6 +25,7 @@ PLAN = {
 }
 SATISFIED = {
     "evidence": "Paris is the capital of France [1]",
+    "facts": [],
     "missing": "",
     "verdict": "satisfied",
     "next_action": "next_goal",
@@ -300,3 +301,14 @@ async def test_each_role_uses_its_own_model(tmp_path: Path) -> None:
     assert (
         "planner" in planner.calls[0][0].content and "reflection" in reflector.calls[0][0].content
     )
+
+
+async def test_unsupported_evidence_sends_the_agent_searching(tmp_path: Path) -> None:
+    invented = {**SATISFIED, "evidence": "The Eiffel Tower is 330 metres tall [1]"}
+    researcher, _, search = make(tmp_path, [PLAN, invented, SATISFIED, "Paris [1]."])
+    result = await researcher.arun("What is the capital of France?")
+    first = next(e for e in result.events if e.type == "reflection")
+    assert first.data["verdict"] == "off_track" and first.data["decision"] == "search"
+    assert first.data["unsupported_evidence"].startswith("The Eiffel Tower")
+    assert "set aside" in first.summary()
+    assert len(search.queries) == 2  # it searched again instead of accepting the claim
