@@ -304,11 +304,26 @@ async def test_each_role_uses_its_own_model(tmp_path: Path) -> None:
 
 
 async def test_unsupported_evidence_sends_the_agent_searching(tmp_path: Path) -> None:
-    invented = {**SATISFIED, "evidence": "The Eiffel Tower is 330 metres tall [1]"}
+    invented = {
+        **SATISFIED,
+        "evidence": "The Eiffel Tower is 330 metres tall [1]",
+        "query": "France capital city",
+    }
     researcher, _, search = make(tmp_path, [PLAN, invented, SATISFIED, "Paris [1]."])
     result = await researcher.arun("What is the capital of France?")
     first = next(e for e in result.events if e.type == "reflection")
     assert first.data["verdict"] == "off_track" and first.data["decision"] == "search"
     assert first.data["unsupported_evidence"].startswith("The Eiffel Tower")
     assert "set aside" in first.summary()
-    assert len(search.queries) == 2  # it searched again instead of accepting the claim
+    # it searched again instead of accepting the claim
+    assert search.queries == ["capital France", "France capital city"]
+
+
+async def test_unsupported_evidence_without_a_new_query_does_not_settle_the_goal(
+    tmp_path: Path,
+) -> None:
+    invented = {**SATISFIED, "evidence": "The Eiffel Tower is 330 metres tall [1]"}
+    researcher, _, search = make(tmp_path, [PLAN, invented, "No answer."])
+    result = await researcher.arun("What is the capital of France?")
+    reflection = next(e for e in result.events if e.type == "reflection")
+    assert reflection.data["goal_status"] == "abandoned" and search.queries == ["capital France"]
