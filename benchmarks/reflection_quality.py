@@ -105,10 +105,14 @@ async def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                     "facts": len(reflection.facts),
                     "facts_kept": len(kept),
                     "seconds": seconds,
+                    "goal": case["goal"],
+                    "reflection": reflection.model_dump(),
                 }
             )
             progress.advance(task)
     await model.aclose()
+    if args.log is not None:
+        args.log.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     done = [r for r in rows if r["ok"]]
     proposed = sum(r["facts"] for r in done)
     figures = {
@@ -139,6 +143,7 @@ def main() -> None:
     parser.add_argument("--prompt", type=Path, default=None)
     parser.add_argument("--n", type=int, default=25)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--log", type=Path, default=None, help="write each case's output here")
     args = parser.parse_args()
     console = Console(stderr=True)
     figures = asyncio.run(run(args, console))

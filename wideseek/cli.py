@@ -551,6 +551,25 @@ def _register_eval_commands() -> None:
 _register_eval_commands()
 
 
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Click's usage-error and abort classes: typer >= 0.20 vendors click as `typer._click`,
+    older typer uses `click` itself (either may be what is installed)."""
+    import importlib
+
+    usage: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = []
+    for name in ("typer._click.exceptions", "typer.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for kind, found in (("ClickException", usage), ("Abort", aborts)):
+            cls = getattr(module, kind, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                found.append(cls)
+    return tuple(usage), tuple(aborts)
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)
@@ -563,12 +582,11 @@ def main() -> None:
         )
         raise SystemExit(130) from None
     except Exception as error:
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            raise SystemExit(error.exit_code) from None
-        if isinstance(error, click.exceptions.Abort):
+        usage_errors, aborts = _click_exceptions()
+        if isinstance(error, usage_errors):
+            error.show()  # type: ignore[attr-defined]
+            raise SystemExit(error.exit_code) from None  # type: ignore[attr-defined]
+        if isinstance(error, aborts):
             raise SystemExit(1) from None
         if isinstance(error, _expected_errors()):
             err_console.print(f"[bold red]error:[/] {error}", highlight=False)

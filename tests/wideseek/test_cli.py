@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,15 @@ def mini_corpus(tmp_path: Path) -> Path:
 def test_index_and_corpus_list(mini_corpus: Path) -> None:
     proc = run("corpus", "list")
     assert proc.returncode == 0 and "mini" in proc.stdout and "3" in proc.stdout
+
+
+def test_usage_errors_are_one_line() -> None:
+    proc = run("ask", "a question", "an extra argument")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "unexpected extra argument" in proc.stderr
+    proc = run("cache", "search")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Missing argument" in proc.stderr
 
 
 def test_empty_question() -> None:
@@ -141,6 +151,63 @@ def test_ask_json_on_the_real_embedded_model(mini_corpus: Path) -> None:
     assert types[0] == "plan" and types[-1] == "answer"
     assert {"goal", "tool_call", "observation", "reflection"} <= set(types)
     assert result["usage"]["model_calls"] >= 3 and result["usage"]["total_tokens"] > 0
+
+
+@pytest.mark.slow
+def test_asked_again_or_related_the_knowledge_cache_is_reused(
+    mini_corpus: Path, tmp_path: Path
+) -> None:
+    """Real model, real processes: the same question again returns the stored answer at once
+    (no search, no model call); a question about a fact the first run stored recalls it, with
+    its source, before searching."""
+    question = ["ask", "Which museum houses the Mona Lisa?", "--corpus", "mini", "--json",
+                "--max-steps", "2"]  # fmt: skip
+    started = time.perf_counter()
+    first_proc = run(*question)
+    first_wall = time.perf_counter() - started
+    assert first_proc.returncode == 0, first_proc.stderr
+    first = json.loads(first_proc.stdout.strip().splitlines()[-1])
+    assert first["usage"]["tool_calls"] >= 1 and first["citations"]
+
+    started = time.perf_counter()
+    again_proc = run(question[0], "which museum houses the  Mona Lisa?", *question[2:])
+    again_wall = time.perf_counter() - started
+    assert again_proc.returncode == 0, again_proc.stderr
+    again = json.loads(again_proc.stdout.strip().splitlines()[-1])
+    assert [e["type"] for e in again["events"]] == ["cache_hit", "answer"]
+    assert again["usage"]["tool_calls"] == 0 and again["usage"]["model_calls"] == 0
+    assert again["reused_from"] == first["run_id"] and again["answer"] == first["answer"]
+    assert again["timings"]["wall_seconds"] * 5 < first["timings"]["wall_seconds"]
+    assert again_wall * 5 < first_wall, (again_wall, first_wall)  # the whole process, too
+
+    exported = tmp_path / "facts.jsonl"
+    assert run("cache", "export", str(exported)).returncode == 0
+    facts = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert facts, "the first run stored no fact"
+    fact = facts[0]
+    assert fact["source"]["source_id"].startswith("mini:")
+    related = run(
+        "ask", f"What is the {fact['attribute']} of {fact['subject']}?", "--corpus", "mini",
+        "--json", "--max-steps", "2",
+    )  # fmt: skip
+    assert related.returncode == 0, related.stderr
+    result = json.loads(related.stdout.strip().splitlines()[-1])
+    hits = [e["data"] for e in result["events"] if e["type"] == "cache_hit"]
+    assert hits and hits[0]["kind"] == "facts"
+    recalled = {(f["subject"], f["value"], f["source_id"]) for f in hits[0]["facts"]}
+    assert (fact["subject"], fact["value"], fact["source"]["source_id"]) in recalled
+    assert all(f["url"].startswith("https://example.org/") for f in hits[0]["facts"])
+
+
+def test_fresh_and_clear_options(mini_corpus: Path) -> None:
+    proc = run("ask", "--help")
+    assert proc.returncode == 0 and "--fresh" in proc.stdout
+    cleared = run("cache", "clear")
+    assert (
+        cleared.returncode == 0 and "answers" in cleared.stdout and "tool_cache" in cleared.stdout
+    )
+    searched = run("cache", "search", "anything at all")
+    assert searched.returncode == 0 and "no stored facts match" in searched.stdout
 
 
 BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench"
