@@ -226,12 +226,47 @@ def _stems(text: str) -> set[str]:
     return set(map(_light_stem, set(_WORD.findall(text.casefold()))))
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _fold(text: str) -> str:
+    """Case-folded, diacritics removed (what `_light_stem` compares)."""
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", folded))
+
+
+class _CoverageMatcher:
+    """Which query terms a passage covers: a word covers a term when their light stems are
+    equal. One regex finds the only words that can (a term's stem plus a suffix that
+    `_light_stem` strips), and the exact stem check decides, so a passage is scanned once in C
+    instead of stemming all its words."""
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.stems = [_light_stem(term.casefold()) for term in terms]
+        forms: list[str] = []
+        for stem in sorted(set(self.stems), key=len, reverse=True):
+            if not stem:
+                continue
+            forms.append(re.escape(stem) + "(?:s|ing|ings|ed|eds)?")
+            if stem.endswith("y"):
+                forms.append(re.escape(stem[:-1]) + "ies")
+        self.pattern = (
+            re.compile(r"(?<![^\W_])(?:" + "|".join(forms) + r")(?![^\W_])") if forms else None
+        )
+
+    def __call__(self, title: str, text: str) -> float:
+        if not self.stems or self.pattern is None:
+            return 0.0
+        words = set(self.pattern.findall(_fold(f"{title} {text}")))
+        present = {_light_stem(word) for word in words}
+        return sum(stem in present for stem in self.stems) / len(self.stems)
+
+
 def _coverage(terms: Sequence[str], title: str, text: str) -> float:
     """Share of the query terms found in the title or passage text."""
-    if not terms:
-        return 0.0
-    present = _stems(f"{title} {text}")
-    return sum(_light_stem(term.casefold()) in present for term in terms) / len(terms)
+    return _CoverageMatcher(terms)(title, text)
 
 
 def _title_match(terms: Sequence[str], title: str) -> float:
@@ -291,8 +326,8 @@ class CorpusStore:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._lock = threading.RLock()
-        self._terms = TermSelector("corpus_fts", _TOKENIZE)
-        self._total: tuple[str, int] | None = None
+        self._terms = TermSelector("corpus_fts")
+        self._sizes: dict[tuple[tuple[tuple[int, int] | None, ...], str], int] = {}
 
     def __repr__(self) -> str:
         return f"CorpusStore({str(self.path)!r})"
@@ -709,8 +744,11 @@ class CorpusStore:
             ranges = self._ranges(conn, corpora)
             if not ranges:
                 return []
-            if len(terms) > self._terms.max_terms:  # a long query: its rarest words
-                terms = self._terms.select(conn, terms, self._passage_total(conn))
+            if len(terms) > 1:  # very common words cost time and add nothing: drop them
+                stamp = self._stamp(conn)
+                terms = self._terms.select(
+                    conn, terms, ranges, self._scope_size(conn, ranges, stamp), stamp
+                )
             rows = self._candidates(conn, build_match_query(terms), ranges, k, max_per_document)
             if not rows:
                 return []
@@ -718,15 +756,33 @@ class CorpusStore:
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:k]
 
-    def _passage_total(self, conn: sqlite3.Connection) -> int:
-        """Passages in the store (cached until a corpus changes)."""
-        stamp = ";".join(
-            f"{n}@{u}" for n, u in conn.execute("SELECT name, updated FROM corpora ORDER BY name")
-        )
-        if self._total is None or self._total[0] != stamp:
-            count = conn.execute("SELECT count(*) FROM corpus_passages").fetchone()[0]
-            self._total = (stamp, int(count))
-        return self._total[1]
+    @staticmethod
+    def _stamp(conn: sqlite3.Connection) -> str:
+        """Changes whenever any corpus changes (its `updated` time)."""
+        rows = conn.execute("SELECT name, updated FROM corpora ORDER BY name").fetchall()
+        return ";".join(f"{name}@{updated!r}" for name, updated in rows)
+
+    def _scope_size(
+        self, conn: sqlite3.Connection, ranges: Sequence[tuple[int, int] | None], stamp: str
+    ) -> int:
+        """Passages within `ranges` (cached until a corpus changes)."""
+        key = (tuple(ranges), stamp)
+        cached = self._sizes.get(key)
+        if cached is not None:
+            return cached
+        total = 0
+        for id_range in ranges:
+            if id_range is None:
+                row = conn.execute("SELECT count(*) FROM corpus_passages").fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT count(*) FROM corpus_passages WHERE id BETWEEN ? AND ?", id_range
+                ).fetchone()
+            total += int(row[0])
+        if len(self._sizes) > 64:
+            self._sizes.clear()
+        self._sizes[key] = total
+        return total
 
     def _ranges(
         self, conn: sqlite3.Connection, corpora: Sequence[str] | None
@@ -825,6 +881,7 @@ class CorpusStore:
         it and every later candidate are skipped (the same top k as scoring them all)."""
         hits: list[Hit] = []
         best: list[float] = []  # min-heap of the k best final scores
+        coverage_of = _CoverageMatcher(terms)
         step = max(k, 20)
         for first in range(0, len(rows), step):
             chunk = rows[first : first + step]
@@ -846,7 +903,7 @@ class CorpusStore:
                 bm25 = -float(scores[pid])  # FTS5 ranks lower-is-better
                 if len(best) >= k and bm25 * _MAX_BONUS < best[0]:
                     return hits
-                coverage = _coverage(terms, title, text)
+                coverage = coverage_of(title, text)
                 title_match = _title_match(terms, title)
                 score = (
                     bm25

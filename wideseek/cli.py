@@ -401,9 +401,21 @@ def _cache(config: Path | None) -> Any:
 
 @cache_app.command("stats")
 def cache_stats(config: ConfigOpt = None) -> None:
-    """Counts per table and the size on disk."""
+    """Counts per table, the size on disk, and the facts' FAISS index beside the database."""
+    from memory.fact_index import default_fact_index_path
+
     with _cache(config) as cache:
-        console.print_json(json.dumps(cache.stats(), default=str))
+        stats = cache.stats()
+    index = default_fact_index_path(Path(stats["path"]))
+    side = index.with_name(index.name + ".json")
+    stats["fact_index"] = {"path": str(index), "vectors": 0, "bytes": 0}
+    if index.is_file() and side.is_file():
+        try:
+            meta = json.loads(side.read_text(encoding="utf-8"))
+            stats["fact_index"].update(vectors=int(meta["count"]), bytes=index.stat().st_size)
+        except (OSError, ValueError, KeyError, TypeError):
+            stats["fact_index"]["problem"] = "unreadable; it is rebuilt on the next recall"
+    console.print_json(json.dumps(stats, default=str))
 
 
 @cache_app.command("search")

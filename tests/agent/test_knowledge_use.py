@@ -241,3 +241,46 @@ async def test_facts_are_recalled_by_meaning(tmp_path: Path, minilm_encoder: Any
     await related_r.aclose()
     index = related_r.fact_index
     assert index is not None and index.path.is_file() and len(index) == 1  # saved beside the db
+
+
+async def test_eight_concurrent_agents_share_one_cache_and_lose_nothing(tmp_path: Path) -> None:
+    import asyncio
+
+    store = CorpusStore(tmp_path / "corpus.db")
+    cities = [f"City{i}" for i in range(8)]
+    store.add_documents(
+        "c",
+        [
+            Document(
+                f"d{i}", f"The capital of Country{i} is {city}.", f"https://x/{i}", f"Country{i}"
+            )
+            for i, city in enumerate(cities)
+        ],  # fmt: skip
+    )
+
+    def replies(i: int) -> list:
+        plan = {**PLAN, "sub_goals": [{"goal": f"Find the capital of Country{i}",
+                                       "evidence_needed": "its name",
+                                       "query": f"capital Country{i}"}]}  # fmt: skip
+        noted = {
+            **SATISFIED,
+            "evidence": f"The capital of Country{i} is City{i} [1]",
+            "facts": [{"subject": f"Country{i}", "attribute": "capital", "value": f"City{i}",
+                       "result": 1}],
+        }  # fmt: skip
+        return [plan, noted, f"City{i} [1]."]
+
+    agents = [researcher(tmp_path, store, replies(i))[0] for i in range(8)]
+    results = await asyncio.gather(
+        *(agent.arun(f"What is the capital of Country{i}?") for i, agent in enumerate(agents))
+    )
+    assert all(r.stop_reason == "answered" and r.citations for r in results)
+    cache = agents[0].knowledge
+    assert cache is not None
+    stats = cache.stats()
+    assert stats["answers"] == 8 and stats["facts"] == 8 and stats["tool_cache"] == 8
+    for i in range(8):
+        (fact,) = cache.facts_about(f"Country{i}", "capital")
+        assert fact.value == f"City{i}" and fact.source_id == f"c:d{i}"
+    for agent in agents:
+        await agent.aclose()
