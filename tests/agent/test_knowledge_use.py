@@ -255,7 +255,7 @@ async def test_eight_concurrent_agents_share_one_cache_and_lose_nothing(tmp_path
                 f"d{i}", f"The capital of Country{i} is {city}.", f"https://x/{i}", f"Country{i}"
             )
             for i, city in enumerate(cities)
-        ],  # fmt: skip
+        ],
     )
 
     def replies(i: int) -> list:

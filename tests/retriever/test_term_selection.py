@@ -20,7 +20,7 @@ def store(tmp_path: Path) -> CorpusStore:
         [
             Document(f"pkg{i}", f"This package provides software number {i}. {COMMON}.")
             for i in range(300)
-        ],  # fmt: skip
+        ],
     )
     s.add_documents("small", [Document("rare", "The zephyrine quokka library tool package.")])
     return s
