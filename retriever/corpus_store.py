@@ -1016,6 +1016,21 @@ class CorpusStore:
         """Hits for passage ids, in the order of `ids`, with score 0 (unknown ids skipped)."""
         return [hit for _, hit in self.passages_with_ids(ids)]
 
+    def passage_documents(self, ids: Sequence[int]) -> dict[int, int]:
+        """passage id -> its document's row id, for the ids that exist (no text is read)."""
+        wanted = [int(i) for i in ids]
+        out: dict[int, int] = {}
+        with self._use() as conn:
+            for first in range(0, len(wanted), 500):
+                chunk = wanted[first : first + 500]
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    conn.execute(
+                        f"SELECT id, doc FROM corpus_passages WHERE id IN ({marks})", chunk
+                    ).fetchall()
+                )
+        return out
+
     def passages_with_ids(self, ids: Sequence[int]) -> list[tuple[int, Hit]]:
         """`(id, hit)` for passage ids, in the order of `ids` (unknown ids skipped)."""
         wanted = [int(i) for i in ids]

@@ -243,18 +243,27 @@ class CorpusVectors:
                     continue
                 picked.append((pid, score))
             by_id = dict(picked)
-            hits: list[Hit] = []
-            per_doc: dict[tuple[str, str], int] = {}
-            for pid, hit in self.store.passages_with_ids(list(by_id)):
-                key = (hit.corpus, hit.doc_id)
-                if max_per_document is not None and per_doc.get(key, 0) >= max_per_document:
+            # cap per document on the cheap (passage -> document), then read only the text of
+            # the passages kept
+            docs = self.store.passage_documents(list(by_id))
+            kept: list[int] = []
+            per_doc: dict[int, int] = {}
+            for pid, _ in picked:
+                doc = docs.get(pid)
+                if doc is None:
                     continue
-                per_doc[key] = per_doc.get(key, 0) + 1
-                hits.append(
-                    dataclasses.replace(hit, score=by_id[pid], scores={"dense": by_id[pid]})
-                )
-                if len(hits) >= k:
-                    return hits
+                if max_per_document is not None and per_doc.get(doc, 0) >= max_per_document:
+                    continue
+                per_doc[doc] = per_doc.get(doc, 0) + 1
+                kept.append(pid)
+                if len(kept) >= k:
+                    break
+            hits = [
+                dataclasses.replace(hit, score=by_id[pid], scores={"dense": by_id[pid]})
+                for pid, hit in self.store.passages_with_ids(kept)
+            ]
+            if len(hits) >= k:
+                return hits
             if depth >= index.count:
                 return hits
             want = depth * 4
