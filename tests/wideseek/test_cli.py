@@ -276,3 +276,24 @@ def test_cache_commands(mini_corpus: Path) -> None:
     cleared = run("cache", "clear", "tool_cache")
     assert cleared.returncode == 0 and "removed" in cleared.stdout
     one_line_error(run("cache", "clear", "everything"), "clear what?")
+
+
+def test_cache_search_by_meaning_and_export(mini_corpus: Path, tmp_path: Path) -> None:
+    from memory import KnowledgeCache
+
+    with KnowledgeCache(tmp_path / "data" / "knowledge.db") as cache:
+        cache.add_document("mini:louvre", "https://example.org/louvre", "Louvre", "mini")
+        cache.record_fact("Mona Lisa", "painter", "Leonardo da Vinci", "mini:louvre", "r1")
+        cache.record_fact("Tokyo", "country", "Japan", "mini:tokyo", "r1")
+    found = run("cache", "search", "who made the famous portrait of Lisa Gherardini")
+    assert found.returncode == 0, found.stderr
+    assert "Leonardo da Vinci" in found.stdout and "example.org/louvre" in found.stdout
+    assert "Japan" not in found.stdout
+    stats = json.loads(run("cache", "stats").stdout)
+    assert stats["facts"] == 2 and stats["fact_index"]["vectors"] == 2  # saved beside the db
+    words = run("cache", "search", "Tokyo country", "--words")
+    assert words.returncode == 0 and "Japan" in words.stdout
+    out = tmp_path / "facts.csv"
+    exported = run("cache", "export", str(out), "--format", "csv")
+    assert exported.returncode == 0 and "exported 2 facts" in exported.stdout
+    assert "Leonardo da Vinci" in out.read_text()
