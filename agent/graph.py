@@ -253,15 +253,16 @@ async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
 
 async def recall_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Knowledge-aware retrieval: before a goal's first search, the facts earlier runs stored
-    (with their sources) that bear on it. Found: the reflector judges them like search results
-    (a satisfied goal needs no search). None: the planned search goes ahead."""
+    (with their sources) that bear on it; this run's own findings are in its notes already.
+    Found: the reflector judges them like search results (a satisfied goal needs no search).
+    None: the planned search goes ahead."""
     ctx = runtime.context
     goals = [dict(g) for g in state.get("goals", [])]
     goal = next(g for g in goals if g["id"] == state.get("current_goal"))
     goal["recalled"] = True
     facts = []
     if ctx.recall is not None:
-        facts = await asyncio.to_thread(ctx.recall, goal["goal"], goal["query"])
+        facts = await asyncio.to_thread(ctx.recall, goal["goal"], goal["query"], ctx.run_id)
     if not facts:
         return {"goals": goals, "next": "act"}
     observations = fact_observations(facts)
@@ -561,6 +562,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             goal_status=status,
             evidence_support=round(support, 2),
             unsupported_evidence=claimed if claimed != reflection.evidence else "",
+            facts_proposed=[f.model_dump() for f in reflection.facts],
         ),
     )
     if next_node == "act":

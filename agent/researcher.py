@@ -167,20 +167,30 @@ class Researcher:
             self._fact_index = FactIndex(cache, self.encoder)
         return self._fact_index
 
-    def recall(self, goal: str, keywords: str = "") -> list[FactRecord]:
-        """Stored facts that bear on a goal (what the graph consults before searching). A
-        broken dense side (encoder, index file) falls back to lexical recall."""
+    def recall(self, goal: str, keywords: str = "", run_id: str = "") -> list[FactRecord]:
+        """Stored facts that bear on a goal (what the graph consults before searching), left
+        out those of `run_id`. A broken dense side (encoder, index file) falls back to lexical
+        recall."""
         cache = self.knowledge
         if cache is None:
             return []
         config = self.settings.knowledge
         index = self.fact_index
         try:
-            return recall(cache, goal, keywords, index=index, k=config.max_facts,
-                          min_similarity=config.min_similarity)  # fmt: skip
+            return recall(
+                cache,
+                goal,
+                keywords,
+                index=index,
+                k=config.max_facts,
+                min_similarity=config.min_similarity,
+                exclude_run=run_id or None,
+            )
         except (DenseIndexError, EncoderError) as error:
             log.warning("fact recall by meaning failed (%s); recalling by words only", error)
-            return recall(cache, goal, keywords, index=None, k=config.max_facts)
+            return recall(
+                cache, goal, keywords, index=None, k=config.max_facts, exclude_run=run_id or None
+            )
 
     def _answer_scope(self) -> str:
         models = ";".join(

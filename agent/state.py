@@ -12,8 +12,8 @@ from agent.llm.base import ChatModel
 from memory.knowledge import FactRecord, KnowledgeCache
 from tools.base import ToolRegistry
 
-RecallFn = Callable[[str, str], list[FactRecord]]
-"""(goal, keywords) -> stored facts that bear on the goal, best first."""
+RecallFn = Callable[[str, str, str], list[FactRecord]]
+"""(goal, keywords, run id) -> facts stored by other runs that bear on the goal, best first."""
 
 USAGE_KEYS = (
     "prompt_tokens",

@@ -245,6 +245,7 @@ def recall(
     min_similarity: float = 0.5,
     min_coverage: float = 0.6,
     min_confidence: float = 0.0,
+    exclude_run: str | None = None,
 ) -> list[FactRecord]:
     """Stored facts that bear on `goal` (a sentence) / `keywords` (a search query), best
     first, at most `k`.
@@ -252,7 +253,8 @@ def recall(
     A fact qualifies by meaning (the dense index, when given: cosine with the goal >=
     `min_similarity`) or by words (FTS5 over subject/attribute/value, then at least
     `min_coverage` of the keywords' content words in the fact); qualifying facts are ranked by
-    reciprocal rank fusion of the two rankings. `score` is the fused score."""
+    reciprocal rank fusion of the two rankings. `score` is the fused score. `exclude_run`
+    leaves out the facts that run recorded (a run already has its own findings in its notes)."""
     if k <= 0:
         return []
     words = keywords or goal
@@ -270,7 +272,7 @@ def recall(
     first: dict[int, FactRecord] = {}
     for ranking in rankings:
         for rank, fact in enumerate(ranking, start=1):
-            if fact.confidence < min_confidence:
+            if fact.confidence < min_confidence or (exclude_run and fact.run_id == exclude_run):
                 continue
             fused[fact.id] = fused.get(fact.id, 0.0) + 1.0 / (_RRF_K + rank)
             first.setdefault(fact.id, fact)

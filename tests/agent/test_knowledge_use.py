@@ -284,3 +284,19 @@ async def test_eight_concurrent_agents_share_one_cache_and_lose_nothing(tmp_path
         assert fact.value == f"City{i}" and fact.source_id == f"c:d{i}"
     for agent in agents:
         await agent.aclose()
+
+
+async def test_a_run_does_not_recall_its_own_facts(tmp_path: Path) -> None:
+    store = corpus(tmp_path)
+    two_goals = {
+        **PLAN,
+        "sub_goals": [
+            PLAN["sub_goals"][0],
+            {"goal": "Find the capital city of France again", "evidence_needed": "its name",
+             "query": "France capital city"},
+        ],
+    }  # fmt: skip
+    r, _ = researcher(tmp_path, store, [two_goals, NOTED, SATISFIED, "Paris [1]."])
+    result = await r.arun("Capital of France?")
+    assert "cache_hit" not in types(result)  # its own fact is in its notes, not recalled
+    assert result.usage.tool_calls == 2
