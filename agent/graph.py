@@ -30,6 +30,7 @@ from memory.knowledge import AnswerRecord, KnowledgeCache
 from tools.base import ToolError
 
 WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this much
+REFLECTION_TOKENS = 500  # evidence, up to 4 facts and the decision; 350 cut long evidence short
 _STEP_MARKER = re.compile(r"\[(\d+)\]")
 _NOTE_MARKER = re.compile(r"\[\[(\d+)\]\]")
 
@@ -515,7 +516,9 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             results=_format_results(observations, ctx.search.evidence_chars),
         )
         try:
-            reflection, usage = await _structured(ctx, "reflector", messages, Reflection, 350)
+            reflection, usage = await _structured(
+                ctx, "reflector", messages, Reflection, REFLECTION_TOKENS
+            )
         except (ModelError, TimeoutError) as error:
             usage = _failed_usage(error)
             reflection = Reflection(

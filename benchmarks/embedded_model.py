@@ -43,7 +43,7 @@ EVENT = "@@bench "  # worker lines on stdout start with this; anything else is i
 SPEED_RUNS = 3
 GEN_TOKENS = 128
 # The same output budgets as agent/graph.py gives the planner and the reflector.
-MAX_TOKENS = {"planner": 400, "reflection": 350}
+MAX_TOKENS = {"planner": 400, "reflection": 500}
 
 LONG_PROMPT_TOPIC = (
     "Read the following notes and reply with the single word OK.\n\n"

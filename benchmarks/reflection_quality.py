@@ -53,7 +53,7 @@ def render(prompt_path: Path | None, values: dict[str, str]) -> list[Any]:
 async def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     from agent.config import ModelConfig
     from agent.facts import check_reflection, grounded_facts, support
-    from agent.graph import _format_notes, _format_results
+    from agent.graph import REFLECTION_TOKENS, _format_notes, _format_results
     from agent.llm.factory import build_model
     from agent.schemas import Reflection
 
@@ -79,7 +79,7 @@ async def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
             started = time.perf_counter()
             try:
                 reflection, _ = await model.parse(
-                    render(args.prompt, values), Reflection, max_tokens=350
+                    render(args.prompt, values), Reflection, max_tokens=REFLECTION_TOKENS
                 )
             except Exception as error:  # a failed call counts as a miss, never a crash
                 rows.append(

@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from memory.knowledge import FactRecord, KnowledgeCache
-from retriever.dense import DenseIndex, DenseIndexError
+from retriever.dense import DenseIndex
 from retriever.encoder import Encoder
+from retriever.index_file import IndexFile
 
 __all__ = ["FactIndex", "default_fact_index_path", "recall"]
 
@@ -104,10 +105,13 @@ class FactIndex:
     ) -> None:
         self.cache = cache
         self.encoder = encoder
-        self.path = Path(path) if path else default_fact_index_path(cache.path)
         self.save_every = save_every
-        self.load_error: str | None = None
-        self._index: DenseIndex | None = None
+        self._file = IndexFile(
+            Path(path) if path else default_fact_index_path(cache.path),
+            encoder,
+            lambda: f"cache={cache.instance_id()}",
+            rebuild_hint="rebuilding the fact index from the knowledge cache",
+        )
         self._lock = threading.RLock()
         self._dirty = False
         self._last_save = time.monotonic()
@@ -116,38 +120,21 @@ class FactIndex:
         return f"FactIndex({str(self.path)!r}, encoder={self.encoder.name!r})"
 
     @property
-    def tag(self) -> str:
-        """The encoder and the cache file the vectors belong to (checked on load)."""
-        return f"{self.encoder.name}|cache={self.cache.instance_id()}"
+    def path(self) -> Path:
+        return self._file.path
+
+    @property
+    def load_error(self) -> str | None:
+        return self._file.load_error
 
     def load(self) -> bool:
         """Read the index file; False (and `load_error`) when it is missing or unusable, in
         which case the index starts empty and the next `sync()` rebuilds it from SQLite."""
-        with self._lock:
-            self.load_error = None
-            try:
-                index = DenseIndex.load(self.path, dim=self.encoder.dim)
-                if index.encoder != self.tag:
-                    raise DenseIndexError(
-                        f"fact index {self.path} was built with {index.encoder!r}, not for "
-                        f"{self.tag!r}; rebuilding it from the knowledge cache"
-                    )
-            except DenseIndexError as exc:
-                self.load_error = str(exc)
-                if self.path.exists():
-                    log.warning("%s (rebuilding the fact index from the knowledge cache)", exc)
-                self._index = DenseIndex(self.encoder.dim, encoder=self.tag)
-                return False
-            self._index = index
-            return True
+        return self._file.load()
 
     @property
     def index(self) -> DenseIndex:
-        with self._lock:
-            if self._index is None:
-                self.load()
-            assert self._index is not None
-            return self._index
+        return self._file.index
 
     def __len__(self) -> int:
         return self.index.count
@@ -181,14 +168,14 @@ class FactIndex:
 
     def save(self) -> None:
         with self._lock:
-            self.index.save(self.path)
+            self._file.save()
             self._dirty = False
             self._last_save = time.monotonic()
 
     def close(self) -> None:
         """Write pending changes (the index is derived: a crash only costs re-embedding)."""
         with self._lock:
-            if self._dirty and self._index is not None:
+            if self._dirty and self._file.loaded:
                 try:
                     self.save()
                 except OSError as exc:

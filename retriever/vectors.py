@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from retriever.corpus_store import CorpusStore
-from retriever.dense import DenseIndex, DenseIndexError
+from retriever.dense import DenseIndex
 from retriever.encoder import Encoder
 from retriever.hybrid import DenseUnavailableError
+from retriever.index_file import IndexFile
 from retriever.types import Hit
 
 __all__ = ["SAVE_EVERY", "CorpusVectors", "default_index_path"]
@@ -64,12 +65,14 @@ class CorpusVectors:
     ) -> None:
         self.store = store
         self.encoder = encoder
-        self.index_path = Path(index_path) if index_path else default_index_path(store.path)
         self.save_every = save_every
         self.encode_batch = encode_batch
-        self.load_error: str | None = None
-        self._index: DenseIndex | None = None
-        self._lock = threading.RLock()
+        self._file = IndexFile(
+            Path(index_path) if index_path else default_index_path(store.path),
+            encoder,
+            lambda: f"db={store.instance_id()}",
+            rebuild_hint="run the embedding build (wideseek corpus embed)",
+        )
         self._build_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -78,56 +81,31 @@ class CorpusVectors:
     # -- loading -----------------------------------------------------------------------------
 
     @property
+    def index_path(self) -> Path:
+        return self._file.path
+
+    @property
+    def load_error(self) -> str | None:
+        return self._file.load_error
+
+    @property
     def tag(self) -> str:
         """What the index records as its encoder: the model and the database it belongs to."""
-        return f"{self.encoder.name}|db={self.store.instance_id()}"
+        return self._file.tag
 
     def load(self) -> bool:
         """Read the index file. True if it was read; False if it was missing or unusable, in
         which case the index starts empty (to be filled by `build()`) and `load_error` says
         why (also logged: a warning for a damaged or mismatched file)."""
-        with self._lock:
-            self.load_error = None
-            tag = self.tag
-            try:
-                index = DenseIndex.load(self.index_path, dim=self.encoder.dim)
-                if index.encoder != tag:
-                    built_model, _, built_db = index.encoder.partition("|db=")
-                    model, _, db = tag.partition("|db=")
-                    problem = (
-                        f"it was built with encoder {built_model!r}, not {model!r}"
-                        if built_model != model
-                        else f"it was built for another database (id {built_db or '?'}, not {db})"
-                    )
-                    raise DenseIndexError(
-                        f"dense index {self.index_path}: {problem}; rebuild it from the database"
-                    )
-            except DenseIndexError as exc:
-                self.load_error = str(exc)
-                if self.index_path.exists():
-                    log.warning("%s (starting an empty index: run the embedding build)", exc)
-                else:
-                    log.info("no dense index yet at %s; lexical search only until built", exc)
-                self._index = self._empty()
-                return False
-            self._index = index
-            return True
-
-    def _empty(self) -> DenseIndex:
-        return DenseIndex(self.encoder.dim, encoder=self.tag)
+        return self._file.load()
 
     @property
     def index(self) -> DenseIndex:
         """The index, loaded on first use."""
-        with self._lock:
-            if self._index is None:
-                self.load()
-            assert self._index is not None
-            return self._index
+        return self._file.index
 
     def save(self) -> None:
-        with self._lock:
-            self.index.save(self.index_path)
+        self._file.save()
 
     # -- state -------------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ def test_missing_corrupt_or_foreign_index_is_rebuilt(
     other_cache = KnowledgeCache(tmp_path / "other.db")
     fill(other_cache)
     foreign = FactIndex(other_cache, HashingEncoder(), path=path)
-    assert not foreign.load() and "built with" in (foreign.load_error or "")
+    assert not foreign.load() and "another database" in (foreign.load_error or "")
     assert foreign.sync() == len(FACTS)
     # missing sidecar: rebuilt too
     Path(f"{path}.json").unlink()
