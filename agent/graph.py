@@ -742,9 +742,14 @@ async def _store_answer(
     ctx: RunContext, state: ResearchState, answer: str, citations: list[dict[str, Any]]
 ) -> None:
     """Keep a cleanly finished answer for the same question asked again, valid while every
-    tool it used gives the same results (same scope) and for the shortest TTL among them."""
+    tool it used (every tool, when it recalled stored facts) gives the same results (same
+    scope) and for the shortest TTL among them."""
     assert ctx.cache is not None
     names = _tools_used(state)
+    if any(e["type"] == "cache_hit" for e in state.get("events") or []):
+        # recalled facts came from earlier runs' tools: the answer is only as fresh as all of
+        # the sources, so it depends on every tool's scope
+        names = [*names, *(n for n in ctx.tools.names() if n not in names)]
     scopes = await _tool_scopes(ctx, names)
     if scopes is None:
         return

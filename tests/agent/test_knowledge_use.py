@@ -300,3 +300,19 @@ async def test_a_run_does_not_recall_its_own_facts(tmp_path: Path) -> None:
     result = await r.arun("Capital of France?")
     assert "cache_hit" not in types(result)  # its own fact is in its notes, not recalled
     assert result.usage.tool_calls == 2
+
+
+async def test_an_answer_from_recalled_facts_expires_with_any_source(tmp_path: Path) -> None:
+    store = corpus(tmp_path)
+    await researcher(tmp_path, store, [PLAN, NOTED, "Paris [1]."])[0].arun("Capital of France?")
+    related_r, _ = researcher(tmp_path, store, [RELATED_PLAN, SATISFIED, "Paris [1]."])
+    related = await related_r.arun("Which city is the seat of the French government?")
+    assert related.usage.tool_calls == 0  # answered from recalled facts alone
+    cache = related_r.knowledge
+    assert cache is not None
+    stored = cache.get_answer(related.question, related_r._answer_scope())
+    assert stored is not None and set(stored.payload["tool_scopes"]) == {"search", "read"}
+    store.add_documents("c", [Document("de", "Berlin is the capital of Germany.")])
+    again_r, _ = researcher(tmp_path, store, [RELATED_PLAN, SATISFIED, "Paris [1]."])
+    again = await again_r.arun("Which city is the seat of the French government?")
+    assert again.reused_from is None  # the corpus changed: researched again
