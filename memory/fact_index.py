@@ -145,8 +145,13 @@ class FactIndex:
         `save_every` seconds have passed since the last write, False = not now."""
         with self._lock:
             index = self.index
-            live = np.asarray(self.cache.fact_ids(), dtype=np.int64)
             have = index.ids()
+            count, largest = self.cache.fact_id_summary()
+            if count == len(have) and largest == (int(have.max()) if len(have) else 0):
+                # the index mirrored the facts once and ids only grow: nothing changed
+                self._save_if_due(save)
+                return 0
+            live = np.asarray(self.cache.fact_ids(), dtype=np.int64)
             stale = have[~np.isin(have, live)]
             if len(stale):
                 index.remove(stale)
@@ -161,10 +166,13 @@ class FactIndex:
                 index.add(vectors, np.asarray([f.id for f in facts], dtype=np.int64))
                 added += len(facts)
                 self._dirty = True
-            due = time.monotonic() - self._last_save >= self.save_every
-            if self._dirty and (save or (save is None and due)):
-                self.save()
+            self._save_if_due(save)
             return added
+
+    def _save_if_due(self, save: bool | None) -> None:
+        due = time.monotonic() - self._last_save >= self.save_every
+        if self._dirty and (save or (save is None and due)):
+            self.save()
 
     def save(self) -> None:
         with self._lock:

@@ -700,6 +700,12 @@ class KnowledgeCache:
                 found[int(row["id"])] = self._fact(row)
         return [found[i] for i in wanted if i in found]
 
+    def fact_id_summary(self) -> tuple[int, int]:
+        """(how many facts, the largest fact id): enough to tell whether a mirror of the facts
+        made from this cache is current, since ids only grow."""
+        row = self._rows("SELECT count(*), coalesce(max(id), 0) FROM facts")[0]
+        return int(row[0]), int(row[1])
+
     def fact_ids(self) -> list[int]:
         """Every fact id, ascending (for an index that mirrors the facts)."""
         return [int(row[0]) for row in self._rows("SELECT id FROM facts ORDER BY id")]
