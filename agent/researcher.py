@@ -154,9 +154,7 @@ class Researcher:
     def encoder(self) -> Encoder:
         """The text encoder shared by hybrid search and fact recall (loaded on first use)."""
         if self._encoder is None:
-            from retriever.encoder import MiniLMEncoder
-
-            self._encoder = MiniLMEncoder()
+            self._encoder = self.settings.embeddings.build()
         return self._encoder
 
     @property

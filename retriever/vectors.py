@@ -71,7 +71,7 @@ class CorpusVectors:
             Path(index_path) if index_path else default_index_path(store.path),
             encoder,
             lambda: f"db={store.instance_id()}",
-            rebuild_hint="run the embedding build (wideseek corpus embed)",
+            rebuild_hint="run `wideseek corpus embed` to rebuild it",
         )
         self._build_lock = threading.Lock()
 

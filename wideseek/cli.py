@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -64,10 +65,14 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from memory.knowledge import KnowledgeCacheError
     from memory.run_store import RunStoreError
     from retriever.corpus_store import CorpusError
+    from retriever.dense import DenseIndexError
+    from retriever.encoder import EncoderError
     from retriever.ingest import IngestError
 
     return (
         CliError,
+        EncoderError,
+        DenseIndexError,
         ConfigError,
         ModelError,
         WeightsError,
@@ -283,13 +288,11 @@ def index(
 def _embed(settings: Any, corpora: list[str] | None) -> None:
     """Build (or continue building) the dense vectors of `corpora`, with progress and ETA."""
     from retriever.corpus_store import CorpusStore
-    from retriever.encoder import MiniLMEncoder
     from retriever.vectors import CorpusVectors
 
     store = CorpusStore(settings.corpus_db)
-    vectors = CorpusVectors(store, MiniLMEncoder())
-    if not vectors.load() and vectors.load_error:
-        err_console.print(f"[yellow]{vectors.load_error}; rebuilding the vectors[/]")
+    vectors = CorpusVectors(store, settings.embeddings.build())
+    vectors.load()  # a damaged or mismatched file is reported (a warning) and rebuilt
     done, total = vectors.coverage(corpora)
     with Progress(
         SpinnerColumn(),
@@ -356,12 +359,10 @@ def corpus_stats(config: ConfigOpt = None) -> None:
     index_path = default_index_path(settings.corpus_db)
     vectors = None
     if index_path.exists():
-        from retriever.encoder import MiniLMEncoder
         from retriever.vectors import CorpusVectors
 
-        vectors = CorpusVectors(store, MiniLMEncoder())
-        if not vectors.load():
-            err_console.print(f"[yellow]{vectors.load_error}[/]")
+        vectors = CorpusVectors(store, settings.embeddings.build())
+        if not vectors.load():  # the warning says why
             vectors = None
     table = Table("corpus", "documents", "passages", "with vectors")
     for info in store.corpora():
@@ -431,15 +432,13 @@ def cache_search(
     from rich.table import Table
 
     from memory.fact_index import FactIndex, recall
-    from retriever.encoder import MiniLMEncoder
 
     settings = _settings(config)
     with _cache(config) as cache:
         index = None
         if meaning and cache.stats()["facts"]:
-            index = FactIndex(cache, MiniLMEncoder())
-            if not index.load() and index.load_error and index.path.exists():
-                err_console.print(f"[yellow]{index.load_error}[/]")
+            index = FactIndex(cache, settings.embeddings.build())
+            index.load()  # a damaged file is reported (a warning) and rebuilt
         facts = recall(
             cache, text, text, index=index, k=limit,
             min_similarity=settings.knowledge.min_similarity, min_coverage=0.5,
@@ -582,7 +581,19 @@ def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
     return tuple(usage), tuple(aborts)
 
 
+def _configure_logging() -> None:
+    """Warnings from the library (a damaged index being rebuilt, a dense side unavailable)
+    reach the terminal once, as one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 def main() -> None:
+    _configure_logging()
     try:
         code = app(standalone_mode=False)
         raise SystemExit(code if isinstance(code, int) else 0)

@@ -80,3 +80,19 @@ def test_unknown_env_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WIDESEEK_BUDGET__MAX_STEPZ")
     monkeypatch.setenv("WIDESEEK_MODELS__WRITER__MODEL", "x.gguf")
     assert load_settings().models.for_role("writer").model == "x.gguf"
+
+
+def test_embeddings_encoder_by_config(tmp_path) -> None:
+    from retriever.encoder import MiniLMEncoder, OpenAIEmbeddingsEncoder, SentenceTransformerEncoder
+
+    assert isinstance(load_settings().embeddings.build(), MiniLMEncoder)
+    remote = load_settings(
+        **{"embeddings.encoder": "http://127.0.0.1:8000/v1", "embeddings.model": "bge-m3"}
+    ).embeddings.build()
+    assert isinstance(remote, OpenAIEmbeddingsEncoder) and remote.name.endswith("bge-m3")
+    local = load_settings(**{"embeddings.encoder": str(tmp_path)}).embeddings.build()
+    assert isinstance(local, SentenceTransformerEncoder)
+    with pytest.raises(ConfigError, match="embeddings.encoder"):
+        load_settings(**{"embeddings.encoder": "no-such-model"})
+    with pytest.raises(ConfigError, match="embeddings.model"):
+        load_settings(**{"embeddings.encoder": "http://127.0.0.1:8000/v1"}).embeddings.build()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -297,3 +298,29 @@ def test_cache_search_by_meaning_and_export(mini_corpus: Path, tmp_path: Path) -
     exported = run("cache", "export", str(out), "--format", "csv")
     assert exported.returncode == 0 and "exported 2 facts" in exported.stdout
     assert "Leonardo da Vinci" in out.read_text()
+
+
+def test_an_embeddings_endpoint_replaces_minilm_by_config(
+    mini_corpus: Path, server: FakeOpenAI
+) -> None:
+    def embed(req: Any) -> Reply:
+        data = [{"index": i, "embedding": [float(len(t)), 1.0, 0.5]}
+                for i, t in enumerate(req.body["input"])]  # fmt: skip
+        return Reply(body={"object": "list", "data": data, "model": req.body["model"]})
+
+    server.script = embed
+    env = {"WIDESEEK_EMBEDDINGS__ENCODER": server.url, "WIDESEEK_EMBEDDINGS__MODEL": "e5-small"}
+    proc = run("corpus", "embed", "mini", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 of 3 have vectors" in proc.stderr
+    assert {r.path for r in server.requests} == {"/v1/embeddings"}
+    assert all(r.body["model"] == "e5-small" for r in server.requests)
+    # the default encoder (MiniLM) will not use vectors made by another model: said clearly
+    stats = run("corpus", "stats")
+    said = stats.stderr.replace("\n", " ")
+    assert stats.returncode == 0 and "3-d vectors, not 384-d" in said
+    assert said.count("warning:") == 1
+    # an unreachable endpoint is one line, not a traceback
+    down = {"WIDESEEK_EMBEDDINGS__ENCODER": "http://127.0.0.1:9/v1",
+            "WIDESEEK_EMBEDDINGS__MODEL": "m"}  # fmt: skip
+    one_line_error(run("corpus", "embed", "mini", env=down), "127.0.0.1:9")
