@@ -92,7 +92,7 @@ def test_embeddings_encoder_by_config(tmp_path) -> None:
     assert isinstance(remote, OpenAIEmbeddingsEncoder) and remote.name.endswith("bge-m3")
     local = load_settings(**{"embeddings.encoder": str(tmp_path)}).embeddings.build()
     assert isinstance(local, SentenceTransformerEncoder)
-    with pytest.raises(ConfigError, match="embeddings.encoder"):
+    with pytest.raises(ConfigError, match=r"embeddings\.encoder"):
         load_settings(**{"embeddings.encoder": "no-such-model"})
-    with pytest.raises(ConfigError, match="embeddings.model"):
+    with pytest.raises(ConfigError, match=r"embeddings\.model"):
         load_settings(**{"embeddings.encoder": "http://127.0.0.1:8000/v1"}).embeddings.build()
