@@ -18,7 +18,10 @@ recall of the approximate FAISS index against the exact one, on the three shared
 4. **Approximate vs exact**: recall@10 of the chosen index (HNSW above 50k vectors) against
    exact inner-product search over the same vectors, at several efSearch values, with latency.
 5. **Dev quality**: share of the dev tasks' gold-row documents that each ranker finds in its
-   top 50 for the task's own text (a figure, not something tuned for).
+   top 50 for the task's own text, and in the union of the top 50 of the agent's own
+   sub-queries: the search queries the planner (the configured model, the embedded one by
+   default) writes for each task, made once and kept in `--data/planner_queries.json`
+   (`--no-agent-queries` skips them). A figure, not something tuned for.
 
 Last line: one JSON object with every figure.
 """
@@ -99,7 +102,7 @@ def ingest(store: CorpusStore, console: Console) -> dict[str, Any]:
 def query_sets(store: CorpusStore, n: int) -> dict[str, list[str]]:
     from agent.text import keywords
 
-    tasks = [json.loads(line) for line in (SHARED / "dev" / "tasks.jsonl").read_text().splitlines()]
+    tasks = dev_tasks()
     rng = random.Random(20261201)
     titles: list[str] = []
     for name in CORPORA:
@@ -174,19 +177,94 @@ def approximate_vs_exact(vectors: Any, queries: list[str]) -> dict[str, Any]:
     return figures
 
 
-def dev_quality(search: dict[str, Callable[[str], list[Any]]]) -> dict[str, float]:
-    tasks = [json.loads(line) for line in (SHARED / "dev" / "tasks.jsonl").read_text().splitlines()]
+def dev_tasks() -> list[dict[str, Any]]:
+    path = SHARED / "dev" / "tasks.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def planner_queries(cache_file: Path, console: Console) -> dict[str, list[str]]:
+    """The planner's sub-goal queries for every dev task, made once per model and prompt."""
+    import asyncio
+    import hashlib
+
+    from agent.config import load_settings
+    from agent.llm.factory import build_role_models
+    from agent.prompts import load_prompt
+    from agent.schemas import Plan
+
+    settings = load_settings()
+    prompt = load_prompt("planner")
+    spec = (
+        settings.models.model_dump_json()
+        + (Path(__file__).resolve().parents[1] / "agent" / "prompts" / "planner.md").read_text()
+    )
+    key = hashlib.sha256(spec.encode()).hexdigest()[:16]
+    stored: dict[str, Any] = {}
+    if cache_file.exists():
+        try:
+            stored = json.loads(cache_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            stored = {}
+    queries: dict[str, list[str]] = stored.get("queries", {}) if stored.get("key") == key else {}
+    tasks = [t for t in dev_tasks() if t["instance_id"] not in queries]
+    if not tasks:
+        return queries
+
+    async def plan_all() -> None:
+        model = build_role_models(settings.models)["planner"]
+        try:
+            with Progress(
+                TextColumn("[bold]planner sub-queries"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress:
+                bar = progress.add_task("plan", total=len(tasks))
+                for task in tasks:
+                    try:
+                        messages = prompt.render(question=task["query"])
+                        plan, _ = await model.parse(messages, Plan, max_tokens=400)
+                        queries[task["instance_id"]] = [g.query for g in plan.sub_goals]
+                    except Exception as error:  # a failed plan: the agent falls back to keywords
+                        console.print(f"[yellow]{task['instance_id']}: planner failed: {error}[/]")
+                        from agent.text import keywords
+
+                        queries[task["instance_id"]] = [keywords(task["query"])]
+                    cache_file.write_text(json.dumps({"key": key, "queries": queries}, indent=1))
+                    progress.advance(bar)
+        finally:
+            await model.aclose()
+
+    asyncio.run(plan_all())
+    return queries
+
+
+def dev_quality(
+    search: dict[str, Callable[[str], list[Any]]], sub_queries: dict[str, list[str]] | None
+) -> dict[str, Any]:
+    tasks = dev_tasks()
     manifest = {
         e["instance_id"]: e for e in json.loads((SHARED / "dev" / "manifest.json").read_text())
     }
-    out = {}
+    out: dict[str, Any] = {}
     for name, fn in search.items():
-        found = []
+        found, found_sub = [], []
         for task in tasks:
             gold = {d for row in manifest[task["instance_id"]]["row_docs"] for d in row}
             hits = {hit.doc_id for hit in fn(task["query"])}
             found.append(len(gold & hits) / max(1, len(gold)))
-        out[name] = round(statistics.fmean(found), 3)
+            if sub_queries and task["instance_id"] in sub_queries:
+                union = {h.doc_id for q in sub_queries[task["instance_id"]] for h in fn(q)}
+                found_sub.append(len(gold & union) / max(1, len(gold)))
+        out[name] = {"task_query": round(statistics.fmean(found), 3)}
+        if found_sub:
+            out[name]["agent_sub_queries"] = round(statistics.fmean(found_sub), 3)
+    if sub_queries:
+        out["sub_queries_per_task"] = round(
+            statistics.fmean(len(v) for v in sub_queries.values()), 2
+        )
     return out
 
 
@@ -196,11 +274,17 @@ def main() -> None:
     parser.add_argument("--embed", action="store_true", help="build or resume the vectors")
     parser.add_argument("--queries", type=int, default=200, help="title queries")
     parser.add_argument("--skip-ingest", action="store_true", help="skip the fresh ingest")
+    parser.add_argument(
+        "--no-agent-queries", action="store_true", help="skip the planner's sub-queries"
+    )
+    parser.add_argument(
+        "--plan-only", action="store_true", help="only make the planner's sub-queries"
+    )
     args = parser.parse_args()
     console = Console(stderr=True)
     figures: dict[str, Any] = {}
 
-    if not args.skip_ingest:
+    if not (args.skip_ingest or args.plan_only):
         with (
             tempfile.TemporaryDirectory(prefix="wideseek-ingest-") as work,
             CorpusStore(Path(work) / "corpus.db") as fresh,
@@ -212,6 +296,11 @@ def main() -> None:
     from tools.corpus import CorpusSearchTool
 
     args.data.mkdir(parents=True, exist_ok=True)
+    plans = args.data / "planner_queries.json"
+    sub_queries = None if args.no_agent_queries else planner_queries(plans, console)
+    if args.plan_only:
+        print(json.dumps({"planner_queries": len(sub_queries or {})}))
+        return
     store = CorpusStore(args.data / "corpus.db")
     if sorted(store.corpus_names()) != sorted(CORPORA):
         console.print(f"ingesting the corpora into {args.data} (once)")
@@ -259,7 +348,8 @@ def main() -> None:
             "bm25": lambda q: store.search(q, 50),
             "dense": lambda q: vectors.search(q, 50, max_per_document=1),
             "hybrid": lambda q: tool.search(q, 50),
-        }
+        },
+        sub_queries,
     )
     figures["query_process_peak_rss_mb"] = peak_rss_mb()
 
