@@ -167,28 +167,42 @@ class Researcher:
 
     def recall(self, goal: str, keywords: str = "", run_id: str = "") -> list[FactRecord]:
         """Stored facts that bear on a goal (what the graph consults before searching), left
-        out those of `run_id`. A broken dense side (encoder, index file) falls back to lexical
-        recall."""
+        out those of `run_id` and those whose source a tool says was removed or changed since
+        (`Tool.source_status`). A broken dense side (encoder, index file) falls back to
+        lexical recall."""
         cache = self.knowledge
         if cache is None:
             return []
         config = self.settings.knowledge
         index = self.fact_index
+        wanted = config.max_facts
         try:
-            return recall(
+            found = recall(
                 cache,
                 goal,
                 keywords,
                 index=index,
-                k=config.max_facts,
+                k=2 * wanted,
                 min_similarity=config.min_similarity,
                 exclude_run=run_id or None,
             )
         except (DenseIndexError, EncoderError) as error:
             log.warning("fact recall by meaning failed (%s); recalling by words only", error)
-            return recall(
-                cache, goal, keywords, index=None, k=config.max_facts, exclude_run=run_id or None
+            found = recall(
+                cache, goal, keywords, index=None, k=2 * wanted, exclude_run=run_id or None
             )
+        return [fact for fact in found if self._source_current(fact)][:wanted]
+
+    def _source_current(self, fact: FactRecord) -> bool:
+        for tool in self.tools():
+            status = tool.source_status(fact.source_id, fact.start, fact.end, fact.passage)
+            if status is not None:
+                if not status:
+                    log.info(
+                        "fact %s: its source %s changed; not recalled", fact.id, fact.source_id
+                    )
+                return status
+        return True
 
     def _answer_scope(self) -> str:
         models = ";".join(

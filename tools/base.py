@@ -41,6 +41,15 @@ class Tool(abc.ABC):
         version of the indexed corpora), so a changed source never serves a stale result."""
         return ""
 
+    def source_status(
+        self, source_id: str, start: int | None, end: int | None, text: str | None
+    ) -> bool | None:
+        """Whether a source this tool cites still says what was read from it: True (the
+        source holds `text` at `start:end`, or exists when no span was kept), False (it was
+        removed or changed since), None (not this tool's source, or it cannot tell). Facts
+        recalled from the knowledge cache whose source some tool calls False are not used."""
+        return None
+
     def validate_args(self, arguments: dict[str, Any] | BaseModel) -> BaseModel:
         if isinstance(arguments, self.Args):
             return arguments

@@ -20,12 +20,34 @@ from tools.base import Observation, Tool, ToolError
 if TYPE_CHECKING:
     from retriever.vectors import CorpusVectors
 
-__all__ = ["CorpusSearchTool", "ReadDocumentTool", "hit_observation", "source_id"]
+__all__ = [
+    "CorpusSearchTool",
+    "ReadDocumentTool",
+    "corpus_source_status",
+    "hit_observation",
+    "source_id",
+]
 
 
 def source_id(corpus: str, doc_id: str) -> str:
     """The stable, citable id of a corpus document."""
     return f"{corpus}:{doc_id}"
+
+
+def corpus_source_status(
+    store: CorpusStore, source: str, start: int | None, end: int | None, text: str | None
+) -> bool | None:
+    """`Tool.source_status` for a corpus document cited as `<corpus>:<doc_id>`: None when the
+    prefix names no corpus of `store` (another tool's source)."""
+    corpus, sep, doc_id = source.partition(":")
+    if not sep or not store.has_corpus(corpus):
+        return None
+    document = store.get_document(corpus, doc_id)
+    if document is None:
+        return False
+    if start is None or end is None or text is None:
+        return True
+    return document.text[start:end] == text
 
 
 def hit_observation(hit: Hit) -> Observation:
@@ -107,6 +129,11 @@ class CorpusSearchTool(Tool):
             scope += f"|dense={self.vectors.scope()}"
         return scope
 
+    def source_status(
+        self, source_id: str, start: int | None, end: int | None, text: str | None
+    ) -> bool | None:
+        return corpus_source_status(self.store, source_id, start, end, text)
+
     def _bm25(self, query: str, n: int) -> list[Hit]:
         return self.store.search(query, n, self.corpora, max_per_document=self.per_document)
 
@@ -186,6 +213,11 @@ class ReadDocumentTool(Tool):
         except CorpusError as error:
             raise ToolError(f"cannot read {args.doc_id!r}: {error}") from error
         return [hit_observation(hit) for hit in hits]
+
+    def source_status(
+        self, source_id: str, start: int | None, end: int | None, text: str | None
+    ) -> bool | None:
+        return corpus_source_status(self.store, source_id, start, end, text)
 
     def _read(self, wanted: str, goal: str) -> list[Hit]:
         corpus, doc_id = self.store.resolve(wanted)

@@ -142,6 +142,33 @@ async def test_a_related_question_reuses_stored_facts(tmp_path: Path) -> None:
     assert "knowledge-cache recall" in reflect_prompt
 
 
+async def test_facts_from_changed_or_removed_sources_are_not_recalled(tmp_path: Path) -> None:
+    store = corpus(tmp_path)
+    store.add_documents("c", [Document("de", "The capital of Germany is Berlin.", "https://x/de",
+                                       "Germany")])  # fmt: skip
+    await researcher(tmp_path, store, [PLAN, NOTED, "Paris [1]."])[0].arun("Capital of France?")
+    search = CorpusSearchTool(store, ["c"])
+    fact = researcher(tmp_path, store, [])[0].recall("Find the capital city of France", "France")
+    assert [f.value for f in fact] == ["Paris"]
+    assert search.source_status("c:fr", fact[0].start, fact[0].end, fact[0].passage) is True
+    assert search.source_status("web:https://x", 0, 5, "text") is None  # not a corpus source
+    # re-ingested with other text: the stored passage is no longer what the source says
+    store.add_documents("c", [Document("fr", "France moved its capital to Lyon in 2030.",
+                                       "https://x/fr", "France")])  # fmt: skip
+    assert search.source_status("c:fr", fact[0].start, fact[0].end, fact[0].passage) is False
+    related_r, _ = researcher(tmp_path, store, [RELATED_PLAN, SATISFIED, "Lyon [1]."])
+    related = await related_r.arun("Which city is the seat of the French government?")
+    assert "cache_hit" not in types(related) and related.usage.tool_calls == 1
+    assert (
+        "Lyon"
+        in next(e for e in related.events if e.type == "observation").data["items"][0]["snippet"]
+    )
+    # removed: gone from recall too
+    store.remove_document("c", "fr")
+    assert search.source_status("c:fr", None, None, None) is False
+    assert researcher(tmp_path, store, [])[0].recall("Find the capital city of France") == []
+
+
 async def test_unsettling_facts_lead_to_the_planned_search(tmp_path: Path) -> None:
     store = corpus(tmp_path)
     await researcher(tmp_path, store, [PLAN, NOTED, "Paris [1]."])[0].arun("Capital of France?")
