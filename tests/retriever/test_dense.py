@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retriever.dense import DenseIndex, DenseIndexError, sidecar_path
+from retriever.dense import EF_SEARCH, DenseIndex, DenseIndexError, sidecar_path
 
 DIM = 32
 
@@ -194,6 +194,17 @@ def test_save_load_round_trip(tmp_path: Path, threshold: int) -> None:
     loaded.add(lowrank(1, seed=11), [7])
     loaded.remove(ids[100:110])
     assert loaded.count == 1091
+
+
+def test_search_depth_is_a_load_time_setting(tmp_path: Path) -> None:
+    index = DenseIndex(DIM, hnsw_threshold=500, ef_search=16)
+    index.add(lowrank(800, seed=12), ids_for(800))
+    path = tmp_path / "dense.faiss"
+    index.save(path)
+    assert json.loads(sidecar_path(path).read_text())["ef_search"] == 16
+    assert DenseIndex.load(path).ef_search == EF_SEARCH  # the measured default, not the saved
+    shallow = DenseIndex.load(path, ef_search=8)
+    assert shallow.ef_search == 8 and shallow.search(lowrank(2, seed=13), 20)[1].shape == (2, 20)
 
 
 def test_corrupt_or_missing_files_raise_clear_errors(tmp_path: Path) -> None:
