@@ -12,17 +12,13 @@ score: the hit's `score` there) and `<name>_rank` (1-based), plus `rrf`, which i
 `HybridSearcher` fuses a BM25 search and a dense search, and falls back to BM25 order when the
 dense side is missing or fails with a known "not ready" error (no index yet, vectors still being
 built, encoder endpoint down), so lexical search works throughout a long embedding job.
-The two sides run at the same time (the dense side in a worker thread: SQLite, torch and FAISS
-release the GIL while they work), so a hybrid query costs about the slower side, not the sum.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from retriever.dense import DenseIndexError
 from retriever.encoder import EncoderError
@@ -134,8 +130,7 @@ class HybridSearcher:
     may be None (lexical only), and may raise `DenseUnavailableError`, `DenseIndexError` or
     `EncoderError` when it cannot answer: the search then returns BM25's hits in BM25's order
     (with `bm25`, `bm25_rank` and `rrf` scores) and `last_dense_error` says why. Each side is
-    asked for `max(k, candidates)` hits. `parallel` (default True) runs the dense side in a
-    worker thread while BM25 runs in the caller's.
+    asked for `max(k, candidates)` hits.
     """
 
     def __init__(
@@ -146,7 +141,6 @@ class HybridSearcher:
         *,
         k: int = RRF_K,
         candidates: int = 50,
-        parallel: bool = True,
     ) -> None:
         if len(weights) != 2 or any(not w >= 0 for w in weights):
             raise ValueError(f"weights must be two numbers >= 0 (bm25, dense): {weights!r}")
@@ -157,7 +151,6 @@ class HybridSearcher:
         self.weights = (float(weights[0]), float(weights[1]))
         self.k = k
         self.candidates = candidates
-        self.parallel = parallel
         self.last_dense_error: Exception | None = None
         self._warned: str | None = None
 
@@ -166,25 +159,14 @@ class HybridSearcher:
         if k <= 0:
             return []
         depth = max(k, self.candidates)
-        pending: Future[list[Hit] | None] | None = None
-        if self.parallel and self._dense_wanted():
-            pending = _workers().submit(self._dense, query, depth)
-        try:
-            lexical = self.bm25_search(query, depth)
-        except BaseException:
-            if pending is not None and not pending.cancel():
-                wait([pending])  # never leave a search running behind a failed one
-            raise
-        dense = pending.result() if pending is not None else self._dense(query, depth)
+        lexical = self.bm25_search(query, depth)
+        dense = self._dense(query, depth)
         if dense is None:
             return rrf([lexical], [1.0], k=self.k, limit=k, names=DEFAULT_NAMES[:1])
         return rrf([lexical, dense], self.weights, k=self.k, limit=k, names=DEFAULT_NAMES)
 
-    def _dense_wanted(self) -> bool:
-        return self.dense_search is not None and self.weights[1] > 0
-
     def _dense(self, query: str, depth: int) -> list[Hit] | None:
-        if self.dense_search is None or not self._dense_wanted():
+        if self.dense_search is None or self.weights[1] == 0:
             return None
         try:
             hits = self.dense_search(query, depth)
@@ -198,16 +180,3 @@ class HybridSearcher:
         self.last_dense_error = None
         self._warned = None
         return hits
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _workers() -> ThreadPoolExecutor:
-    """Threads for the dense side of hybrid searches, shared by every searcher (created once)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wideseek-dense")
-        return _pool

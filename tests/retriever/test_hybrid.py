@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -185,48 +183,6 @@ def test_hybrid_does_not_hide_bugs() -> None:
         searcher.search("q", 3)
     with pytest.raises(ValueError, match="weights"):
         HybridSearcher(Recorder(BM25), None, weights=(1.0, -2.0))
-
-
-def test_hybrid_runs_both_sides_at_once() -> None:
-    """Each side waits for the other at a barrier: run one after the other, the barrier breaks."""
-    meet = threading.Barrier(2, timeout=5)
-
-    def bm25(query: str, n: int) -> list[Hit]:
-        meet.wait()
-        return BM25[:n]
-
-    def dense(query: str, n: int) -> list[Hit]:
-        meet.wait()
-        return DENSE[:n]
-
-    parallel = HybridSearcher(bm25, dense).search("q", 10)
-    sequential = HybridSearcher(Recorder(BM25), Recorder(DENSE), parallel=False)
-    assert keys(parallel) == keys(sequential.search("q", 10))
-    assert [h.scores for h in parallel] == [h.scores for h in sequential.search("q", 10)]
-    with pytest.raises(threading.BrokenBarrierError):
-        HybridSearcher(bm25, dense, parallel=False).search("q", 10)
-
-
-def test_hybrid_in_parallel_keeps_errors_and_fallbacks() -> None:
-    searcher = HybridSearcher(Recorder(BM25), Recorder(DenseUnavailableError("building")))
-    assert keys(searcher.search("q", 10)) == ["a", "b", "c"]
-    assert isinstance(searcher.last_dense_error, DenseUnavailableError)
-    finished: list[str] = []
-    started = threading.Event()
-
-    def slow_dense(query: str, n: int) -> list[Hit]:
-        started.set()
-        time.sleep(0.2)
-        finished.append(query)
-        return DENSE[:n]
-
-    def broken_bm25(query: str, n: int) -> list[Hit]:
-        assert started.wait(5)
-        raise ValueError("bm25 bug")
-
-    with pytest.raises(ValueError, match="bm25 bug"):
-        HybridSearcher(broken_bm25, slow_dense).search("q", 3)
-    assert finished == ["q"]  # the dense side had finished before the error reached us
 
 
 def test_hybrid_over_a_real_dense_index() -> None:
