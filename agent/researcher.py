@@ -174,23 +174,18 @@ class Researcher:
         if cache is None:
             return []
         config = self.settings.knowledge
-        index = self.fact_index
         wanted = config.max_facts
+
+        def find(index: FactIndex | None) -> list[FactRecord]:
+            return recall(cache, goal, keywords, index=index, k=2 * wanted,
+                          min_similarity=config.min_similarity,
+                          exclude_run=run_id or None)  # fmt: skip
+
         try:
-            found = recall(
-                cache,
-                goal,
-                keywords,
-                index=index,
-                k=2 * wanted,
-                min_similarity=config.min_similarity,
-                exclude_run=run_id or None,
-            )
+            found = find(self.fact_index)
         except (DenseIndexError, EncoderError) as error:
             log.warning("fact recall by meaning failed (%s); recalling by words only", error)
-            found = recall(
-                cache, goal, keywords, index=None, k=2 * wanted, exclude_run=run_id or None
-            )
+            found = find(None)
         return [fact for fact in found if self._source_current(fact)][:wanted]
 
     def _source_current(self, fact: FactRecord) -> bool:

@@ -116,16 +116,20 @@ def query_sets(store: CorpusStore, n: int) -> dict[str, list[str]]:
     }
 
 
-def embed(vectors: Any, console: Console) -> int:
-    done, total = vectors.coverage()
-    with Progress(
-        TextColumn("[bold]embedding passages"),
+def progress_bar(label: str, console: Console) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-    ) as progress:
+    )
+
+
+def embed(vectors: Any, console: Console) -> int:
+    done, total = vectors.coverage()
+    with progress_bar("embedding passages", console) as progress:
         task = progress.add_task("embed", total=total, completed=done)
         return int(
             vectors.build(
@@ -213,14 +217,7 @@ def planner_queries(cache_file: Path, console: Console) -> dict[str, list[str]]:
     async def plan_all() -> None:
         model = build_role_models(settings.models)["planner"]
         try:
-            with Progress(
-                TextColumn("[bold]planner sub-queries"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            ) as progress:
+            with progress_bar("planner sub-queries", console) as progress:
                 bar = progress.add_task("plan", total=len(tasks))
                 for task in tasks:
                     try:
