@@ -195,6 +195,7 @@ def planner_queries(cache_file: Path, console: Console) -> dict[str, list[str]]:
     from agent.llm.factory import build_role_models
     from agent.prompts import load_prompt
     from agent.schemas import Plan
+    from agent.text import keywords
 
     settings = load_settings()
     prompt = load_prompt("planner")
@@ -226,8 +227,6 @@ def planner_queries(cache_file: Path, console: Console) -> dict[str, list[str]]:
                         queries[task["instance_id"]] = [g.query for g in plan.sub_goals]
                     except Exception as error:  # a failed plan: the agent falls back to keywords
                         console.print(f"[yellow]{task['instance_id']}: planner failed: {error}[/]")
-                        from agent.text import keywords
-
                         queries[task["instance_id"]] = [keywords(task["query"])]
                     cache_file.write_text(json.dumps({"key": key, "queries": queries}, indent=1))
                     progress.advance(bar)
