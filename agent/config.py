@@ -105,6 +105,30 @@ _ENCODER_NAMES = frozenset(
 )  # fmt: skip
 
 
+class WideConfig(_Strict):
+    """Wide (table) research: enumeration, fan-out and coverage limits."""
+
+    page_size: int = Field(20, ge=5, le=20, description="search hits per enumeration page")
+    max_pages_per_query: int = Field(8, ge=1, le=100)
+    patience: int = Field(
+        2, ge=1, description="pages in a row without a new row before a query counts as spent"
+    )
+    max_candidates: int = Field(
+        400, ge=10, description="candidate documents checked against the conditions"
+    )
+    max_rows: int = Field(80, ge=1, description="rows filled (members first, then unsettled)")
+    concurrency: int = Field(
+        2, ge=1, le=32, description="entities filled at once (model calls in flight)"
+    )
+    followup_rounds: int = Field(1, ge=0, le=3, description="coverage follow-up rounds")
+    max_doubtful_checks: int = Field(
+        16, ge=0, description="rows whose membership the document does not settle, checked by model"
+    )
+    enumeration_share: float = Field(
+        0.35, gt=0.0, le=1.0, description="share of the wall budget enumeration may use"
+    )
+
+
 class EmbeddingsConfig(_Strict):
     """The text encoder for dense search and fact recall. Changing it makes existing vectors
     unusable: they are rebuilt (`wideseek corpus embed`; facts automatically)."""
@@ -214,6 +238,7 @@ class Settings(BaseSettings):
     models: ModelsConfig = ModelsConfig()
     budget: BudgetConfig = BudgetConfig()
     search: SearchConfig = SearchConfig()
+    wide: WideConfig = WideConfig()
 
     @field_validator("corpora", mode="before")
     @classmethod

@@ -18,6 +18,10 @@ EventType = Literal[
     "answer",
     "budget",
     "error",
+    "table_plan",
+    "enumerate",
+    "row",
+    "coverage",
 ]
 
 
@@ -65,6 +69,38 @@ class Event(BaseModel):
                 return line
             case "answer":
                 return f"answer ({len(d.get('citations', []))} citations)"
+            case "table_plan":
+                columns = ", ".join(c["name"] for c in d.get("columns", []))
+                tests = "; ".join(
+                    f"{c['field'] or 'text'} {c['test'].replace('_', ' ')} {c['value']!r}"
+                    for c in d.get("conditions", [])
+                )
+                return f"table of {d.get('entity', '?')}: {columns}; rows where {tests}"
+            case "enumerate":
+                if d.get("done"):
+                    return (
+                        f"enumeration done: {d.get('rows', 0)} rows "
+                        f"(+{d.get('unsettled', 0)} unsettled) from {d.get('checked', 0)} "
+                        f"candidates; {d.get('reason', '')}"
+                    )
+                line = (
+                    f"search {d.get('query')!r} page {d.get('page')}: {d.get('new', 0)} new "
+                    f"candidates, {d.get('new_rows', 0)} new rows (total {d.get('rows', 0)})"
+                )
+                if d.get("query_done"):
+                    line += f"; query spent: {d['query_done']}"
+                return line
+            case "row":
+                filled = sum(1 for v in d.get("cells", {}).values() if v)
+                return (
+                    f"row {d.get('key')!r}: {filled}/{len(d.get('cells', {}))} cells "
+                    f"({d.get('title') or d.get('source_id')})"
+                )
+            case "coverage":
+                return (
+                    f"coverage: {d.get('rows', 0)} rows, {d.get('empty_cells', 0)} empty cells, "
+                    f"{d.get('doubtful', 0)} doubtful rows; {d.get('followups', 0)} follow-ups"
+                )
             case "budget":
                 return f"budget: {d.get('reason')}"
             case "error":

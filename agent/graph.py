@@ -15,17 +15,31 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel
 
 from agent.citations import SourceRef, attribute_uncited, enforce_citations
-from agent.events import Event, EventType
 from agent.facts import check_reflection, fact_item, fact_observations, grounded_facts
-from agent.llm.base import Message, ModelError, StructuredOutputError, Usage
+from agent.llm.base import ModelError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import load_prompt
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
+from agent.steps import budget_reason
+from agent.steps import event as _event
+from agent.steps import failed_usage as _failed_usage
+from agent.steps import structured as _structured
+from agent.steps import usage_delta as _usage_delta
 from agent.text import clip, keywords, quote_untrusted
+from agent.wide.nodes import (
+    coverage_node,
+    enumerate_node,
+    fill_node,
+    route_coverage,
+    route_enumeration,
+    table_answer_node,
+    table_plan_node,
+)
+from agent.wide.render import render_table_answer
+from agent.wide.table_plan import TablePlan, looks_wide
 from memory.knowledge import AnswerRecord, KnowledgeCache
 from tools.base import ToolError
 
@@ -33,56 +47,6 @@ WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this m
 REFLECTION_TOKENS = 500  # evidence, up to 4 facts and the decision; 350 cut long evidence short
 _STEP_MARKER = re.compile(r"\[(\d+)\]")
 _NOTE_MARKER = re.compile(r"\[\[(\d+)\]\]")
-
-
-def _event(event_type: EventType, state: ResearchState, /, **data: Any) -> dict[str, Any]:
-    steps = int((state.get("usage") or {}).get("steps", 0))
-    return Event(type=event_type, step=steps, data=data).model_dump()
-
-
-def _usage_delta(usage: Usage) -> dict[str, float]:
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "model_calls": usage.calls,
-        "model_seconds": usage.seconds,
-    }
-
-
-def _failed_usage(error: BaseException) -> Usage:
-    """What a failed structured call still cost (tokens of the rejected attempts)."""
-    return error.usage if isinstance(error, StructuredOutputError) else Usage()
-
-
-def budget_reason(state: ResearchState, ctx: RunContext) -> str | None:
-    """The first exhausted budget, or None."""
-    usage = state.get("usage") or {}
-    budget = ctx.budget
-    if usage.get("steps", 0) >= budget.max_steps:
-        return f"step budget reached ({budget.max_steps} steps)"
-    if usage.get("tool_calls", 0) >= budget.max_tool_calls:
-        return f"tool-call budget reached ({budget.max_tool_calls} calls)"
-    tokens = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
-    if tokens >= budget.max_tokens:
-        return f"token budget reached ({int(tokens)} of {budget.max_tokens})"
-    if ctx.seconds_left() <= 0:
-        return f"time budget reached ({budget.max_seconds:.0f} s)"
-    return None
-
-
-async def _structured(
-    ctx: RunContext,
-    role: str,
-    messages: Sequence[Message],
-    schema: type[BaseModel],
-    max_tokens: int,
-) -> tuple[Any, Usage]:
-    """A schema-constrained call bounded by the time budget. Raises ModelError/TimeoutError."""
-    left = ctx.seconds_left()
-    if left <= 0:
-        raise TimeoutError("no time left in the budget")
-    model = ctx.models[role]  # type: ignore[index]
-    return await asyncio.wait_for(model.parse(messages, schema, max_tokens=max_tokens), left)
 
 
 # --- nodes -----------------------------------------------------------------------------------
@@ -169,6 +133,8 @@ async def reuse_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict
 async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     question = state["question"]
+    if looks_wide(question):  # it names its table's columns: plan the table straight away
+        return {"next": "table_plan"}
     events: list[dict[str, Any]] = []
     usage = Usage()
     try:
@@ -217,7 +183,14 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
         for g in goals
     ]
     events.insert(0, _event("plan", state, **plan_data))
-    return {"plan": plan_data, "goals": goals, "events": events, "usage": _usage_delta(usage)}
+    route = "table_plan" if plan.task_kind == "wide" else "goal"
+    return {
+        "plan": plan_data,
+        "goals": goals,
+        "next": route,
+        "events": events,
+        "usage": _usage_delta(usage),
+    }
 
 
 async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -653,7 +626,16 @@ def _render_notes_for_writer(notes: list[dict[str, Any]], by_id: dict[str, int])
 
 
 def fallback_answer(state: ResearchState, reason: str) -> str:
-    """The best answer without a writer: the noted evidence, with its citations."""
+    """The best answer without a writer: the table filled so far (wide questions), or the
+    noted evidence, with its citations."""
+    if state.get("table_plan") and state.get("rows"):
+        plan = TablePlan.from_state(state["table_plan"])
+        enumeration = dict(state.get("enumeration") or {})
+        enumeration["reason"] = f"partial: {reason}"
+        answer, _, _ = render_table_answer(
+            plan, state.get("rows") or {}, enumeration.get("order", []), enumeration
+        )
+        return answer
     numbered, by_id, _, _ = _number_sources(state, 10_000)
     notes = state.get("notes") or []
     if not notes:
@@ -797,7 +779,17 @@ def build_graph() -> StateGraph[ResearchState, RunContext, ResearchState, Resear
     graph.add_node("answer", answer_node)
     graph.add_edge(START, "reuse")
     graph.add_conditional_edges("reuse", _route, {"plan": "plan", "end": END})
-    graph.add_edge("plan", "goal")
+    graph.add_conditional_edges("plan", _route, {"goal": "goal", "table_plan": "table_plan"})
+    graph.add_node("table_plan", table_plan_node)
+    graph.add_node("enumerate", enumerate_node)
+    graph.add_node("fill", fill_node)  # type: ignore[type-var]
+    graph.add_node("coverage", coverage_node)
+    graph.add_node("table_answer", table_answer_node)
+    graph.add_edge("table_plan", "enumerate")
+    graph.add_conditional_edges("enumerate", route_enumeration, ["enumerate", "fill", "coverage"])
+    graph.add_edge("fill", "coverage")
+    graph.add_conditional_edges("coverage", route_coverage, ["fill", "table_answer"])
+    graph.add_edge("table_answer", END)
     graph.add_conditional_edges(
         "goal", _route, {"recall": "recall", "act": "act", "answer": "answer"}
     )

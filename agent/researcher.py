@@ -305,6 +305,7 @@ class Researcher:
             tools=self.tools(),
             budget=self.settings.budget,
             search=self.settings.search,
+            wide=self.settings.wide,
             cache=self.knowledge,
             knowledge=self.settings.knowledge,
             recall=self.recall if self.knowledge is not None else None,
@@ -374,6 +375,7 @@ class Researcher:
             ),
             stop_reason=values.get("stop_reason") or "answered",
             reused_from=values.get("reused_from"),
+            table=values.get("table"),
         )
 
     async def _close_models(self) -> None:

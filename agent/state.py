@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
-from agent.config import BudgetConfig, KnowledgeConfig, Role, SearchConfig
+from agent.config import BudgetConfig, KnowledgeConfig, Role, SearchConfig, WideConfig
 from agent.llm.base import ChatModel
 from memory.knowledge import FactRecord, KnowledgeCache
 from tools.base import ToolRegistry
@@ -52,6 +52,23 @@ def merge_sources(
     return merged
 
 
+def merge_rows(
+    left: dict[str, dict[str, Any]] | None, right: dict[str, dict[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    """Reducer: table rows by source id; a later write adds cells to a row, never drops one."""
+    merged = {k: {**v, "cells": dict(v.get("cells", {}))} for k, v in (left or {}).items()}
+    for row_id, row in (right or {}).items():
+        if row_id not in merged:
+            merged[row_id] = {**row, "cells": dict(row.get("cells", {}))}
+            continue
+        cells = merged[row_id]["cells"]
+        merged[row_id].update({k: v for k, v in row.items() if k != "cells"})
+        for column, cell in (row.get("cells") or {}).items():
+            if cell.get("value") or column not in cells:
+                cells[column] = cell
+    return merged
+
+
 def add_list(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
     return [*(left or []), *(right or [])]
 
@@ -74,6 +91,13 @@ class ResearchState(TypedDict, total=False):
     sources: Annotated[dict[str, dict[str, Any]], merge_sources]
     events: Annotated[list[dict[str, Any]], add_list]
     usage: Annotated[dict[str, float], add_usage]
+    # wide research (a table): the plan, the enumeration's progress, the rows as they fill
+    table_plan: dict[str, Any]
+    enumeration: dict[str, Any]
+    rows: Annotated[dict[str, dict[str, Any]], merge_rows]
+    coverage_round: int
+    followups: list[dict[str, Any]]
+    table: list[dict[str, Any]]
 
 
 @dataclass
@@ -84,6 +108,7 @@ class RunContext:
     tools: ToolRegistry
     budget: BudgetConfig
     search: SearchConfig
+    wide: WideConfig = field(default_factory=WideConfig)
     cache: KnowledgeCache | None = None
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     recall: RecallFn | None = None

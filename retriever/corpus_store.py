@@ -728,6 +728,7 @@ class CorpusStore:
         corpora: Sequence[str] | None = None,
         *,
         max_per_document: int | None = 1,
+        phrase: bool = False,
     ) -> list[Hit]:
         """The `k` best passages for free-text `query`, best first.
 
@@ -736,14 +737,31 @@ class CorpusStore:
         the words. At most `max_per_document` passages per document (None: no limit). `corpora`
         limits the search (None: all); an unknown name raises `UnknownCorpusError`. Odd input
         gives few or no hits, never an error.
+
+        `phrase=True` matches only passages holding all of the query's words as one phrase, in
+        order ("bioinformatics.org" -> the words bioinformatics org adjacent; stopwords kept,
+        as the index keeps them), ranked by BM25: an exact-text search that pages through every
+        document stating it.
         """
-        terms = query_terms(query)
+        if phrase:
+            words = _WORD.findall(unicodedata.normalize("NFKC", query))[:MAX_QUERY_TERMS]
+            terms = list(dict.fromkeys(words))
+        else:
+            terms = query_terms(query)
         if k <= 0 or not terms:
             return []
         with self._use() as conn:
             ranges = self._ranges(conn, corpora)
             if not ranges:
                 return []
+            if phrase:
+                match = '"' + " ".join(w.replace('"', "") for w in words) + '"'
+                rows = self._candidates(conn, match, ranges, k, max_per_document)
+                if not rows:
+                    return []
+                hits = self._hits(conn, rows, terms, k)
+                hits.sort(key=lambda hit: hit.score, reverse=True)
+                return hits[:k]
             if len(terms) > 1:  # very common words cost time and add nothing: drop them
                 stamp = self._stamp(conn)
                 terms = self._terms.select(

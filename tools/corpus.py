@@ -69,6 +69,14 @@ class CorpusSearchArgs(BaseModel):
         max_length=1000,
     )
     k: int = Field(default=5, ge=1, le=20, description="how many passages to return (1-20)")
+    offset: int = Field(
+        default=0, ge=0, le=2000, description="skip this many results (the next page: offset=k)"
+    )
+    exact: bool = Field(
+        default=False,
+        description="only passages that hold the query's words as one phrase, in order "
+        "(e.g. an address, a code, a quoted name); ranked by BM25",
+    )
 
     @field_validator("query")
     @classmethod
@@ -141,8 +149,14 @@ class CorpusSearchTool(Tool):
         assert self.vectors is not None
         return self.vectors.search(query, n, self.corpora, max_per_document=self.per_document)
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        """BM25 alone, or BM25 + dense fused by RRF when vectors exist; one hit per document."""
+    def search(self, query: str, k: int, offset: int = 0, exact: bool = False) -> list[Hit]:
+        """BM25 alone, or BM25 + dense fused by RRF when vectors exist; one hit per document.
+        `offset` skips that many documents (pages through the ranking); `exact` matches the
+        query as a phrase (BM25 only: meaning cannot say whether a text holds a phrase)."""
+        if exact:
+            return self.store.search(query, k + offset, self.corpora, phrase=True)[offset:]
+        if offset:
+            return self.search(query, k + offset)[offset:]
         if self.hybrid is None or self.vectors is None or len(self.vectors) == 0:
             return self.store.search(query, k, self.corpora)
         fused = self.hybrid.search(query, max(k * self.per_document, self.hybrid.candidates))
@@ -160,10 +174,16 @@ class CorpusSearchTool(Tool):
     async def run(self, args: CorpusSearchArgs) -> list[Observation]:
         k = args.k if "k" in args.model_fields_set else self.default_k
         try:
-            hits = await asyncio.to_thread(self.search, args.query, k)
+            hits = await asyncio.to_thread(
+                self.search, args.query, k, args.offset, args.exact
+            )
         except CorpusError as error:
             raise ToolError(f"search failed: {error}") from error
         return [hit_observation(hit) for hit in hits]
+
+
+FULL_TEXT_LIMIT = 200_000
+"""Characters of a document a full read returns (the rest is cut, and says so)."""
 
 
 class ReadDocumentArgs(BaseModel):
@@ -174,6 +194,11 @@ class ReadDocumentArgs(BaseModel):
     )
     goal: str = Field(
         description="what you want to learn from the document; picks the passages to return",
+    )
+    full: bool = Field(
+        default=False,
+        description="return the whole document as one passage instead (for checking or "
+        f"extracting many fields; at most {FULL_TEXT_LIMIT:,} characters)",
     )
 
     @field_validator("doc_id")
@@ -209,6 +234,8 @@ class ReadDocumentTool(Tool):
 
     async def run(self, args: ReadDocumentArgs) -> list[Observation]:
         try:
+            if args.full:
+                return [await asyncio.to_thread(self._read_full, args.doc_id)]
             hits = await asyncio.to_thread(self._read, args.doc_id, args.goal)
         except CorpusError as error:
             raise ToolError(f"cannot read {args.doc_id!r}: {error}") from error
@@ -218,6 +245,21 @@ class ReadDocumentTool(Tool):
         self, source_id: str, start: int | None, end: int | None, text: str | None
     ) -> bool | None:
         return corpus_source_status(self.store, source_id, start, end, text)
+
+    def _read_full(self, wanted: str) -> Observation:
+        corpus, doc_id = self.store.resolve(wanted)
+        document = self.store.get_document(corpus, doc_id)
+        if document is None:  # removed between resolve and read
+            raise ToolError(f"document {wanted!r} is gone from the corpus")
+        text = document.text[:FULL_TEXT_LIMIT]
+        return Observation(
+            source_id=source_id(corpus, doc_id),
+            url=document.url,
+            title=document.title,
+            text=text,
+            start=0,
+            end=len(text),
+        )
 
     def _read(self, wanted: str, goal: str) -> list[Hit]:
         corpus, doc_id = self.store.resolve(wanted)

@@ -1,0 +1,63 @@
+"""Helpers every graph node uses: events, usage deltas, budget checks, bounded model calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent.events import Event, EventType
+from agent.llm.base import Message, StructuredOutputError, Usage
+from agent.state import ResearchState, RunContext
+
+
+def event(event_type: EventType, state: ResearchState, /, **data: Any) -> dict[str, Any]:
+    steps = int((state.get("usage") or {}).get("steps", 0))
+    return Event(type=event_type, step=steps, data=data).model_dump()
+
+
+def usage_delta(usage: Usage) -> dict[str, float]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "model_calls": usage.calls,
+        "model_seconds": usage.seconds,
+    }
+
+
+def failed_usage(error: BaseException) -> Usage:
+    """What a failed structured call still cost (tokens of the rejected attempts)."""
+    return error.usage if isinstance(error, StructuredOutputError) else Usage()
+
+
+def budget_reason(state: ResearchState, ctx: RunContext) -> str | None:
+    """The first exhausted budget, or None."""
+    usage = state.get("usage") or {}
+    budget = ctx.budget
+    if usage.get("steps", 0) >= budget.max_steps:
+        return f"step budget reached ({budget.max_steps} steps)"
+    if usage.get("tool_calls", 0) >= budget.max_tool_calls:
+        return f"tool-call budget reached ({budget.max_tool_calls} calls)"
+    tokens = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+    if tokens >= budget.max_tokens:
+        return f"token budget reached ({int(tokens)} of {budget.max_tokens})"
+    if ctx.seconds_left() <= 0:
+        return f"time budget reached ({budget.max_seconds:.0f} s)"
+    return None
+
+
+async def structured(
+    ctx: RunContext,
+    role: str,
+    messages: Sequence[Message],
+    schema: type[BaseModel],
+    max_tokens: int,
+) -> tuple[Any, Usage]:
+    """A schema-constrained call bounded by the time budget. Raises ModelError/TimeoutError."""
+    left = ctx.seconds_left()
+    if left <= 0:
+        raise TimeoutError("no time left in the budget")
+    model = ctx.models[role]  # type: ignore[index]
+    return await asyncio.wait_for(model.parse(messages, schema, max_tokens=max_tokens), left)

@@ -1,0 +1,206 @@
+"""One entity's cells: the goal-relevant lines of its document, a schema-constrained extraction
+call, and the checks that keep only values the document states.
+
+The excerpt is small on purpose (the lines whose labels match each column, then the lines that
+share the column's words, then the document's opening): a 1.5B model copies values well from a
+short excerpt and badly from a long page. The extraction schema is built per table: numbers are
+JSON numbers (declared as strings, small models emit junk like "]1505"), text is a string, a
+value the excerpt does not state is null. Every value is then grounded in the excerpt: a value
+the document does not hold is replaced by the matching field's own value, or left empty.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from agent.wide.fields import (
+    DocField,
+    best_fields,
+    first_number,
+    fold,
+    format_number,
+    numbers_in,
+    words,
+)
+from agent.wide.table_plan import Column
+
+MAX_EXCERPT = 1400
+LINES_PER_COLUMN = 2
+_EMAIL = re.compile(r"\s*<[^<>@\s]+@[^<>\s]+>")
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        1,
+    )
+}
+
+
+@dataclass
+class Excerpt:
+    """The lines shown to the extractor, with their spans in the document."""
+
+    lines: list[tuple[str, int, int]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line for line, _, _ in self.lines)
+
+    def add(self, line: str, start: int, end: int) -> bool:
+        line = " ".join(line.split())
+        if not line or any(line == have for have, _, _ in self.lines):
+            return False
+        if len(self.text) + len(line) + 1 > MAX_EXCERPT:
+            return False
+        self.lines.append((line[:400], start, end))
+        return True
+
+    def span_of(self, value: str) -> tuple[int | None, int | None]:
+        """The span of the first excerpt line that states `value`."""
+        wanted = fold(value)
+        for line, start, end in self.lines:
+            if wanted and wanted in fold(line):
+                return start, end
+        return None, None
+
+
+def field_name(index: int, column: Column) -> str:
+    slug = "_".join(words(re.sub(r"\([^)]*\)", " ", column.name)))[:30] or "value"
+    return f"{slug}_{index}" if not slug[0].isalpha() else slug
+
+
+def extraction_schema(columns: list[Column]) -> tuple[type[BaseModel], dict[str, Column]]:
+    """A pydantic model with one nullable field per column, typed by the column's type."""
+    names: dict[str, Column] = {}
+    definitions: dict[str, Any] = {}
+    for index, column in enumerate(columns):
+        name = field_name(index, column)
+        while name in names:
+            name = f"{name}_{index}"
+        names[name] = column
+        kind: Any = float | None if column.type == "number" else str | None
+        described = column.name + (f": {column.description}" if column.description else "")
+        definitions[name] = (kind, Field(description=described[:200]))
+    return create_model("Cells", **definitions), names
+
+
+def build_excerpt(title: str, text: str, fields: list[DocField], columns: list[Column]) -> Excerpt:
+    """Title, then per column its best-matching labelled lines, then lines sharing the
+    column's words, then the document's opening lines, within MAX_EXCERPT characters."""
+    excerpt = Excerpt()
+    excerpt.add(f"Title: {title}", -1, -1)
+    for column in columns:
+        for match in best_fields(fields, column.name, column.description, LINES_PER_COLUMN):
+            item = match.field
+            excerpt.add(f"{item.path}: {item.full_value}", item.start, item.end)
+    lines = _lines(text)
+    for column in columns:
+        wanted = set(words(f"{column.name} {column.description}"))
+        scored = sorted(
+            ((len(wanted & set(words(line))), i) for i, (line, _, _) in enumerate(lines)),
+            key=lambda t: (-t[0], t[1]),
+        )
+        for overlap, i in scored[:LINES_PER_COLUMN]:
+            if overlap:
+                excerpt.add(*lines[i])
+    for line in lines[:6]:
+        excerpt.add(*line)
+    return excerpt
+
+
+def _lines(text: str) -> list[tuple[str, int, int]]:
+    out = []
+    offset = 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.strip()
+        if body:
+            start = offset + raw.find(body[0])
+            out.append((body, start, start + len(body)))
+        offset += len(raw)
+    return out
+
+
+# --- grounding and normalisation -------------------------------------------------------------
+
+
+def ground_number(value: float | None, excerpt: str) -> float | None:
+    """`value` if the excerpt states that number (scaled forms like "1.3 million" count)."""
+    if value is None:
+        return None
+    for stated in numbers_in(excerpt):
+        if stated == value or (stated and abs(stated - value) <= 0.005 * abs(stated)):
+            return stated
+    return None
+
+
+def ground_text(value: str | None, excerpt: str) -> str | None:
+    """`value` (trimmed) if the excerpt holds it, by folded substring."""
+    if value is None:
+        return None
+    value = " ".join(str(value).split()).strip(" ;,")
+    if not value or fold(value) not in fold(excerpt):
+        return None
+    return value
+
+
+def parse_date(text: str) -> str | None:
+    """An ISO date from "11 August 1960", "August 11, 1960", "1960-08-11"; None otherwise."""
+    folded = fold(text)
+    iso = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", folded)
+    if iso:
+        return iso.group(0)
+    day_first = re.search(r"\b(\d{1,2}) ([a-z]+),? (\d{4})\b", folded)
+    month_first = re.search(r"\b([a-z]+) (\d{1,2}),? (\d{4})\b", folded)
+    for match, day_i, month_i in ((day_first, 1, 2), (month_first, 2, 1)):
+        if match and match.group(month_i) in _MONTHS:
+            day, month = int(match.group(day_i)), _MONTHS[match.group(month_i)]
+            if 1 <= day <= 31:
+                return f"{int(match.group(3)):04d}-{month:02d}-{day:02d}"
+    return None
+
+
+def normalise(column: Column, value: str) -> str:
+    """A cell in the requested format: plain numbers, ISO dates, names without addresses."""
+    value = " ".join(value.split())
+    if column.type == "number":
+        number = first_number(value)
+        return format_number(number) if number is not None else value
+    if column.type == "date":
+        return parse_date(value) or value
+    if "e-mail" in column.description.lower() or "email" in column.description.lower():
+        stripped = _EMAIL.sub("", value).strip()
+        return stripped or value
+    return value
+
+
+def field_fallback(column: Column, fields: list[DocField]) -> tuple[str, DocField] | None:
+    """The value of the field whose label answers the column outright (all of the column's
+    words in the label), when the model gave nothing usable."""
+    matches = best_fields(fields, column.name, column.description, 1, min_score=1.0)
+    if not matches:
+        return None
+    item = matches[0].field
+    value = item.value or (item.children[0].value if item.children else "")
+    if not value:
+        return None
+    if column.type == "number":
+        number = first_number(value)
+        return (format_number(number), item) if number is not None else None
+    return value, item

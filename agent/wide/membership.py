@@ -1,0 +1,175 @@
+"""Does a candidate's own document meet the table's conditions? Checked deterministically.
+
+Small models answer a yes/no "does this document match" question with yes almost always, so
+membership is decided by the conditions the planner wrote, read against the document's labelled
+fields: "contains" / "equals" on text, comparisons on the field's first number. Conditions on
+the same field with the same test are alternatives (any one is enough); the groups must all
+hold. A condition whose field the document does not state is *unknown*: the row is kept aside
+and settled later from its extracted cells or by a targeted check."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from agent.wide.fields import DocField, best_fields, first_number, fold, numbers_in
+from agent.wide.schemas import Condition
+
+Verdict = Literal["pass", "fail", "unknown"]
+MIN_FIELD_SCORE = 1.0
+"""A field answers a condition when all the condition's field words are in its label."""
+_TRAILING_NOTE = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    condition: Condition
+    verdict: Verdict
+    evidence: str = ""  # the line that decided it
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class MembershipCheck:
+    verdict: Verdict
+    checks: tuple[ConditionCheck, ...]
+
+    @property
+    def unknown(self) -> list[Condition]:
+        return [c.condition for c in self.checks if c.verdict == "unknown"]
+
+    @property
+    def evidence(self) -> list[ConditionCheck]:
+        return [c for c in self.checks if c.verdict == "pass" and c.evidence]
+
+
+def _comparable(text: str) -> str:
+    return fold(text).strip(" .;,")
+
+
+def _equals(value: str, item: DocField) -> bool:
+    wanted = _comparable(value)
+    candidates = [item.value, item.full_value, *(c.value for c in item.children)]
+    for text in candidates:
+        text = _comparable(text)
+        if not text:
+            continue
+        bare = _comparable(_TRAILING_NOTE.sub("", text))
+        if wanted in (text, bare):
+            return True
+        # a tagged list value ("Culture: Brazilian [culture::brazilian]")
+        if f"[{wanted}]" in text:
+            return True
+    return False
+
+
+def _compare(test: str, found: float, target: float) -> bool:
+    match test:
+        case "more_than":
+            return found > target
+        case "less_than":
+            return found < target
+        case "at_least":
+            return found >= target
+        case "at_most":
+            return found <= target
+    return False
+
+
+def check_condition(
+    condition: Condition, text: str, fields: Sequence[DocField], title: str = ""
+) -> ConditionCheck:
+    matches = (
+        [m for m in best_fields(list(fields), condition.field) if m.score >= MIN_FIELD_SCORE]
+        if condition.field.strip()
+        else []
+    )
+    if condition.test in ("contains", "equals"):
+        wanted = _comparable(condition.value)
+        if not wanted:
+            return ConditionCheck(condition, "unknown")
+        for match in matches:
+            item = match.field
+            hit = (
+                _equals(condition.value, item)
+                if condition.test == "equals"
+                else wanted in fold(item.full_value)
+            )
+            if hit:
+                return ConditionCheck(
+                    condition, "pass", f"{item.path}: {item.full_value}", item.start, item.end
+                )
+        if matches:
+            best = matches[0].field
+            return ConditionCheck(condition, "fail", f"{best.path}: {best.full_value}")
+        if condition.test == "equals" and condition.field.strip():
+            return ConditionCheck(condition, "unknown")
+        # no such field: the whole document (title included) is the field
+        folded = fold(f"{title}\n{text}")
+        position = folded.find(wanted)
+        if position < 0:
+            return ConditionCheck(condition, "fail")
+        line = _line_around(text, condition.value)
+        return ConditionCheck(condition, "pass", line[0], line[1], line[2])
+    targets = numbers_in(condition.value)
+    if not targets:
+        return ConditionCheck(condition, "unknown")
+    target = targets[0]
+    for match in matches:
+        found = first_number(match.field.full_value)
+        if found is None:
+            continue
+        verdict: Verdict = "pass" if _compare(condition.test, found, target) else "fail"
+        item = match.field
+        return ConditionCheck(
+            condition, verdict, f"{item.path}: {item.full_value}", item.start, item.end
+        )
+    return ConditionCheck(condition, "unknown")
+
+
+def _line_around(text: str, value: str) -> tuple[str, int | None, int | None]:
+    """The line of `text` that holds `value` (case-insensitive), with its span."""
+    position = text.casefold().find(value.casefold())
+    if position < 0:
+        return "", None, None
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    end = len(text) if end < 0 else end
+    return text[start:end].strip()[:300], start, end
+
+
+def groups(conditions: Sequence[Condition]) -> list[list[Condition]]:
+    """Conditions on the same field with the same test are alternatives of one group."""
+    grouped: dict[tuple[str, str], list[Condition]] = {}
+    for condition in conditions:
+        grouped.setdefault((fold(condition.field), condition.test), []).append(condition)
+    return list(grouped.values())
+
+
+def check_membership(
+    conditions: Sequence[Condition], text: str, fields: Sequence[DocField], title: str = ""
+) -> MembershipCheck:
+    """pass: every group has a passing condition; fail: some group has only failing ones;
+    unknown: otherwise (some group could not be read from the document)."""
+    checks: list[ConditionCheck] = []
+    verdicts: list[Verdict] = []
+    for group in groups(conditions):
+        results = [check_condition(c, text, fields, title) for c in group]
+        checks.extend(results)
+        kinds = {r.verdict for r in results}
+        if "pass" in kinds:
+            verdicts.append("pass")
+        elif "unknown" in kinds:
+            verdicts.append("unknown")
+        else:
+            verdicts.append("fail")
+    if "fail" in verdicts:
+        verdict: Verdict = "fail"
+    elif "unknown" in verdicts:
+        verdict = "unknown"
+    else:
+        verdict = "pass"
+    return MembershipCheck(verdict, tuple(checks))

@@ -1,0 +1,798 @@
+"""Wide research as graph nodes: a table plan, enumeration until saturation, one extraction
+branch per entity (LangGraph `Send`), a coverage check with follow-ups, and the table.
+
+- `table_plan`: the planner model's `TablePlanReply`, reconciled with the question.
+- `enumerate`: one search page per step. Each new candidate's own document is read and checked
+  against the conditions (`membership`); a query is spent when `patience` pages in a row add no
+  row, when its results run out, or at its page limit. A condition group that rejects every
+  candidate the other groups accept is dropped (a small model's wrong test must not empty the
+  table). Stops when every query is spent, or on the candidate/time budget: the event says why.
+- `fill` (fan-out): per entity, the goal-relevant lines of its document, one schema-constrained
+  extraction call, grounding; each cell is stored as a fact with its source span.
+- `coverage`: unsettled rows are settled from their cells or by one targeted model check per
+  condition; empty cells get a follow-up (another document about the same entity).
+- `table_answer`: the table (markdown in a fence, exact column names, one row per entity) and
+  a sources list; the rows also go to the result as structured data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from agent.llm.base import ModelError, Usage
+from agent.prompts import load_prompt
+from agent.state import ResearchState, RunContext
+from agent.steps import event, failed_usage, structured, usage_delta
+from agent.text import clip, quote_untrusted
+from agent.wide.cells import (
+    build_excerpt,
+    extraction_schema,
+    field_fallback,
+    ground_number,
+    ground_text,
+    normalise,
+)
+from agent.wide.fields import (
+    DocField,
+    best_fields,
+    fold,
+    format_number,
+    match_score,
+    numbers_in,
+    parse_fields,
+)
+from agent.wide.fields import words as words_of
+from agent.wide.membership import check_condition, check_membership, groups
+from agent.wide.render import render_table_answer
+from agent.wide.schemas import ConditionVerdict, TablePlanReply
+from agent.wide.table_plan import Column, TablePlan, finalise_plan
+from tools.base import ToolError
+
+PLAN_TOKENS = 600
+MIN_DROP_EVIDENCE = 3
+"""Candidates that fail only one condition group before that group may be dropped."""
+_SLOTS: dict[int, asyncio.Semaphore] = {}
+
+
+def _slots(ctx: RunContext) -> asyncio.Semaphore:
+    """Bounded concurrency of the fill branches of one run."""
+    key = id(ctx)
+    if key not in _SLOTS:
+        _SLOTS.clear() if len(_SLOTS) > 64 else None
+        _SLOTS[key] = asyncio.Semaphore(ctx.wide.concurrency)
+    return _SLOTS[key]
+
+
+async def _tool(ctx: RunContext, name: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
+    """A tool call with the configured timeout; raises ToolError (timeouts included)."""
+    tool = ctx.tools.get(name)
+    try:
+        result = await asyncio.wait_for(tool(arguments), ctx.search.tool_timeout)
+    except TimeoutError:
+        raise ToolError(f"{name} timed out after {ctx.search.tool_timeout:.0f} s") from None
+    return [o.model_dump() for o in result]
+
+
+async def _read_full(ctx: RunContext, source_id: str) -> dict[str, Any]:
+    observations = await _tool(ctx, "read", {"doc_id": source_id, "goal": "", "full": True})
+    if not observations:
+        raise ToolError(f"{source_id} has no text")
+    return observations[0]
+
+
+# --- table plan ------------------------------------------------------------------------------
+
+
+async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    question = state["question"]
+    events: list[dict[str, Any]] = []
+    reply: TablePlanReply | None = None
+    usage = Usage()
+    try:
+        reply, usage = await structured(
+            ctx,
+            "planner",
+            load_prompt("table_planner").render(question=clip(question, 3000)),
+            TablePlanReply,
+            PLAN_TOKENS,
+        )
+    except (ModelError, TimeoutError) as error:
+        usage = failed_usage(error)
+        events.append(event("error", state, message=f"table planner failed: {error}"))
+    plan = finalise_plan(question, reply)
+    enumeration = {
+        "queries": enumeration_queries(plan),
+        "verdicts": {},  # source id -> one letter per condition group: p(ass) f(ail) u(nknown)
+        "order": [],  # source ids in the order found
+        "info": {},  # source id -> title, url, evidence lines
+        "dropped": [],  # condition groups dropped as contradicting every candidate
+        "done": False,
+        "reason": "",
+        "started": time.time(),
+    }
+    events.insert(0, event("table_plan", state, **plan.to_state()))
+    plan_state = {**plan.to_state(), "max_rows": ctx.wide.max_rows}
+    return {
+        "plan": {"task_kind": "wide", "sub_goals": [], "columns": plan.column_names},
+        "table_plan": plan_state,
+        "enumeration": enumeration,
+        "coverage_round": 0,
+        "events": events,
+        "usage": usage_delta(usage),
+    }
+
+
+# --- enumeration -----------------------------------------------------------------------------
+
+
+def _text_condition(condition: Any) -> bool:
+    return condition.test in ("contains", "equals") and bool(words_of(condition.value))
+
+
+def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
+    """Exact-phrase searches for the text the conditions require (each row's document must
+    state one value of every text group, so these searches can list every row), then the
+    planner's keyword queries (for what exact text cannot find)."""
+    queries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, group in enumerate(groups(plan.conditions)):
+        for condition in group:
+            if _text_condition(condition) and fold(condition.value) not in seen:
+                seen.add(fold(condition.value))
+                queries.append(_query(condition.value, exact=True, group=index))
+    for query in plan.queries:
+        queries.append(_query(query, exact=False, group=None))
+    return queries
+
+
+def _query(text: str, *, exact: bool, group: int | None) -> dict[str, Any]:
+    return {"query": text, "exact": exact, "group": group, "page": 0, "dry": 0, "done": "",
+            "found": 0}  # fmt: skip
+
+
+def _complete_groups(plan: TablePlan, enumeration: dict[str, Any]) -> list[int]:
+    """Active groups whose every condition is a text test whose exact search ran out: every
+    document that can pass such a group has been checked."""
+    done_exact = {
+        fold(q["query"])
+        for q in enumeration["queries"]
+        if q["exact"] and q["done"] == "results exhausted"
+    }
+    complete = []
+    for index, group in enumerate(groups(plan.conditions)):
+        if index in enumeration["dropped"]:
+            continue
+        if all(_text_condition(c) and fold(c.value) in done_exact for c in group):
+            complete.append(index)
+    return complete
+
+
+def row_status(verdicts: str, dropped: list[int]) -> str:
+    """pass / fail / unknown over the active condition groups."""
+    active = [v for i, v in enumerate(verdicts) if i not in dropped]
+    if "f" in active:
+        return "fail"
+    if "u" in active:
+        return "unknown"
+    return "pass"
+
+
+def _counts(enumeration: dict[str, Any]) -> tuple[int, int]:
+    statuses = [row_status(v, enumeration["dropped"]) for v in enumeration["verdicts"].values()]
+    return statuses.count("pass"), statuses.count("unknown")
+
+
+def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
+    """With no row yet: the condition groups that alone reject candidates all others accept."""
+    rows, unsettled = _counts(enumeration)
+    if rows or unsettled:
+        return []
+    dropped = enumeration["dropped"]
+    only_failing: dict[int, int] = {}
+    for verdicts in enumeration["verdicts"].values():
+        failing = [i for i, v in enumerate(verdicts) if v != "p" and i not in dropped]
+        if len(failing) == 1 and verdicts[failing[0]] == "f":
+            only_failing[failing[0]] = only_failing.get(failing[0], 0) + 1
+    best = max(only_failing.items(), key=lambda t: t[1], default=None)
+    return [best[0]] if best and best[1] >= MIN_DROP_EVIDENCE else []
+
+
+def _enumeration_stop(ctx: RunContext, enumeration: dict[str, Any]) -> str | None:
+    if len(enumeration["verdicts"]) >= ctx.wide.max_candidates:
+        return f"candidate budget reached ({ctx.wide.max_candidates} documents checked)"
+    share = ctx.wide.enumeration_share * ctx.budget.max_seconds
+    if time.monotonic() - ctx.started >= share:
+        return f"enumeration time budget reached ({share:.0f} s)"
+    if ctx.seconds_left() <= 0:
+        return f"time budget reached ({ctx.budget.max_seconds:.0f} s)"
+    return None
+
+
+async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    plan = TablePlan.from_state(state["table_plan"])
+    enumeration = copy.deepcopy(state["enumeration"])
+    condition_groups = groups(plan.conditions)
+    current = next((q for q in enumeration["queries"] if not q["done"]), None)
+    if current is not None and not current["exact"]:
+        complete = _complete_groups(plan, enumeration)
+        if complete and sum(_counts(enumeration)):
+            for query in enumeration["queries"]:
+                if not query["done"]:
+                    query["done"] = "not needed: the exact searches listed every possible row"
+            current = None
+    stop = _enumeration_stop(ctx, enumeration)
+    if current is None or stop:
+        rows, unsettled = _counts(enumeration)
+        reason = stop or _saturation_reason(enumeration)
+        enumeration["done"], enumeration["reason"] = True, reason
+        spent = {q["query"]: q["done"] or "not run" for q in enumeration["queries"]}
+        return {
+            "enumeration": enumeration,
+            "events": [
+                event(
+                    "enumerate",
+                    state,
+                    done=True,
+                    reason=reason,
+                    rows=rows,
+                    unsettled=unsettled,
+                    checked=len(enumeration["verdicts"]),
+                    queries=spent,
+                    dropped=[_group_text(condition_groups[i]) for i in enumeration["dropped"]],
+                )
+            ],
+        }
+    page_size = ctx.wide.page_size
+    arguments: dict[str, Any] = {
+        "query": current["query"],
+        "k": page_size,
+        "offset": current["page"] * page_size,
+    }
+    if current["exact"]:
+        arguments["exact"] = True
+    started = time.perf_counter()
+    events: list[dict[str, Any]] = [event("tool_call", state, tool="search", arguments=arguments)]
+    calls = 1
+    error = None
+    try:
+        hits = await _tool(ctx, "search", arguments)
+    except ToolError as exc:
+        hits, error = [], str(exc)
+    rows_before, unsettled_before = _counts(enumeration)
+    new = [h for h in hits if h["source_id"] not in enumeration["verdicts"]]
+    room = ctx.wide.max_candidates - len(enumeration["verdicts"])
+    for hit in new[: max(0, room)]:
+        try:
+            document = await _read_full(ctx, hit["source_id"])
+        except ToolError:
+            continue
+        calls += 1
+        text, title = document["text"], document.get("title", "")
+        fields = parse_fields(text)
+        letters, evidence = [], []
+        for group in condition_groups:
+            check = check_membership(group, text, fields, title)
+            letters.append(check.verdict[0])
+            evidence.extend(
+                [c.evidence, c.start, c.end] for c in check.evidence if c.start is not None
+            )
+        sid = document["source_id"]
+        enumeration["verdicts"][sid] = "".join(letters)
+        enumeration["order"].append(sid)
+        enumeration["info"][sid] = {
+            "title": title,
+            "url": document.get("url", ""),
+            "evidence": evidence[:4],
+        }
+    dropped_now = _groups_to_drop(enumeration) if len(enumeration["verdicts"]) >= 10 else []
+    for index in dropped_now:
+        enumeration["dropped"].append(index)
+        for query in enumeration["queries"]:  # the rows it hid may be on spent pages
+            if query["done"].startswith("saturated"):
+                query["done"], query["dry"] = "", 0
+        events.append(
+            event(
+                "error",
+                state,
+                message=f"condition dropped: {_group_text(condition_groups[index])} rejected "
+                "every candidate the other conditions accept",
+            )
+        )
+    rows, unsettled = _counts(enumeration)
+    gained = (rows - rows_before) + (unsettled - unsettled_before)
+    current["page"] += 1
+    current["found"] += gained
+    current["dry"] = 0 if gained > 0 else current["dry"] + 1
+    if error:
+        current["done"] = f"search failed: {error}"
+    elif len(hits) < page_size:
+        current["done"] = "results exhausted"
+    elif current["dry"] >= ctx.wide.patience * (2 if current["exact"] else 1):
+        current["done"] = f"saturated ({current['dry']} pages without a new row)"
+    elif current["page"] >= ctx.wide.max_pages_per_query * (4 if current["exact"] else 1):
+        current["done"] = f"page limit ({current['page']} pages)"
+    events.append(
+        event(
+            "enumerate",
+            state,
+            query=current["query"],
+            page=current["page"],
+            hits=len(hits),
+            new=len(new),
+            new_rows=max(0, rows - rows_before),
+            rows=rows,
+            unsettled=unsettled,
+            query_done=current["done"],
+            error=error,
+        )
+    )
+    return {
+        "enumeration": enumeration,
+        "events": events,
+        "usage": {"tool_calls": calls, "steps": 1, "tool_seconds": time.perf_counter() - started},
+    }
+
+
+def _saturation_reason(enumeration: dict[str, Any]) -> str:
+    exhausted = [q["query"] for q in enumeration["queries"] if q["exact"] and
+                 q["done"] == "results exhausted"]  # fmt: skip
+    if any(q["done"].startswith("not needed") for q in enumeration["queries"]):
+        return (
+            "complete: every document stating "
+            + " / ".join(map(repr, exhausted))
+            + (" was checked")
+        )
+    return "saturated: every query is spent (no new rows on its last pages)"
+
+
+def _group_text(group: list[Any]) -> str:
+    return " or ".join(f"{c.field or 'text'} {c.test} {c.value!r}" for c in group)
+
+
+def route_enumeration(state: ResearchState) -> str | list[Send]:
+    """Next page, or the fan-out to one `fill` branch per entity, or straight to coverage."""
+    enumeration = state.get("enumeration") or {}
+    if not enumeration.get("done"):
+        return "enumerate"
+    return fill_sends(state) or "coverage"
+
+
+def fill_sends(state: ResearchState, max_rows: int | None = None) -> list[Send]:
+    enumeration = state["enumeration"]
+    plan = state["table_plan"]
+    key = plan["key_column"]
+    columns = [c["name"] for c in plan["columns"] if c["name"] != key]
+    limit = max_rows if max_rows is not None else plan.get("max_rows", 80)
+    members, unsettled = [], []
+    for sid in enumeration["order"]:
+        status = row_status(enumeration["verdicts"][sid], enumeration["dropped"])
+        if status == "pass":
+            members.append(sid)
+        elif status == "unknown":
+            unsettled.append(sid)
+    sends = []
+    for sid in [*members, *unsettled][:limit]:
+        verdicts = enumeration["verdicts"][sid]
+        status = row_status(verdicts, enumeration["dropped"])
+        info = enumeration["info"][sid]
+        unknown = [
+            i for i, v in enumerate(verdicts) if v == "u" and i not in enumeration["dropped"]
+        ]
+        task = {
+            "mode": "primary",
+            "row_id": sid,
+            "source_id": sid,
+            "columns": columns,
+            "status": status,
+            "unknown_groups": unknown,
+            "evidence": info.get("evidence", []),
+        }
+        sends.append(_send(state, task))
+    return sends
+
+
+def _send(state: ResearchState, task: dict[str, Any]) -> Send:
+    return Send(
+        "fill",
+        {
+            "question": state["question"],
+            "table_plan": state["table_plan"],
+            "task": task,
+            "usage": {"steps": (state.get("usage") or {}).get("steps", 0)},
+        },
+    )
+
+
+# --- fill (one branch per entity) ------------------------------------------------------------
+
+
+def key_value(title: str, fields: list[DocField], key_column: str) -> tuple[str, str]:
+    """The row's name: a field labelled exactly like the key column ("Package: x"), else the
+    document's title without a trailing description ("x — what it is")."""
+    for match in best_fields(fields, key_column, limit=1, min_score=1.5):
+        value = match.field.value.strip()
+        if value and len(value) <= 120:
+            return value, "field"
+    for separator in (" — ", " – ", " | "):
+        if separator in title:
+            return title.split(separator, 1)[0].strip(), "title"
+    return title.strip(), "title"
+
+
+async def fill_node(task_state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Fill one entity's cells (mode primary: its own document; mode followup: another
+    document about the same entity, for the cells still empty)."""
+    ctx = runtime.context
+    plan = TablePlan.from_state(task_state["table_plan"])
+    task = task_state["task"]
+    state: ResearchState = {"usage": task_state.get("usage", {})}
+    async with _slots(ctx):
+        if task["mode"] == "followup":
+            return await _fill_followup(ctx, state, plan, task)
+        try:
+            document = await _read_full(ctx, task["source_id"])
+        except ToolError as error:
+            return {"events": [event("error", state, message=f"cannot read a row: {error}")]}
+        key, key_how = key_value(
+            document.get("title", ""), parse_fields(document["text"]), plan.key_column
+        )
+        columns = [c for c in plan.columns if c.name in task["columns"]]
+        cells, update = await _extract(ctx, state, plan, document, key, columns)
+    cells[plan.key_column] = {
+        "value": key,
+        "raw": key,
+        "source_id": task["source_id"],
+        "how": key_how,
+    }
+    row = {
+        "source_id": task["source_id"],
+        "url": document.get("url", ""),
+        "title": document.get("title", ""),
+        "key": key,
+        "status": task["status"],
+        "unknown_groups": task["unknown_groups"],
+        "evidence": task.get("evidence", []),
+        "cells": cells,
+    }
+    update["rows"] = {task["row_id"]: row}
+    return update
+
+
+async def _extract(
+    ctx: RunContext,
+    state: ResearchState,
+    plan: TablePlan,
+    document: dict[str, Any],
+    key: str,
+    columns: list[Column],
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Cells for `columns` from one document: excerpt, one constrained call, grounding."""
+    text, title, sid = document["text"], document.get("title", ""), document["source_id"]
+    fields = parse_fields(text)
+    excerpt = build_excerpt(title, text, fields, columns)
+    events: list[dict[str, Any]] = []
+    usage = Usage()
+    reply = None
+    schema, names = extraction_schema(columns)
+    if columns and ctx.seconds_left() > 0:
+        field_lines = "\n".join(
+            f"- {name}: {column.name} ({column.type})"
+            + (f" — {clip(column.description, 160)}" if column.description else "")
+            for name, column in names.items()
+        )
+        messages = load_prompt("cell_extractor").render(
+            entity=plan.entity,
+            row=quote_untrusted(key),
+            fields=field_lines,
+            title=quote_untrusted(title),
+            excerpt=quote_untrusted(excerpt.text),
+        )
+        try:
+            reply, usage = await structured(
+                ctx, "reflector", messages, schema, 40 + 48 * len(columns)
+            )
+        except (ModelError, TimeoutError) as error:
+            usage = failed_usage(error)
+            events.append(event("error", state, message=f"extraction failed for {key!r}: {error}"))
+    cells: dict[str, dict[str, Any]] = {}
+    facts: list[dict[str, Any]] = []
+    passages: list[dict[str, Any]] = []
+    for name, column in names.items():
+        raw = getattr(reply, name, None) if reply is not None else None
+        value, how, start, end = _grounded(column, raw, excerpt)
+        if value is None:
+            fallback = field_fallback(column, fields)
+            if fallback is not None:
+                value, how = normalise(column, fallback[0]), "field"
+                start, end = fallback[1].start, fallback[1].end
+        cells[column.name] = {
+            "value": value or "",
+            "raw": "" if raw is None else str(raw),
+            "source_id": sid,
+            "url": document.get("url", ""),
+            "title": title,
+            "start": start,
+            "end": end,
+            "how": how if value else "empty",
+        }
+        if value and start is not None and end is not None and start >= 0:
+            line = text[start:end]
+            passages.append({"text": line, "start": start, "end": end})
+            facts.append(
+                {
+                    "subject": key,
+                    "attribute": column.name,
+                    "value": value,
+                    "source_id": sid,
+                    "run_id": ctx.run_id,
+                    "confidence": 1.0 if how == "model" else 0.8,
+                    "start": start,
+                    "end": end,
+                }
+            )
+    if ctx.cache is not None and facts:
+        await asyncio.to_thread(ctx.cache.record_facts, facts)
+    events.append(
+        event(
+            "row",
+            state,
+            key=key,
+            source_id=sid,
+            title=title,
+            url=document.get("url", ""),
+            cells={c: cell["value"] for c, cell in cells.items()},
+            how={c: cell["how"] for c, cell in cells.items()},
+        )
+    )
+    sources = {sid: {"url": document.get("url", ""), "title": title, "passages": passages}}
+    return cells, {
+        "events": events,
+        "sources": sources,
+        "usage": {**usage_delta(usage), "tool_calls": 1},
+    }
+
+
+def _grounded(
+    column: Column, raw: Any, excerpt: Any
+) -> tuple[str | None, str, int | None, int | None]:
+    """The model's value if the excerpt states it, normalised, with its line's span."""
+    if raw is None:
+        return None, "empty", None, None
+    if column.type == "number":
+        try:
+            number = ground_number(float(raw), excerpt.text)
+        except (TypeError, ValueError):
+            number = None
+        if number is None:
+            return None, "ungrounded", None, None
+        start, end = excerpt.span_of(format_number(number))
+        if start is None:
+            start, end = _number_span(excerpt, number)
+        return format_number(number), "model", start, end
+    text = ground_text(str(raw), excerpt.text)
+    if text is None:
+        return None, "ungrounded", None, None
+    start, end = excerpt.span_of(text)
+    return normalise(column, text), "model", start, end
+
+
+def _number_span(excerpt: Any, number: float) -> tuple[int | None, int | None]:
+    for line, start, end in excerpt.lines:
+        if any(abs(n - number) <= 0.005 * abs(n or 1) for n in numbers_in(line)):
+            return start, end
+    return None, None
+
+
+async def _fill_followup(
+    ctx: RunContext, state: ResearchState, plan: TablePlan, task: dict[str, Any]
+) -> dict[str, Any]:
+    """Empty cells of one row from another document about the same entity."""
+    key = task["key"]
+    query = f"{key} {' '.join(task['columns'])}"
+    events = [event("tool_call", state, tool="search", arguments={"query": query, "k": 5})]
+    try:
+        hits = await _tool(ctx, "search", {"query": query, "k": 5})
+    except ToolError as error:
+        return {"events": [*events, event("error", state, message=str(error))]}
+    wanted = fold(key)
+    match = next(
+        (
+            h
+            for h in hits
+            if h["source_id"] not in task["exclude"]
+            and key_value(h.get("title", ""), [], plan.key_column)[0]
+            and fold(key_value(h.get("title", ""), [], plan.key_column)[0]) == wanted
+        ),
+        None,
+    )
+    if match is None:
+        return {"events": events, "usage": {"tool_calls": 1}}
+    try:
+        document = await _read_full(ctx, match["source_id"])
+    except ToolError as error:
+        return {"events": [*events, event("error", state, message=str(error))]}
+    columns = [c for c in plan.columns if c.name in task["columns"]]
+    cells, update = await _extract(ctx, state, plan, document, key, columns)
+    update["events"] = [*events, *update["events"]]
+    update["usage"]["tool_calls"] = update["usage"].get("tool_calls", 0) + 2
+    update["rows"] = {task["row_id"]: {"cells": {c: v for c, v in cells.items() if v["value"]}}}
+    return update
+
+
+# --- coverage --------------------------------------------------------------------------------
+
+
+def _column_for(condition: Any, columns: list[Column]) -> Column | None:
+    if not condition.field.strip():
+        return None
+    scored = [(match_score(condition.field, c.name), c) for c in columns]
+    best = max(scored, key=lambda t: t[0], default=(0.0, None))
+    return best[1] if best[0] >= 1.0 else None
+
+
+def _settle_from_cells(plan: TablePlan, row: dict[str, Any]) -> str:
+    """pass / fail / unknown for the row's unknown condition groups, read from its cells."""
+    condition_groups = groups(plan.conditions)
+    verdicts = []
+    for index in row.get("unknown_groups", []):
+        results = []
+        for condition in condition_groups[index]:
+            column = _column_for(condition, plan.columns)
+            cell = row["cells"].get(column.name, {}) if column else {}
+            if not cell.get("value"):
+                results.append("unknown")
+                continue
+            pseudo = DocField(column.name, column.name, cell["value"], 0, 0)  # type: ignore[union-attr]
+            results.append(check_condition(condition, "", [pseudo]).verdict)
+        verdicts.append(
+            "pass" if "pass" in results else "unknown" if "unknown" in results else "fail"
+        )
+    if "fail" in verdicts:
+        return "fail"
+    return "unknown" if "unknown" in verdicts else "pass"
+
+
+async def _check_doubtful(
+    ctx: RunContext, state: ResearchState, plan: TablePlan, row: dict[str, Any]
+) -> tuple[str, Usage]:
+    """One targeted model check per unsettled condition, on the lines that bear on it; a
+    'holds' counts only with a quote the document really contains."""
+    condition_groups = groups(plan.conditions)
+    usage = Usage()
+    try:
+        document = await _read_full(ctx, row["source_id"])
+    except ToolError:
+        return "unknown", usage
+    text = document["text"]
+    fields = parse_fields(text)
+    for index in row.get("unknown_groups", []):
+        group = condition_groups[index]
+        condition_text = " or ".join(
+            f"{c.field or 'the text'} {c.test.replace('_', ' ')} {c.value}" for c in group
+        )
+        columns = [Column(c.field or c.value, "text", condition_text) for c in group]
+        excerpt = build_excerpt(document.get("title", ""), text, fields, columns)
+        messages = load_prompt("condition_check").render(
+            row=quote_untrusted(row["key"]),
+            condition=condition_text,
+            title=quote_untrusted(document.get("title", "")),
+            excerpt=quote_untrusted(excerpt.text),
+        )
+        try:
+            verdict, spent = await structured(ctx, "reflector", messages, ConditionVerdict, 120)
+        except (ModelError, TimeoutError) as error:
+            usage.add(failed_usage(error))
+            return "unknown", usage
+        usage.add(spent)
+        grounded = bool(verdict.quote.strip()) and fold(verdict.quote) in fold(excerpt.text)
+        if not (verdict.holds and grounded):
+            return "fail", usage
+    return "pass", usage
+
+
+async def coverage_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    plan = TablePlan.from_state(state["table_plan"])
+    rows = state.get("rows") or {}
+    round_ = int(state.get("coverage_round") or 0)
+    updates: dict[str, dict[str, Any]] = {}
+    usage = Usage()
+    checked = 0
+    for row_id, row in rows.items():
+        if row.get("status") != "unknown":
+            continue
+        status = _settle_from_cells(plan, row)
+        how = "cells"
+        if (
+            status == "unknown"
+            and not row.get("checked")
+            and checked < ctx.wide.max_doubtful_checks
+            and ctx.seconds_left() > 0
+        ):
+            status, spent = await _check_doubtful(ctx, state, plan, row)
+            usage.add(spent)
+            checked += 1
+            how = "model check"
+        if status != "unknown" or how == "model check":
+            updates[row_id] = {"status": status, "settled_by": how, "checked": True}
+    merged = {k: {**v, **updates.get(k, {})} for k, v in rows.items()}
+    members = [r for r in merged.values() if r.get("status") == "pass"]
+    doubtful = [r for r in merged.values() if r.get("status") == "unknown"]
+    followups: list[dict[str, Any]] = []
+    empty_cells = 0
+    for row_id, row in merged.items():
+        if row.get("status") != "pass":
+            continue
+        empty = [c.name for c in plan.columns if not row["cells"].get(c.name, {}).get("value")]
+        empty_cells += len(empty)
+        if empty and round_ < ctx.wide.followup_rounds and ctx.seconds_left() > 0:
+            exclude = sorted({cell.get("source_id", "") for cell in row["cells"].values()})
+            followups.append(
+                {
+                    "mode": "followup",
+                    "row_id": row_id,
+                    "key": row["key"],
+                    "columns": empty,
+                    "exclude": [row["source_id"], *exclude],
+                }
+            )
+    report = event(
+        "coverage",
+        state,
+        round=round_ + 1,
+        rows=len(members),
+        doubtful=len(doubtful),
+        settled={k: v["status"] for k, v in updates.items()},
+        empty_cells=empty_cells,
+        followups=len(followups),
+        followup_rows=[f["key"] for f in followups][:50],
+    )
+    return {
+        "rows": updates,
+        "coverage_round": round_ + 1,
+        "followups": followups,
+        "events": [report],
+        "usage": usage_delta(usage),
+    }
+
+
+def route_coverage(state: ResearchState) -> str | list[Send]:
+    followups = state.get("followups") or []
+    if not followups:
+        return "table_answer"
+    return [_send(state, task) for task in followups]
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+async def table_answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    plan = TablePlan.from_state(state["table_plan"])
+    enumeration = state.get("enumeration") or {}
+    answer, citations, table = render_table_answer(
+        plan, state.get("rows") or {}, enumeration.get("order", []), enumeration
+    )
+    return {
+        "answer": answer,
+        "citations": citations,
+        "rejected_citations": [],
+        "table": table,
+        "events": [
+            event(
+                "answer",
+                state,
+                answer=answer,
+                citations=citations,
+                rejected_citations=[],
+                rows=len(table),
+            )
+        ],
+    }

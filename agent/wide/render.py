@@ -1,0 +1,112 @@
+"""The answer of a wide question: one markdown table in a fence, with exactly the planned
+column names and one row per entity, then a sources list mapping rows to the documents their
+cells came from. The same rows are returned as structured data (`ResearchResult.table`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.wide.fields import fold
+from agent.wide.table_plan import TablePlan
+
+
+def cell_text(value: str) -> str:
+    """A value that cannot break a markdown table row: one line, no pipes."""
+    return " ".join(str(value).replace("|", "/").split())
+
+
+def markdown_table(columns: list[str], table: list[dict[str, str]]) -> str:
+    lines = [
+        "| " + " | ".join(cell_text(c) for c in columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for row in table:
+        lines.append("| " + " | ".join(cell_text(row.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def table_rows(
+    plan: TablePlan, rows: dict[str, dict[str, Any]], order: list[str]
+) -> list[dict[str, Any]]:
+    """The member rows in the order they were found, one per entity: rows naming the same
+    entity (by folded key) are merged, the first one's cells winning."""
+    ranked = sorted(
+        (r for r in rows.items() if r[1].get("status") == "pass" and r[1].get("key")),
+        key=lambda item: order.index(item[0]) if item[0] in order else len(order),
+    )
+    merged: dict[str, dict[str, Any]] = {}
+    for row_id, row in ranked:
+        key = fold(row["key"])
+        if key not in merged:
+            merged[key] = {"row_id": row_id, "row": row, "cells": dict(row["cells"])}
+            continue
+        cells = merged[key]["cells"]
+        for column, cell in row["cells"].items():
+            if cell.get("value") and not cells.get(column, {}).get("value"):
+                cells[column] = cell
+    return list(merged.values())
+
+
+def render_table_answer(
+    plan: TablePlan,
+    rows: dict[str, dict[str, Any]],
+    order: list[str],
+    enumeration: dict[str, Any],
+) -> tuple[str, list[dict[str, Any]], list[dict[str, str]]]:
+    """(answer text, citations, table as a list of {column: value})."""
+    columns = plan.column_names
+    entries = table_rows(plan, rows, order)
+    table = [
+        {c: str(entry["cells"].get(c, {}).get("value", "")) for c in columns} for entry in entries
+    ]
+    numbers: dict[str, int] = {}
+    citations: list[dict[str, Any]] = []
+    source_lines = []
+    for entry in entries:
+        row = entry["row"]
+        ids = [row["source_id"]]
+        ids += [
+            c["source_id"]
+            for c in entry["cells"].values()
+            if c.get("value") and c.get("source_id") and c["source_id"] not in ids
+        ]
+        refs = []
+        for source_id in ids:
+            if source_id not in numbers:
+                numbers[source_id] = len(numbers) + 1
+                title, url = _source_meta(source_id, entry["cells"], row)
+                citations.append(
+                    {"n": numbers[source_id], "source_id": source_id, "url": url, "title": title}
+                )
+            refs.append(numbers[source_id])
+        urls = ", ".join(
+            f"[{n}] {citations[n - 1]['url'] or citations[n - 1]['title']}" for n in refs
+        )
+        source_lines.append(f"- {cell_text(row['key'])}: {urls}")
+    checked = len(enumeration.get("verdicts", {}))
+    reason = enumeration.get("reason", "")
+    if not table:
+        answer = (
+            f"No {plan.entity} in the searched corpora meets the conditions "
+            f"({checked} candidate documents checked; {reason}).\n\n```markdown\n"
+            f"{markdown_table(columns, [])}\n```"
+        )
+        return answer, citations, table
+    noun = plan.entity if len(table) == 1 else f"{plan.entity} rows"
+    answer = (
+        f"{len(table)} {noun} found ({checked} candidate documents checked; {reason}).\n\n"
+        f"```markdown\n{markdown_table(columns, table)}\n```\n\nSources:\n"
+        + "\n".join(source_lines)
+    )
+    return answer, citations, table
+
+
+def _source_meta(
+    source_id: str, cells: dict[str, dict[str, Any]], row: dict[str, Any]
+) -> tuple[str, str]:
+    if source_id == row["source_id"]:
+        return row.get("title", ""), row.get("url", "")
+    for cell in cells.values():
+        if cell.get("source_id") == source_id:
+            return cell.get("title", "") or source_id, cell.get("url", "")
+    return source_id, ""

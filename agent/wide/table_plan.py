@@ -1,0 +1,217 @@
+"""The table plan of a wide question: columns (names, types, key), membership conditions and
+the queries that find candidates. The model proposes it; the question has the last word.
+
+A wide question usually names its columns ("columns in order: A, B, C", a header row) and often
+describes each one ("- A: what it holds"). Those names are authoritative: the model's column
+list is matched to them, never the other way round, so a small model that renames, drops or
+adds a column cannot change the table's header. When the model fails twice the plan is built
+from the question alone (columns, quoted phrases as conditions, keywords as queries)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent.text import keywords
+from agent.wide.fields import fold, words
+from agent.wide.schemas import ColumnType, Condition, TablePlanReply
+
+_COLUMN_LIST = re.compile(
+    r"(?:following|these)?\s*columns?\b[^:\n]{0,60}:\s*(?P<list>[^\n]+)", re.IGNORECASE
+)
+_HEADER_ROW = re.compile(r"^\s*\|(?P<row>(?:[^|\n]+\|){2,})\s*$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"\u201c`]([^\"\u201d`\n]{2,80})[\"\u201d`]")
+_NUMERIC_HINT = re.compile(
+    r"\((?:[^)]*\b(?:km|m|kg|kib|mib|gb|mb|kb|usd|years?|%|sq|ha|mi)\b[^)]*)\)|\b(?:year|"
+    r"number|count|size|population|area|age|length|height|elevation|rate|amount|total)\b",
+    re.IGNORECASE,
+)
+_DATE_HINT = re.compile(r"\bdate\b", re.IGNORECASE)
+_URL_HINT = re.compile(r"\b(?:url|homepage|website|web site|link)\b", re.IGNORECASE)
+
+
+@dataclass
+class Column:
+    name: str
+    type: ColumnType = "text"
+    description: str = ""
+
+
+@dataclass
+class TablePlan:
+    """The validated plan the wide nodes work from (plain data in the graph state)."""
+
+    entity: str
+    columns: list[Column]
+    key_column: str
+    conditions: list[Condition]
+    queries: list[str]
+    source: str = "model"  # "model" or "question" (the fallback)
+    notes: list[str] = field(default_factory=list)
+
+    def to_state(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["conditions"] = [c.model_dump() for c in self.conditions]
+        return data
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> TablePlan:
+        return cls(
+            entity=data["entity"],
+            columns=[Column(**c) for c in data["columns"]],
+            key_column=data["key_column"],
+            conditions=[Condition(**c) for c in data["conditions"]],
+            queries=list(data["queries"]),
+            source=data.get("source", "model"),
+            notes=list(data.get("notes", [])),
+        )
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def stated_columns(question: str) -> list[str]:
+    """The column names the question states, in its order; [] if it states none."""
+    header = _HEADER_ROW.search(question)
+    if header:
+        cells = [c.strip() for c in header.group("row").split("|")]
+        names = [c for c in cells if c and not set(c) <= set("-: ")]
+        if len(names) >= 2 and "{" not in "".join(names):
+            return names
+    for match in _COLUMN_LIST.finditer(question):
+        raw = match.group("list").strip().rstrip(".")
+        if "{" in raw:
+            continue
+        names = [n.strip().strip("`*\"'") for n in re.split(r"\s*[,|;]\s*", raw)]
+        names = [n for n in names if n and len(n) <= 60]
+        if len(names) >= 2:
+            return names
+    return []
+
+
+def column_descriptions(question: str, names: list[str]) -> dict[str, str]:
+    """Descriptions the question gives its columns as list items ("- Name: what it is")."""
+    found: dict[str, str] = {}
+    for line in question.splitlines():
+        match = re.match(r"^\s*[-*\u2022]\s*(?P<name>[^:\n]{1,60}):\s*(?P<desc>.+)$", line)
+        if not match:
+            continue
+        name = fold(match.group("name").strip("`*\"' "))
+        for column in names:
+            if fold(column) == name:
+                found[column] = match.group("desc").strip()
+    return found
+
+
+def guess_type(name: str, description: str = "") -> ColumnType:
+    text = f"{name} {description}"
+    if _URL_HINT.search(name):
+        return "url"
+    if _DATE_HINT.search(name):
+        return "date"
+    if _NUMERIC_HINT.search(name) or re.search(r"\bplain number\b", description, re.I):
+        return "number"
+    if _URL_HINT.search(text) and "url" in fold(description):
+        return "url"
+    return "text"
+
+
+def looks_wide(question: str) -> bool:
+    """A question that names two or more table columns asks for a table."""
+    return len(stated_columns(question)) >= 2
+
+
+def _dedupe_queries(candidates: list[str], limit: int) -> list[str]:
+    out: list[str] = []
+    seen: list[set[str]] = []
+    for query in candidates:
+        query = " ".join(query.replace('"', " ").split())
+        terms = set(words(query))
+        if not terms or any(terms == s for s in seen):
+            continue
+        seen.append(terms)
+        out.append(query)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def condition_queries(conditions: list[Condition]) -> list[str]:
+    """Searches built from the conditions' own values: the words a member's document must
+    contain are the best keywords for finding it."""
+    texts = [
+        c.value
+        for c in conditions
+        if c.test in ("contains", "equals") and words(c.value) and len(c.value) <= 80
+    ]
+    queries = [" ".join(texts)] if len(texts) > 1 else []
+    queries.extend(texts)
+    return queries
+
+
+def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int = 6) -> TablePlan:
+    """The plan to run: the question's columns (names and order) with the model's types, key,
+    conditions and queries; or, without a reply, a plan from the question alone."""
+    stated = stated_columns(question)
+    notes: list[str] = []
+    if reply is not None:
+        proposed = {fold(c.name): c for c in reply.columns}
+        names = stated or [c.name for c in reply.columns]
+        if stated and [fold(c.name) for c in reply.columns] != [fold(n) for n in stated]:
+            notes.append("columns taken from the question (the model's list differed)")
+    else:
+        proposed = {}
+        names = stated
+    names = list(dict.fromkeys(n for n in names if n.strip()))
+    if not names:
+        names = ["Name"]
+        notes.append("the question names no columns: one column, Name")
+    descriptions = column_descriptions(question, names)
+    columns = []
+    for name in names:
+        description = descriptions.get(name, "")
+        spec = proposed.get(fold(name))
+        column_type = spec.type if spec is not None else guess_type(name, description)
+        columns.append(Column(name, column_type, description))
+    key = names[0]
+    if reply is not None:
+        for name in names:
+            if fold(name) == fold(reply.key_column):
+                key = name
+    for column in columns:
+        if column.name == key:
+            column.type = "text"
+    if reply is not None:
+        conditions = _clean_conditions(reply.conditions)
+        entity = reply.entity or "item"
+        queries = [*condition_queries(conditions), *reply.queries]
+        source = "model"
+    else:
+        conditions = [
+            Condition(field="", test="contains", value=q.strip())
+            for q in dict.fromkeys(_QUOTED.findall(question))
+            if not re.search(r"\b[A-Z]{3,}\b|<|>|\{", q)  # templates like "YYYY film by X"
+        ][:4]
+        entity = "item"
+        queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
+        source = "question"
+        notes.append("the planner failed: plan built from the question")
+    queries = _dedupe_queries(queries, max_queries) or [keywords(question, 8)]
+    return TablePlan(entity, columns, key, conditions, queries, source, notes)
+
+
+def _clean_conditions(conditions: list[Condition]) -> list[Condition]:
+    out: list[Condition] = []
+    seen: set[tuple[str, str, str]] = set()
+    for condition in conditions:
+        value = condition.value.strip().strip("\"'`")
+        if not value:
+            continue
+        key = (fold(condition.field), condition.test, fold(value))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(condition.model_copy(update={"value": value}))
+    return out
