@@ -28,7 +28,7 @@ from agent.wide.fields import (
 )
 from agent.wide.table_plan import Column
 
-MAX_EXCERPT = 1400
+MAX_EXCERPT = 1000
 LINES_PER_COLUMN = 2
 _EMAIL = re.compile(r"\s*<[^<>@\s]+@[^<>\s]+>")
 _MONTHS = {
@@ -120,7 +120,7 @@ def build_excerpt(title: str, text: str, fields: list[DocField], columns: list[C
         for overlap, i in scored[:LINES_PER_COLUMN]:
             if overlap:
                 excerpt.add(*lines[i])
-    for line in lines[:6]:
+    for line in lines[:4]:
         excerpt.add(*line)
     return excerpt
 

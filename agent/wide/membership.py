@@ -50,6 +50,18 @@ def _comparable(text: str) -> str:
     return fold(text).strip(" .;,")
 
 
+def mentions(text: str, value: str) -> int:
+    """Where folded `text` states folded `value` as whole words (-1 if it does not):
+    "admin" is not in "administrator", "bioinformatics.org" is in "www.bioinformatics.org"."""
+    wanted = fold(value).strip()
+    if not wanted:
+        return -1
+    left = r"(?<!\w)" if wanted[0].isalnum() else ""
+    right = r"(?!\w)" if wanted[-1].isalnum() else ""
+    match = re.search(left + re.escape(wanted) + right, fold(text))
+    return match.start() if match else -1
+
+
 def _equals(value: str, item: DocField) -> bool:
     wanted = _comparable(value)
     candidates = [item.value, item.full_value, *(c.value for c in item.children)]
@@ -96,7 +108,7 @@ def check_condition(
             hit = (
                 _equals(condition.value, item)
                 if condition.test == "equals"
-                else wanted in fold(item.full_value)
+                else mentions(item.full_value, condition.value) >= 0
             )
             if hit:
                 return ConditionCheck(
@@ -108,9 +120,7 @@ def check_condition(
         if condition.test == "equals" and condition.field.strip():
             return ConditionCheck(condition, "unknown")
         # no such field: the whole document (title included) is the field
-        folded = fold(f"{title}\n{text}")
-        position = folded.find(wanted)
-        if position < 0:
+        if mentions(f"{title}\n{text}", condition.value) < 0:
             return ConditionCheck(condition, "fail")
         line = _line_around(text, condition.value)
         return ConditionCheck(condition, "pass", line[0], line[1], line[2])

@@ -191,17 +191,41 @@ def _counts(enumeration: dict[str, Any]) -> tuple[int, int]:
 
 def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
     """With no row yet: the condition groups that alone reject candidates all others accept."""
-    rows, unsettled = _counts(enumeration)
-    if rows or unsettled:
+    rows, _ = _counts(enumeration)
+    if rows:
         return []
     dropped = enumeration["dropped"]
     only_failing: dict[int, int] = {}
     for verdicts in enumeration["verdicts"].values():
+        if len(verdicts) - len(dropped) < 2:
+            return []  # one condition left: nothing else vouches for the candidates
         failing = [i for i, v in enumerate(verdicts) if v != "p" and i not in dropped]
         if len(failing) == 1 and verdicts[failing[0]] == "f":
             only_failing[failing[0]] = only_failing.get(failing[0], 0) + 1
     best = max(only_failing.items(), key=lambda t: t[1], default=None)
     return [best[0]] if best and best[1] >= MIN_DROP_EVIDENCE else []
+
+
+def _apply_drops(
+    enumeration: dict[str, Any], condition_groups: list[list[Any]], state: ResearchState
+) -> list[dict[str, Any]]:
+    """Drop the condition group that alone rejects what the others accept (see
+    `_groups_to_drop`); queries spent for lack of rows run again."""
+    events = []
+    for index in _groups_to_drop(enumeration):
+        enumeration["dropped"].append(index)
+        for query in enumeration["queries"]:  # the rows it hid may be on spent pages
+            if query["done"].startswith(("saturated", "not needed")):
+                query["done"], query["dry"] = "", 0
+        events.append(
+            event(
+                "error",
+                state,
+                message=f"condition dropped: {_group_text(condition_groups[index])} rejected "
+                "every candidate the other conditions accept",
+            )
+        )
+    return events
 
 
 def _enumeration_stop(ctx: RunContext, enumeration: dict[str, Any]) -> str | None:
@@ -220,10 +244,11 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     plan = TablePlan.from_state(state["table_plan"])
     enumeration = copy.deepcopy(state["enumeration"])
     condition_groups = groups(plan.conditions)
+    drop_events = _apply_drops(enumeration, condition_groups, state)
     current = next((q for q in enumeration["queries"] if not q["done"]), None)
     if current is not None and not current["exact"]:
         complete = _complete_groups(plan, enumeration)
-        if complete and sum(_counts(enumeration)):
+        if complete and _counts(enumeration)[0]:
             for query in enumeration["queries"]:
                 if not query["done"]:
                     query["done"] = "not needed: the exact searches listed every possible row"
@@ -237,6 +262,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         return {
             "enumeration": enumeration,
             "events": [
+                *drop_events,
                 event(
                     "enumerate",
                     state,
@@ -247,7 +273,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
                     checked=len(enumeration["verdicts"]),
                     queries=spent,
                     dropped=[_group_text(condition_groups[i]) for i in enumeration["dropped"]],
-                )
+                ),
             ],
         }
     page_size = ctx.wide.page_size
@@ -259,7 +285,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     if current["exact"]:
         arguments["exact"] = True
     started = time.perf_counter()
-    events: list[dict[str, Any]] = [event("tool_call", state, tool="search", arguments=arguments)]
+    events = [*drop_events, event("tool_call", state, tool="search", arguments=arguments)]
     calls = 1
     error = None
     try:
@@ -292,20 +318,6 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
             "url": document.get("url", ""),
             "evidence": evidence[:4],
         }
-    dropped_now = _groups_to_drop(enumeration) if len(enumeration["verdicts"]) >= 10 else []
-    for index in dropped_now:
-        enumeration["dropped"].append(index)
-        for query in enumeration["queries"]:  # the rows it hid may be on spent pages
-            if query["done"].startswith("saturated"):
-                query["done"], query["dry"] = "", 0
-        events.append(
-            event(
-                "error",
-                state,
-                message=f"condition dropped: {_group_text(condition_groups[index])} rejected "
-                "every candidate the other conditions accept",
-            )
-        )
     rows, unsettled = _counts(enumeration)
     gained = (rows - rows_before) + (unsettled - unsettled_before)
     current["page"] += 1
@@ -319,6 +331,10 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         current["done"] = f"saturated ({current['dry']} pages without a new row)"
     elif current["page"] >= ctx.wide.max_pages_per_query * (4 if current["exact"] else 1):
         current["done"] = f"page limit ({current['page']} pages)"
+    enough = len(enumeration["verdicts"]) >= 10 or all(q["done"] for q in enumeration["queries"])
+    if enough:
+        events.extend(_apply_drops(enumeration, condition_groups, state))
+    rows, unsettled = _counts(enumeration)
     events.append(
         event(
             "enumerate",

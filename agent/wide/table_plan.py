@@ -185,21 +185,77 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
             column.type = "text"
     if reply is not None:
         conditions = _clean_conditions(reply.conditions)
+        extra = question_conditions(question, conditions)
+        if extra:
+            conditions = [*conditions, *extra]
+            notes.append("added the question's quoted requirements: " + ", ".join(
+                repr(c.value) for c in extra))  # fmt: skip
         entity = reply.entity or "item"
         queries = [*condition_queries(conditions), *reply.queries]
         source = "model"
     else:
-        conditions = [
-            Condition(field="", test="contains", value=q.strip())
-            for q in dict.fromkeys(_QUOTED.findall(question))
-            if not re.search(r"\b[A-Z]{3,}\b|<|>|\{", q)  # templates like "YYYY film by X"
-        ][:4]
+        conditions = question_conditions(question, [])[:6]
         entity = "item"
         queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
         source = "question"
         notes.append("the planner failed: plan built from the question")
     queries = _dedupe_queries(queries, max_queries) or [keywords(question, 8)]
     return TablePlan(entity, columns, key, conditions, queries, source, notes)
+
+
+_EXAMPLE_CUE = re.compile(r"(?:e\.g\.?|for example|for instance|such as|like|form|forms)\W*$", re.I)
+_ALTERNATIVE_GAP = re.compile(r"^\s*(?:,|,?\s*or|,?\s*and/or)\s*$", re.I)
+_PLACEHOLDER = re.compile(r"\b[A-Z]{3,}\b|<[^>]*>|\{[^}]*\}|\.\.\.|\u2026")
+
+
+def quoted_requirements(question: str) -> list[list[str]]:
+    """Literal text the question requires, from its quotes: each group holds alternatives
+    ("A", "B" or "C" is one group). Examples ("e.g. ..."), templates ("of the form ...",
+    placeholders like YYYY or <name>) are not requirements."""
+    found: list[list[str]] = []
+    previous_end = -1
+    previous_kept = False
+    for match in _QUOTED.finditer(question):
+        phrase = match.group(1).strip()
+        before = question[max(0, match.start() - 40) : match.start()]
+        gap = question[previous_end : match.start()] if previous_end >= 0 else ""
+        listed = previous_end >= 0 and bool(_ALTERNATIVE_GAP.match(gap))
+        previous_end = match.end()
+        skip = (
+            not phrase
+            or _PLACEHOLDER.search(phrase)
+            or _EXAMPLE_CUE.search(before)
+            or phrase[0] == "."
+            or phrase[-1] == "."  # a fragment like "www."
+            or sum(c.isalnum() for c in phrase) < 3
+            or (listed and not previous_kept)  # the rest of a list of examples
+        )
+        if skip:
+            previous_kept = False
+            continue
+        if listed and found:
+            found[-1].append(phrase)
+        else:
+            found.append([phrase])
+        previous_kept = True
+    return found
+
+
+def _covered(phrase: str, conditions: list[Condition]) -> bool:
+    folded = fold(phrase)
+    return any(folded in fold(c.value) or fold(c.value) in folded for c in conditions if c.value)
+
+
+def question_conditions(question: str, conditions: list[Condition]) -> list[Condition]:
+    """The question's quoted requirements the planner's conditions leave out, as "the text
+    contains" tests (alternatives share the field label that makes them one group)."""
+    added: list[Condition] = []
+    for group in quoted_requirements(question):
+        if any(_covered(phrase, conditions) for phrase in group):
+            continue
+        label = "" if len(group) == 1 else "text"  # one (field, test) = one group of alternatives
+        added.extend(Condition(field=label, test="contains", value=p) for p in group)
+    return added
 
 
 def _clean_conditions(conditions: list[Condition]) -> list[Condition]:

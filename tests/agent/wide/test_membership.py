@@ -1,0 +1,62 @@
+"""Membership checks against a document's fields."""
+
+from __future__ import annotations
+
+from agent.wide.fields import parse_fields
+from agent.wide.membership import check_condition, check_membership
+from agent.wide.schemas import Condition
+
+DOC = """ghemical — molecular modelling
+Package: ghemical
+Description:
+A GNOME molecular modelling environment with Nagios hooks.
+Package details:
+- Section: science
+- Homepage: http://www.bioinformatics.org/ghemical/
+- Installed size: 2,340 KiB
+- Maintainer: Debichem Team <debichem-devel@lists.alioth.debian.org>
+Debtags (classification tags):
+- Culture: Brazilian [culture::brazilian]
+"""
+FIELDS = parse_fields(DOC)
+
+
+def check(field: str, test: str, value: str) -> str:
+    return check_condition(Condition(field=field, test=test, value=value), DOC, FIELDS).verdict
+
+
+def test_text_tests_read_the_named_field() -> None:
+    assert check("Homepage", "contains", "bioinformatics.org") == "pass"
+    assert check("Homepage", "contains", "debian.org") == "fail"
+    assert check("Section", "equals", "science") == "pass"
+    assert check("Section", "equals", "sci") == "fail"
+    assert check("Debtag", "equals", "culture::brazilian") == "pass"  # tagged list value
+    assert check("Description", "contains", "nagios") == "pass"
+
+
+def test_a_field_the_document_lacks() -> None:
+    assert check("Region", "equals", "Europe") == "unknown"
+    assert check("Population", "more_than", "5") == "unknown"
+    # contains with no such field reads the whole text
+    assert check("Upstream", "contains", "GNOME") == "pass"
+    assert check("", "contains", "KDE") == "fail"
+
+
+def test_numeric_tests_compare_the_fields_first_number() -> None:
+    assert check("Installed size", "more_than", "2000") == "pass"
+    assert check("Installed size", "at_most", "2,000") == "fail"
+    assert check("Installed size", "less_than", "about") == "unknown"
+
+
+def test_same_field_same_test_are_alternatives_and_groups_must_all_hold() -> None:
+    either = [
+        Condition(field="Maintainer", test="contains", value="astro@lists.example"),
+        Condition(field="Maintainer", test="contains", value="debichem-devel@lists"),
+    ]
+    assert check_membership(either, DOC, FIELDS).verdict == "pass"
+    both = [*either, Condition(field="Section", test="equals", value="games")]
+    assert check_membership(both, DOC, FIELDS).verdict == "fail"
+    unknown = [*either, Condition(field="Region", test="equals", value="Europe")]
+    result = check_membership(unknown, DOC, FIELDS)
+    assert result.verdict == "unknown" and [c.field for c in result.unknown] == ["Region"]
+    assert result.evidence[0].evidence.startswith("Package details / Maintainer:")

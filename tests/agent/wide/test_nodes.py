@@ -1,0 +1,203 @@
+"""Wide research through the real graph: real LangGraph (Send fan-out), real SQLite corpus
+store and tools, a scripted model that answers from the prompt it is given."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agent import Researcher, ScriptedChatModel, load_settings
+from agent.llm.base import Message
+from tests.agent.wide.corpus import RIVERS, build
+from tools.base import ToolRegistry
+from tools.corpus import CorpusSearchTool, ReadDocumentTool
+
+QUESTION = """List every river of the Europe region longer than 1,000 km.
+
+For each entry, provide:
+- River: the river's name
+- Length (km): its length in km, as a plain number
+- Mouth: where it flows into
+
+Please organize the results in one Markdown table with the following columns in order:
+River, Length (km), Mouth
+"""
+PLAN = {
+    "entity": "river",
+    "columns": [
+        {"name": "River", "type": "text"},
+        {"name": "Length (km)", "type": "number"},
+        {"name": "Mouth", "type": "text"},
+    ],
+    "key_column": "River",
+    "conditions": [
+        {"field": "Region", "test": "equals", "value": "Europe"},
+        {"field": "Length", "test": "more_than", "value": "1000"},
+    ],
+    "queries": ["river Europe length"],
+}
+FACTS = {
+    name: {"length": float(length.replace(",", "")), "mouth": mouth, "discharge": None}
+    for name, _, length, _, mouth in RIVERS
+}
+FACTS.update({name: {**FACTS[name], "discharge": 1000.0 * i + 500}
+              for i, (name, *_) in enumerate(RIVERS, 1)})  # fmt: skip
+EUROPE_LONG = ["Danube", "Rhine", "Elbe", "Volga"]
+
+
+def oracle(plan: dict[str, Any], *, extract: bool = True, checks: list[str] | None = None):
+    """A model that plans `plan`, extracts from the excerpt it is shown (values it can see
+    there), and answers condition checks (recording them in `checks`)."""
+
+    def reply(messages: Sequence[Message]) -> str:
+        system, user = messages[0].content, messages[-1].content
+        if "You plan the research" in system:
+            return json.dumps(plan)
+        if "You fill one row" in system:
+            if not extract:
+                return "I cannot do that"
+            row = re.search(r"^Row: (.+)$", user, re.M).group(1)
+            names = re.findall(r"^- (\w+): ", user, re.M)
+            excerpt = user.split("<excerpt", 1)[1]
+            known = FACTS.get(row, {})
+            values = {}
+            for name in names:
+                value = known.get(name)
+                shown = value is not None and (
+                    f"{value:,.0f}" in excerpt or f"{value:.0f}" in excerpt
+                    if isinstance(value, float)
+                    else str(value) in excerpt
+                )
+                values[name] = value if shown else None
+            return json.dumps(values)
+        if "You check one condition" in system:
+            row = re.search(r"^Subject: (.+)$", user, re.M).group(1)
+            if checks is not None:
+                checks.append(row)
+            return json.dumps({"quote": "", "holds": False})
+        raise AssertionError(f"unexpected prompt: {system[:80]}")
+
+    return reply
+
+
+def make(tmp_path: Path, replies: list, **overrides: Any) -> tuple[Researcher, ScriptedChatModel]:
+    store = build(tmp_path)
+    model = ScriptedChatModel(replies)
+    settings = load_settings(data_dir=tmp_path / "data", **overrides)
+    tools = ToolRegistry([CorpusSearchTool(store), ReadDocumentTool(store)])
+    return Researcher(settings, models=model, tools=tools,
+                      checkpoint_path=tmp_path / "ckpt.db"), model  # fmt: skip
+
+
+def events(result: Any, kind: str) -> list[dict[str, Any]]:
+    return [e.data for e in result.events if e.type == kind]
+
+
+async def test_a_wide_question_gives_the_complete_sourced_table(tmp_path: Path) -> None:
+    checks: list[str] = []
+    researcher, model = make(tmp_path, [oracle(PLAN, checks=checks)] * 40)
+    result = await researcher.arun(QUESTION)
+    assert result.stop_reason == "answered"
+    assert sorted(result.table, key=lambda r: r["River"]) == [
+        {"River": name, "Length (km)": f"{FACTS[name]['length']:.0f}",
+         "Mouth": FACTS[name]["mouth"]}
+        for name in sorted(EUROPE_LONG)
+    ]  # fmt: skip
+    fence = re.search(r"```markdown\n(.*?)\n```", result.answer, re.S).group(1)
+    assert fence.splitlines()[0] == "| River | Length (km) | Mouth |"
+    assert len(fence.splitlines()) == 2 + len(EUROPE_LONG)
+    assert re.search(r"^- Danube: \[\d\] https://rivers.example/Danube$", result.answer, re.M)
+    assert sorted(c.url for c in result.citations) == [
+        f"https://rivers.example/{name}" for name in sorted(EUROPE_LONG)
+    ]
+    # the plan, enumeration until every document stating "Europe" was checked, one row event
+    # per entity filled, coverage, the answer
+    (plan_event,) = events(result, "table_plan")
+    assert plan_event["key_column"] == "River"
+    done = [e for e in events(result, "enumerate") if e.get("done")]
+    assert done and done[0]["reason"].startswith("complete: every document stating 'Europe'")
+    assert done[0]["rows"] == 4 and done[0]["unsettled"] == 1  # the boats page: no length
+    assert sorted(e["key"] for e in events(result, "row")) == sorted([*EUROPE_LONG, "River boats"])
+    # the page without a length was checked by the model, one condition, and left out
+    assert checks == ["River boats"]
+    assert events(result, "coverage")[0]["rows"] == 4
+    # every cell is a fact with its source in the knowledge cache
+    stored = researcher.knowledge.all_facts()
+    assert {(f.attribute, f.value, f.source_id) for f in stored} >= {
+        ("Length (km)", "2850", "rivers:river/Danube"),
+        ("Mouth", "Black Sea", "rivers:river/Danube"),
+    }
+
+
+async def test_extraction_failures_fall_back_to_the_labelled_fields(tmp_path: Path) -> None:
+    researcher, _ = make(tmp_path, [oracle(PLAN, extract=False)] * 60)
+    result = await researcher.arun(QUESTION)
+    assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+    assert {"River": "Danube", "Length (km)": "2850", "Mouth": "Black Sea"} in result.table
+    assert any("extraction failed for 'Danube'" in e["message"] for e in events(result, "error"))
+    assert {e["how"]["Mouth"] for e in events(result, "row") if e["key"] in EUROPE_LONG} == {
+        "field"
+    }
+
+
+async def test_a_failing_planner_still_gives_a_table_from_the_question(tmp_path: Path) -> None:
+    question = QUESTION.replace("the Europe region", 'the "Europe" region')
+    replies = ["not json", "still not json", *[oracle(PLAN)] * 40]
+    researcher, _ = make(tmp_path, replies)
+    result = await researcher.arun(question)
+    assert any("table planner failed" in e["message"] for e in events(result, "error"))
+    (plan_event,) = events(result, "table_plan")
+    assert plan_event["source"] == "question"
+    names = [r["River"] for r in result.table]
+    # without the length condition every page stating "Europe" is a row
+    assert set(EUROPE_LONG) <= set(names) and "Nile" not in names
+
+
+async def test_a_condition_that_rejects_everything_is_dropped(tmp_path: Path) -> None:
+    plan = {
+        **PLAN,
+        "conditions": [
+            *PLAN["conditions"],
+            {"field": "Region", "test": "contains", "value": "Asia"},
+        ],
+    }
+    plan["conditions"][-1] = {"field": "Mouth", "test": "equals", "value": "Pacific Ocean"}
+    researcher, _ = make(tmp_path, [oracle(plan)] * 40)
+    result = await researcher.arun(QUESTION)
+    assert any("condition dropped: Mouth equals 'Pacific Ocean'" in e["message"]
+               for e in events(result, "error"))  # fmt: skip
+    assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+
+
+async def test_empty_cells_are_filled_from_another_document_about_the_entity(
+    tmp_path: Path,
+) -> None:
+    question = QUESTION.replace("Mouth\n", "Discharge (m3/s)\n").replace(
+        "- Mouth: where it flows into", "- Discharge (m3/s): mean discharge"
+    )
+    plan = {**PLAN, "columns": [*PLAN["columns"][:2], {"name": "Discharge (m3/s)",
+                                                      "type": "number"}]}  # fmt: skip
+    researcher, _ = make(tmp_path, [oracle(plan)] * 60)
+    result = await researcher.arun(question)
+    assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+    assert {r["River"]: r["Discharge (m3/s)"] for r in result.table} == {
+        "Danube": "1500",
+        "Rhine": "2500",
+        "Elbe": "3500",
+        "Volga": "4500",
+    }
+    coverage = events(result, "coverage")
+    assert coverage[0]["followups"] == 4 and coverage[-1]["empty_cells"] == 0
+    assert "https://profiles.example/Danube" in result.answer  # the row cites both sources
+
+
+async def test_no_matching_entity_gives_an_empty_table_not_an_error(tmp_path: Path) -> None:
+    plan = {**PLAN, "conditions": [{"field": "Region", "test": "equals", "value": "Antarctica"}]}
+    researcher, _ = make(tmp_path, [oracle(plan)] * 10)
+    result = await researcher.arun(QUESTION)
+    assert result.table == [] and result.stop_reason == "answered"
+    assert "No river in the searched corpora meets the conditions" in result.answer
+    assert "| River | Length (km) | Mouth |" in result.answer

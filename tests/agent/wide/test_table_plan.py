@@ -1,0 +1,103 @@
+"""The table plan: the question's columns win over the model's; a plan without a model."""
+
+from __future__ import annotations
+
+from agent.wide.schemas import ColumnSpec, Condition, TablePlanReply
+from agent.wide.table_plan import (
+    column_descriptions,
+    finalise_plan,
+    guess_type,
+    looks_wide,
+    quoted_requirements,
+    stated_columns,
+)
+
+QUESTION = """List every river in Europe whose region is "Europe".
+
+For each entry, provide:
+- River: the river's name
+- Length (km): the length in km, as a plain number
+- Mouth: where it ends
+
+Please organize the results in one Markdown table with the following columns in order:
+River, Length (km), Mouth
+"""
+
+
+def reply(**changes) -> TablePlanReply:
+    data = {
+        "entity": "river",
+        "columns": [
+            ColumnSpec(name="River", type="text"),
+            ColumnSpec(name="Length", type="number"),
+            ColumnSpec(name="Mouth", type="text"),
+        ],
+        "key_column": "River",
+        "conditions": [Condition(field="Region", test="equals", value="Europe")],
+        "queries": ["river Europe", "river Europe", "European rivers"],
+    }
+    data.update(changes)
+    return TablePlanReply(**data)
+
+
+def test_stated_columns_and_descriptions() -> None:
+    assert stated_columns(QUESTION) == ["River", "Length (km)", "Mouth"]
+    assert stated_columns("Columns: | Name | Year |\n") == ["Name", "Year"]
+    assert stated_columns("| Country | Capital |\n|---|---|") == ["Country", "Capital"]
+    assert stated_columns("Who painted the Mona Lisa?") == []
+    descriptions = column_descriptions(QUESTION, ["River", "Length (km)", "Mouth"])
+    assert descriptions["Length (km)"] == "the length in km, as a plain number"
+    assert looks_wide(QUESTION) and not looks_wide("When did the Berlin Wall fall?")
+
+
+def test_the_questions_columns_win_and_queries_are_deduplicated() -> None:
+    plan = finalise_plan(QUESTION, reply())
+    assert plan.column_names == ["River", "Length (km)", "Mouth"]
+    assert [c.type for c in plan.columns] == ["text", "number", "text"]  # guessed for the rename
+    assert plan.key_column == "River"
+    assert plan.notes == ["columns taken from the question (the model's list differed)"]
+    assert plan.queries == ["Europe", "river Europe", "European rivers"]
+
+
+def test_a_key_that_is_not_a_column_falls_back_to_the_first_column() -> None:
+    plan = finalise_plan(QUESTION, reply(key_column="Name"))
+    assert plan.key_column == "River"
+
+
+def test_without_a_model_reply_the_question_gives_the_plan() -> None:
+    plan = finalise_plan(QUESTION, None)
+    assert plan.source == "question"
+    assert plan.column_names == ["River", "Length (km)", "Mouth"]
+    assert [(c.field, c.value) for c in plan.conditions] == [("", "Europe")]
+    assert plan.queries
+
+
+def test_type_guesses() -> None:
+    assert guess_type("Installed Size (KiB)") == "number"
+    assert guess_type("Independence Date") == "date"
+    assert guess_type("Homepage") == "url"
+    assert guess_type("Maintainer", "the maintainer's name") == "text"
+
+
+def test_quoted_requirements_skip_examples_templates_and_fragments() -> None:
+    question = (
+        'Packages in the "admin" section that mention "Nagios" (with or without "www."). '
+        'Films whose description has the form "YYYY film by Director", e.g. "1942 film by '
+        'Michael Curtiz", "1960 French film by Jean-Luc Godard". Countries described as '
+        '"Country in Oceania", "Island country in Oceania" or "Landlocked country in Oceania".'
+    )
+    assert quoted_requirements(question) == [
+        ["admin"],
+        ["Nagios"],
+        ["Country in Oceania", "Island country in Oceania", "Landlocked country in Oceania"],
+    ]
+
+
+def test_quoted_requirements_the_planner_left_out_become_conditions() -> None:
+    question = QUESTION.replace("whose region", 'in the "navigable" class whose region')
+    plan = finalise_plan(question, reply())
+    assert [(c.field, c.test, c.value) for c in plan.conditions] == [
+        ("Region", "equals", "Europe"),
+        ("", "contains", "navigable"),
+    ]
+    assert any("quoted requirements: 'navigable'" in note for note in plan.notes)
