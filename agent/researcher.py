@@ -376,6 +376,7 @@ class Researcher:
             stop_reason=values.get("stop_reason") or "answered",
             reused_from=values.get("reused_from"),
             table=values.get("table"),
+            table_columns=[c["name"] for c in (values.get("table_plan") or {}).get("columns", [])],
         )
 
     async def _close_models(self) -> None:

@@ -47,4 +47,9 @@ class ResearchResult(BaseModel):
     reused_from: str | None = Field(
         None, description="the earlier run whose stored answer this run returned"
     )
-    table: list[dict[str, Any]] | None = None
+    table: list[dict[str, Any]] | None = Field(
+        None, description="wide questions: the table's rows, {column: value}, in table order"
+    )
+    table_columns: list[str] = Field(
+        default_factory=list, description="wide questions: the table's columns, in order"
+    )

@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from wideseek.render import event_line, print_result
+from wideseek.render import event_line, print_result, table_csv
 
 app = typer.Typer(
     add_completion=False,
@@ -93,7 +93,9 @@ def _settings(config: Path | None, **overrides: Any) -> Any:
 # --- ask ---------------------------------------------------------------------------------------
 
 
-async def _ask(settings: Any, question: str, as_json: bool, quiet: bool) -> int:
+async def _ask(
+    settings: Any, question: str, as_json: bool, quiet: bool, output: str = "text"
+) -> int:
     from agent.researcher import Researcher
 
     researcher = Researcher(settings)
@@ -126,7 +128,18 @@ async def _ask(settings: Any, question: str, as_json: bool, quiet: bool) -> int:
         if status:
             status.stop()
         await researcher.aclose()
-    if as_json:
+    if output in ("csv", "json") and result.table is None:
+        err_console.print(
+            f"[bold red]error:[/] --format {output} needs a table, and this answer has none "
+            "(not a list/table question); the answer follows"
+        )
+        print_result(console, result)
+        return 1
+    if output == "csv":
+        sys.stdout.write(table_csv(result))
+    elif output == "json":
+        sys.stdout.write(json.dumps(result.table, ensure_ascii=False) + "\n")
+    elif as_json:
         sys.stdout.write(result.model_dump_json() + "\n")
     else:
         print_result(console, result)
@@ -148,6 +161,13 @@ def ask(
         bool, typer.Option("--json", help="print the ResearchResult as one JSON object")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the answer")] = False,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="text (default), or for a table question: csv or json (the table's rows)",
+        ),
+    ] = "text",
     max_steps: Annotated[int | None, typer.Option(help="search/read steps")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="wall-time budget")] = None,
     fresh: Annotated[
@@ -163,6 +183,8 @@ def ask(
     """Research QUESTION over the indexed corpora and answer with numbered sources."""
     if not question.strip():
         raise CliError("the question is empty")
+    if output not in ("text", "csv", "json"):
+        raise CliError(f"--format must be text, csv or json, not {output!r}")
     reuse = {
         f"knowledge.{key}": False
         for key in ("reuse_answers", "recall_facts", "reuse_tool_results")
@@ -173,7 +195,8 @@ def ask(
         corpora=corpus or None,
         **{"budget.max_steps": max_steps, "budget.max_seconds": max_seconds, **reuse},
     )
-    raise typer.Exit(asyncio.run(_ask(settings, question.strip(), as_json, quiet)))
+    quiet = quiet or output != "text"
+    raise typer.Exit(asyncio.run(_ask(settings, question.strip(), as_json, quiet, output)))
 
 
 @app.command()

@@ -21,6 +21,10 @@ _STYLE = {
     "answer": "bold",
     "budget": "bold red",
     "error": "red",
+    "table_plan": "bold cyan",
+    "enumerate": "yellow",
+    "row": "green",
+    "coverage": "magenta",
 }
 _LABEL = {
     "plan": "plan",
@@ -33,6 +37,10 @@ _LABEL = {
     "answer": "done",
     "budget": "stop",
     "error": "warn",
+    "table_plan": "table",
+    "enumerate": " found",
+    "row": "   row",
+    "coverage": " check",
 }
 
 
@@ -60,3 +68,16 @@ def print_result(console: Console, result: ResearchResult) -> None:
         f" · {u.model_calls} model calls · {u.tool_calls} tool calls · {u.cache_hits} cache hits"
         f" · {u.total_tokens} tokens · stop: {result.stop_reason}{reused} · run {result.run_id}[/]"
     )
+
+
+def table_csv(result: ResearchResult) -> str:
+    """The result's table as CSV (header: the table's columns)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    columns = result.table_columns or list((result.table or [{}])[0])
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result.table or [])
+    return buffer.getvalue()

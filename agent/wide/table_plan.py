@@ -185,7 +185,9 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
             column.type = "text"
     if reply is not None:
         conditions = _clean_conditions(reply.conditions)
-        extra = question_conditions(question, conditions)
+        extra = question_conditions(
+            question, conditions, set(words(f"{reply.entity} {key} {names[0]}"))
+        )
         if extra:
             conditions = [*conditions, *extra]
             notes.append("added the question's quoted requirements: " + ", ".join(
@@ -194,7 +196,7 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
         queries = [*condition_queries(conditions), *reply.queries]
         source = "model"
     else:
-        conditions = question_conditions(question, [])[:6]
+        conditions = question_conditions(question, [], set(words(f"{key} {names[0]}")))[:6]
         entity = "item"
         queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
         source = "question"
@@ -208,11 +210,24 @@ _ALTERNATIVE_GAP = re.compile(r"^\s*(?:,|,?\s*or|,?\s*and/or)\s*$", re.I)
 _PLACEHOLDER = re.compile(r"\b[A-Z]{3,}\b|<[^>]*>|\{[^}]*\}|\.\.\.|\u2026")
 
 
+_NOT_LABELS = frozenset(
+    "and or but with without that which who whose from in on at to of for by as is are was "
+    "were be been the a an this these those it its their appears appear mentions mention "
+    "means".split()
+)
+_NEXT_WORD = re.compile(r"[ \t]+([A-Za-z][A-Za-z-]{2,30})\b")
+
+
 def quoted_requirements(question: str) -> list[list[str]]:
+    """The phrases of `requirement_groups`, without their labels."""
+    return [phrases for phrases, _ in requirement_groups(question)]
+
+
+def requirement_groups(question: str) -> list[tuple[list[str], str]]:
     """Literal text the question requires, from its quotes: each group holds alternatives
     ("A", "B" or "C" is one group). Examples ("e.g. ..."), templates ("of the form ...",
     placeholders like YYYY or <name>) are not requirements."""
-    found: list[list[str]] = []
+    found: list[tuple[list[str], str]] = []
     previous_end = -1
     previous_kept = False
     for match in _QUOTED.finditer(question):
@@ -234,9 +249,12 @@ def quoted_requirements(question: str) -> list[list[str]]:
             previous_kept = False
             continue
         if listed and found:
-            found[-1].append(phrase)
+            found[-1][0].append(phrase)
         else:
-            found.append([phrase])
+            # the word right after the quote often names the field ('the "admin" section')
+            after = _NEXT_WORD.match(question, match.end())
+            label = after.group(1) if after and fold(after.group(1)) not in _NOT_LABELS else ""
+            found.append(([phrase], label))
         previous_kept = True
     return found
 
@@ -246,14 +264,20 @@ def _covered(phrase: str, conditions: list[Condition]) -> bool:
     return any(folded in fold(c.value) or fold(c.value) in folded for c in conditions if c.value)
 
 
-def question_conditions(question: str, conditions: list[Condition]) -> list[Condition]:
-    """The question's quoted requirements the planner's conditions leave out, as "the text
-    contains" tests (alternatives share the field label that makes them one group)."""
+def question_conditions(
+    question: str, conditions: list[Condition], row_words: set[str] | None = None
+) -> list[Condition]:
+    """The question's quoted requirements the planner's conditions leave out, as "contains"
+    tests: of the field the next word names ('the "admin" section': Section), or of the whole
+    text when the document has no such field; alternatives share one label (one group)."""
     added: list[Condition] = []
-    for group in quoted_requirements(question):
+    for group, label in requirement_groups(question):
         if any(_covered(phrase, conditions) for phrase in group):
             continue
-        label = "" if len(group) == 1 else "text"  # one (field, test) = one group of alternatives
+        if label and set(words(label)) & (row_words or set()):
+            label = ""  # 'the "bookworm" packages': the rows themselves, not a field
+        if not label and len(group) > 1:
+            label = "text"  # one (field, test) pair makes the alternatives one group
         added.extend(Condition(field=label, test="contains", value=p) for p in group)
     return added
 

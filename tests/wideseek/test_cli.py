@@ -324,3 +324,55 @@ def test_an_embeddings_endpoint_replaces_minilm_by_config(
     down = {"WIDESEEK_EMBEDDINGS__ENCODER": "http://127.0.0.1:9/v1",
             "WIDESEEK_EMBEDDINGS__MODEL": "m"}  # fmt: skip
     one_line_error(run("corpus", "embed", "mini", env=down), "127.0.0.1:9")
+
+
+def _wide_corpus(tmp_path: Path) -> Path:
+    from tests.agent.wide.corpus import RIVERS, river_page
+
+    path = tmp_path / "rivers.jsonl"
+    docs = [river_page(*r) for r in RIVERS]
+    path.write_text(
+        "\n".join(
+            json.dumps({"id": d.doc_id, "url": d.url, "title": d.title, "text": d.text})
+            for d in docs
+        )
+        + "\n"
+    )
+    proc = run("index", str(path), "--corpus", "rivers")
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def test_ask_format_csv_and_json_print_the_table(tmp_path: Path, server: FakeOpenAI) -> None:
+    from agent.llm.base import Message
+    from tests.agent.wide.test_nodes import PLAN, QUESTION, oracle
+
+    _wide_corpus(tmp_path)
+    answer = oracle(PLAN)
+
+    def script(req: Any) -> Reply:
+        if req.path.endswith("/models"):
+            return Reply(body={"object": "list", "data": [{"id": "m"}]})
+        messages = [Message(m["role"], m["content"]) for m in req.body["messages"]]
+        return Reply(body=chat(answer(messages)))
+
+    server.script = script
+    env = {
+        "WIDESEEK_MODELS__DEFAULT__BACKEND": "openai",
+        "WIDESEEK_MODELS__DEFAULT__BASE_URL": server.url,
+        "WIDESEEK_MODELS__DEFAULT__MODEL": "m",
+    }
+    proc = run("ask", QUESTION, "--corpus", "rivers", "--format", "csv", env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "River,Length (km),Mouth"
+    assert sorted(lines[1:]) == [
+        "Danube,2850,Black Sea", "Elbe,1094,North Sea", "Rhine,1230,North Sea",
+        "Volga,3530,Caspian Sea",
+    ]  # fmt: skip
+    proc = run("ask", QUESTION, "--corpus", "rivers", "--format", "json", "--fresh", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert {"River": "Volga", "Length (km)": "3530", "Mouth": "Caspian Sea"} in rows
+    proc = run("ask", QUESTION, "--corpus", "rivers", "--format", "xml", env=env)
+    one_line_error(proc, "--format must be text, csv or json")

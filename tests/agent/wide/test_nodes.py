@@ -98,7 +98,7 @@ def events(result: Any, kind: str) -> list[dict[str, Any]]:
 
 async def test_a_wide_question_gives_the_complete_sourced_table(tmp_path: Path) -> None:
     checks: list[str] = []
-    researcher, model = make(tmp_path, [oracle(PLAN, checks=checks)] * 40)
+    researcher, _ = make(tmp_path, [oracle(PLAN, checks=checks)] * 40)
     result = await researcher.arun(QUESTION)
     assert result.stop_reason == "answered"
     assert sorted(result.table, key=lambda r: r["River"]) == [
