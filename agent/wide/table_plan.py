@@ -211,9 +211,46 @@ _PLACEHOLDER = re.compile(r"\b[A-Z]{3,}\b|<[^>]*>|\{[^}]*\}|\.\.\.|\u2026")
 
 
 _NOT_LABELS = frozenset(
-    "and or but with without that which who whose from in on at to of for by as is are was "
-    "were be been the a an this these those it its their appears appear mentions mention "
-    "means".split()
+    [
+        "and",
+        "or",
+        "but",
+        "with",
+        "without",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "from",
+        "in",
+        "on",
+        "at",
+        "to",
+        "of",
+        "for",
+        "by",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "the",
+        "a",
+        "an",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "their",
+        "appears",
+        "appear",
+        "mentions",
+        "mention",
+        "means",
+    ]
 )
 _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z][A-Za-z-]{2,30})\b")
 

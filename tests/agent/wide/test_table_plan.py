@@ -98,6 +98,6 @@ def test_quoted_requirements_the_planner_left_out_become_conditions() -> None:
     plan = finalise_plan(question, reply())
     assert [(c.field, c.test, c.value) for c in plan.conditions] == [
         ("Region", "equals", "Europe"),
-        ("", "contains", "navigable"),
+        ("class", "contains", "navigable"),  # the word after the quote names the field
     ]
     assert any("quoted requirements: 'navigable'" in note for note in plan.notes)
