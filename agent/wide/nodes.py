@@ -546,7 +546,7 @@ async def _extract(
                 {
                     "subject": key,
                     "attribute": column.name,
-                    "value": value,
+                    "value": source_wording(line, raw if how == "model" else None),
                     "source_id": sid,
                     "run_id": ctx.run_id,
                     "confidence": 1.0 if how == "model" else 0.8,
@@ -574,6 +574,16 @@ async def _extract(
         "sources": sources,
         "usage": {**usage_delta(usage), "tool_calls": 1},
     }
+
+
+def source_wording(line: str, copied: Any = None) -> str:
+    """What the source says, for the fact store (the table holds the normalised value): a
+    text value the model copied verbatim, else the value part of the labelled line."""
+    if isinstance(copied, str) and copied.strip() and fold(copied) in fold(line):
+        return " ".join(copied.split())
+    body = line.strip().lstrip("-*\u2022 ")
+    label, sep, value = body.partition(": ")
+    return " ".join((value if sep and len(label) <= 60 else body).split())[:300]
 
 
 def _grounded(

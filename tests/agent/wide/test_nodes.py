@@ -127,7 +127,7 @@ async def test_a_wide_question_gives_the_complete_sourced_table(tmp_path: Path) 
     # every cell is a fact with its source in the knowledge cache
     stored = researcher.knowledge.all_facts()
     assert {(f.attribute, f.value, f.source_id) for f in stored} >= {
-        ("Length (km)", "2850", "rivers:river/Danube"),
+        ("Length (km)", "2,850 km", "rivers:river/Danube"),  # the source's wording
         ("Mouth", "Black Sea", "rivers:river/Danube"),
     }
 
