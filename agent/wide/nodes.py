@@ -190,7 +190,8 @@ def _counts(enumeration: dict[str, Any]) -> tuple[int, int]:
 
 
 def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
-    """With no row yet: the condition groups that alone reject candidates all others accept."""
+    """With no row after the whole search: the condition group that alone rejects the most
+    candidates all the others accept (at least MIN_DROP_EVIDENCE of them)."""
     rows, _ = _counts(enumeration)
     if rows:
         return []
@@ -244,7 +245,9 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     plan = TablePlan.from_state(state["table_plan"])
     enumeration = copy.deepcopy(state["enumeration"])
     condition_groups = groups(plan.conditions)
-    drop_events = _apply_drops(enumeration, condition_groups, state)
+    drop_events = []
+    if all(q["done"] for q in enumeration["queries"]):  # only a finished search may drop
+        drop_events = _apply_drops(enumeration, condition_groups, state)
     current = next((q for q in enumeration["queries"] if not q["done"]), None)
     if current is not None and not current["exact"]:
         complete = _complete_groups(plan, enumeration)
@@ -331,8 +334,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         current["done"] = f"saturated ({current['dry']} pages without a new row)"
     elif current["page"] >= ctx.wide.max_pages_per_query * (4 if current["exact"] else 1):
         current["done"] = f"page limit ({current['page']} pages)"
-    enough = len(enumeration["verdicts"]) >= 10 or all(q["done"] for q in enumeration["queries"])
-    if enough:
+    if all(q["done"] for q in enumeration["queries"]):
         events.extend(_apply_drops(enumeration, condition_groups, state))
     rows, unsettled = _counts(enumeration)
     events.append(
