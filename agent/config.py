@@ -121,6 +121,12 @@ class WideConfig(_Strict):
         2, ge=1, le=32, description="entities filled at once (model calls in flight)"
     )
     followup_rounds: int = Field(1, ge=0, le=3, description="coverage follow-up rounds")
+    extraction: Literal["auto", "model"] = Field(
+        "auto",
+        description="auto: a field labelled exactly like a column, holding a value of the "
+        "column's form, is read directly and the model extracts the rest; model: the model "
+        "extracts every cell",
+    )
     max_doubtful_checks: int = Field(
         16, ge=0, description="rows whose membership the document does not settle, checked by model"
     )

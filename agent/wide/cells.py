@@ -204,3 +204,35 @@ def field_fallback(column: Column, fields: list[DocField]) -> tuple[str, DocFiel
         number = first_number(value)
         return (format_number(number), item) if number is not None else None
     return value, item
+
+
+_TRAILING_MEASURE = re.compile(r"\s[-\u2212]?\d[\d,.]*\s*[A-Za-z%]{0,3}\s*$")
+
+
+def label_answer(column: Column, fields: list[DocField]) -> tuple[str, DocField] | None:
+    """The column's value when the document has exactly one field labelled like the column
+    (its words, units aside: "Installed Size (KiB)" -> "Installed size") whose value already
+    has the column's form: a number, a date, a URL, or one plain text value (not "Djourab
+    160 m", which mixes a name with a measurement). Such a cell needs no model call."""
+    wanted = words(re.sub(r"\([^)]*\)", " ", column.name))
+    if not wanted:
+        return None
+    found = [f for f in fields if words(f.label) == wanted]
+    values = {(f.value or (f.children[0].value if f.children else "")).strip() for f in found}
+    if len(found) == 0 or len(values) != 1:
+        return None
+    item = found[0]
+    value = values.pop()
+    if not value:
+        return None
+    if column.type == "number":
+        number = first_number(value)
+        return (format_number(number), item) if number is not None else None
+    if column.type == "date":
+        date = parse_date(value)
+        return (date, item) if date else None
+    if column.type == "url":
+        return (value, item) if re.search(r"://|^www\.", value) else None
+    if len(value) > 120 or _TRAILING_MEASURE.search(value):
+        return None
+    return normalise(column, value), item

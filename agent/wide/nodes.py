@@ -34,8 +34,10 @@ from agent.wide.cells import (
     build_excerpt,
     extraction_schema,
     field_fallback,
+    field_name,
     ground_number,
     ground_text,
+    label_answer,
     normalise,
 )
 from agent.wide.fields import (
@@ -495,12 +497,19 @@ async def _extract(
     """Cells for `columns` from one document: excerpt, one constrained call, grounding."""
     text, title, sid = document["text"], document.get("title", ""), document["source_id"]
     fields = parse_fields(text)
-    excerpt = build_excerpt(title, text, fields, columns)
     events: list[dict[str, Any]] = []
     usage = Usage()
     reply = None
-    schema, names = extraction_schema(columns)
-    if columns and ctx.seconds_left() > 0:
+    labelled = {}
+    if ctx.wide.extraction == "auto":
+        for column in columns:
+            answer = label_answer(column, fields)
+            if answer is not None:
+                labelled[column.name] = answer
+    asked = [c for c in columns if c.name not in labelled]
+    excerpt = build_excerpt(title, text, fields, asked)
+    schema, names = extraction_schema(asked)
+    if asked and ctx.seconds_left() > 0:
         field_lines = "\n".join(
             f"- {name}: {column.name} ({column.type})"
             + (f" — {clip(column.description, 160)}" if column.description else "")
@@ -523,9 +532,15 @@ async def _extract(
     cells: dict[str, dict[str, Any]] = {}
     facts: list[dict[str, Any]] = []
     passages: list[dict[str, Any]] = []
-    for name, column in names.items():
+    by_name = {field_name(i, c): c for i, c in enumerate(columns)}
+    for name, column in [*names.items(), *((n, c) for n, c in by_name.items()
+                                           if c.name in labelled)]:  # fmt: skip
         raw = getattr(reply, name, None) if reply is not None else None
-        value, how, start, end = _grounded(column, raw, excerpt)
+        if column.name in labelled:
+            value, item = labelled[column.name]
+            raw, how, start, end = item.value or value, "label", item.start, item.end
+        else:
+            value, how, start, end = _grounded(column, raw, excerpt)
         if value is None:
             fallback = field_fallback(column, fields)
             if fallback is not None:

@@ -133,7 +133,9 @@ async def test_a_wide_question_gives_the_complete_sourced_table(tmp_path: Path) 
 
 
 async def test_extraction_failures_fall_back_to_the_labelled_fields(tmp_path: Path) -> None:
-    researcher, _ = make(tmp_path, [oracle(PLAN, extract=False)] * 60)
+    researcher, _ = make(
+        tmp_path, [oracle(PLAN, extract=False)] * 60, **{"wide.extraction": "model"}
+    )
     result = await researcher.arun(QUESTION)
     assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
     assert {"River": "Danube", "Length (km)": "2850", "Mouth": "Black Sea"} in result.table
@@ -201,3 +203,14 @@ async def test_no_matching_entity_gives_an_empty_table_not_an_error(tmp_path: Pa
     assert result.table == [] and result.stop_reason == "answered"
     assert "No river in the searched corpora meets the conditions" in result.answer
     assert "| River | Length (km) | Mouth |" in result.answer
+
+
+async def test_cells_labelled_like_their_column_need_no_model_call(tmp_path: Path) -> None:
+    researcher, model = make(tmp_path, [oracle(PLAN)] * 40)
+    result = await researcher.arun(QUESTION)
+    assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+    prompts = [call[-1].content for call in model.calls]
+    asked = [re.search(r"^Row: (.+)$", p, re.M).group(1) for p in prompts if "Row: " in p]
+    assert asked == ["River boats"]  # the rivers' "Length:" and "Mouth:" lines were read
+    rows = [e for e in events(result, "row") if e["key"] in EUROPE_LONG]
+    assert {how for e in rows for how in e["how"].values()} == {"label", "title"}
