@@ -213,4 +213,4 @@ async def test_cells_labelled_like_their_column_need_no_model_call(tmp_path: Pat
     asked = [re.search(r"^Row: (.+)$", p, re.M).group(1) for p in prompts if "Row: " in p]
     assert asked == ["River boats"]  # the rivers' "Length:" and "Mouth:" lines were read
     rows = [e for e in events(result, "row") if e["key"] in EUROPE_LONG]
-    assert {how for e in rows for how in e["how"].values()} == {"label", "title"}
+    assert {how for e in rows for how in e["how"].values()} == {"label"}
