@@ -98,8 +98,9 @@ def parse_fields(text: str) -> list[DocField]:
     """Every labelled line of `text`, in order, with nesting by indentation and list marks.
 
     A label line with no value opens a group; the more-indented label lines under it are its
-    children (their path is "Parent / child"). Headings ("## Geography") are not fields but
-    close open groups. URL schemes ("http: //...") are not labels."""
+    children (their path is "Parent / child"); plain lines under it are its value (a
+    paragraph). Headings ("## Geography") are not fields but close open groups. URL schemes
+    ("http: //...") are not labels."""
     fields: list[DocField] = []
     stack: list[DocField] = []
     block: DocField | None = None

@@ -116,13 +116,18 @@ def check_condition(
                 )
         if matches:
             best = matches[0].field
+            if condition.test == "contains" and mentions(f"{title}\n{text}", condition.value) >= 0:
+                # stated elsewhere in the document: a field's text can run on past its label
+                # (a description's own sub-lists), so this needs a closer look, not a "no"
+                line = line_around(text, condition.value)
+                return ConditionCheck(condition, "unknown", line[0], line[1], line[2])
             return ConditionCheck(condition, "fail", f"{best.path}: {best.full_value}")
         if condition.test == "equals" and condition.field.strip():
             return ConditionCheck(condition, "unknown")
         # no such field: the whole document (title included) is the field
         if mentions(f"{title}\n{text}", condition.value) < 0:
             return ConditionCheck(condition, "fail")
-        line = _line_around(text, condition.value)
+        line = line_around(text, condition.value)
         return ConditionCheck(condition, "pass", line[0], line[1], line[2])
     targets = numbers_in(condition.value)
     if not targets:
@@ -140,7 +145,7 @@ def check_condition(
     return ConditionCheck(condition, "unknown")
 
 
-def _line_around(text: str, value: str) -> tuple[str, int | None, int | None]:
+def line_around(text: str, value: str) -> tuple[str, int | None, int | None]:
     """The line of `text` that holds `value` (case-insensitive), with its span."""
     position = text.casefold().find(value.casefold())
     if position < 0:

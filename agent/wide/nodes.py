@@ -50,7 +50,7 @@ from agent.wide.fields import (
     parse_fields,
 )
 from agent.wide.fields import words as words_of
-from agent.wide.membership import check_condition, check_membership, groups
+from agent.wide.membership import check_condition, check_membership, groups, line_around
 from agent.wide.render import render_table_answer
 from agent.wide.schemas import ConditionVerdict, TablePlanReply
 from agent.wide.table_plan import Column, TablePlan, finalise_plan
@@ -723,6 +723,10 @@ async def _check_doubtful(
         )
         columns = [Column(c.field or c.value, "text", condition_text) for c in group]
         excerpt = build_excerpt(document.get("title", ""), text, fields, columns)
+        for condition in group:  # the lines that state the value, where the document has them
+            line, start, end = line_around(text, condition.value)
+            if line and start is not None and end is not None:
+                excerpt.lines.insert(1, (line, start, end))
         messages = load_prompt("condition_check").render(
             row=quote_untrusted(row["key"]),
             condition=condition_text,
