@@ -27,7 +27,7 @@ from langgraph.types import Send
 
 from agent.llm.base import ModelError, Usage
 from agent.prompts import load_prompt
-from agent.state import ResearchState, RunContext
+from agent.state import ResearchState, RunContext, add_usage
 from agent.steps import event, failed_usage, structured, usage_delta
 from agent.text import clip, quote_untrusted
 from agent.wide.cells import (
@@ -464,8 +464,37 @@ async def fill_node(task_state: dict[str, Any], runtime: Runtime[RunContext]) ->
         key, key_how = key_value(
             document.get("title", ""), parse_fields(document["text"]), plan.key_column
         )
+        status, unknown = task["status"], list(task["unknown_groups"])
+        spent = Usage()
+        if status == "unknown":  # settle what no cell can settle before extracting anything
+            look = _needs_document_check(plan, unknown)
+            if look:
+                verdict, spent = await _check_groups(ctx, plan, document, key, look)
+                if verdict != "unknown":
+                    unknown = [i for i in unknown if i not in look]
+                if verdict == "fail" or (verdict == "pass" and not unknown):
+                    status = verdict
+                if verdict == "fail":
+                    row = {"source_id": task["source_id"], "key": key, "status": "fail",
+                           "settled_by": "model check", "cells": {}}  # fmt: skip
+                    return {
+                        "rows": {task["row_id"]: row},
+                        "events": [
+                            event(
+                                "row",
+                                state,
+                                key=key,
+                                source_id=task["source_id"],
+                                title=document.get("title", ""),
+                                cells={},
+                                rejected="a condition does not hold",
+                            )
+                        ],
+                        "usage": usage_delta(spent),
+                    }
         columns = [c for c in plan.columns if c.name in task["columns"]]
         cells, update = await _extract(ctx, state, plan, document, key, columns)
+    update["usage"] = add_usage(update.get("usage"), usage_delta(spent))
     cells[plan.key_column] = {
         "value": key,
         "raw": key,
@@ -477,8 +506,9 @@ async def fill_node(task_state: dict[str, Any], runtime: Runtime[RunContext]) ->
         "url": document.get("url", ""),
         "title": document.get("title", ""),
         "key": key,
-        "status": task["status"],
-        "unknown_groups": task["unknown_groups"],
+        "status": status,
+        "unknown_groups": unknown,
+        "checked": status != "unknown" and task["status"] == "unknown",
         "evidence": task.get("evidence", []),
         "cells": cells,
     }
@@ -703,20 +733,34 @@ def _settle_from_cells(plan: TablePlan, row: dict[str, Any]) -> str:
     return "unknown" if "unknown" in verdicts else "pass"
 
 
-async def _check_doubtful(
-    ctx: RunContext, state: ResearchState, plan: TablePlan, row: dict[str, Any]
+_CHECKS: dict[int, int] = {}
+
+
+def _take_check(ctx: RunContext) -> bool:
+    """One of the run's targeted membership checks (max_doubtful_checks), if any are left."""
+    key = id(ctx)
+    if len(_CHECKS) > 64 and key not in _CHECKS:
+        _CHECKS.clear()
+    used = _CHECKS.get(key, 0)
+    if used >= ctx.wide.max_doubtful_checks or ctx.seconds_left() <= 0:
+        return False
+    _CHECKS[key] = used + 1
+    return True
+
+
+async def _check_groups(
+    ctx: RunContext, plan: TablePlan, document: dict[str, Any], key: str, indices: list[int]
 ) -> tuple[str, Usage]:
-    """One targeted model check per unsettled condition, on the lines that bear on it; a
-    'holds' counts only with a quote the document really contains."""
+    """One targeted model check per unsettled condition group, on the lines that bear on it
+    (those stating its value first); a 'holds' counts only with a quote the document really
+    contains. pass / fail / unknown (no check left, or the model failed)."""
     condition_groups = groups(plan.conditions)
     usage = Usage()
-    try:
-        document = await _read_full(ctx, row["source_id"])
-    except ToolError:
-        return "unknown", usage
     text = document["text"]
     fields = parse_fields(text)
-    for index in row.get("unknown_groups", []):
+    for index in indices:
+        if not _take_check(ctx):
+            return "unknown", usage
         group = condition_groups[index]
         condition_text = " or ".join(
             f"{c.field or 'the text'} {c.test.replace('_', ' ')} {c.value}" for c in group
@@ -728,7 +772,7 @@ async def _check_doubtful(
             if line and start is not None and end is not None:
                 excerpt.lines.insert(1, (line, start, end))
         messages = load_prompt("condition_check").render(
-            row=quote_untrusted(row["key"]),
+            row=quote_untrusted(key),
             condition=condition_text,
             title=quote_untrusted(document.get("title", "")),
             excerpt=quote_untrusted(excerpt.text),
@@ -745,6 +789,14 @@ async def _check_doubtful(
     return "pass", usage
 
 
+def _needs_document_check(plan: TablePlan, indices: list[int]) -> list[int]:
+    """The unsettled groups no column can settle (their field is not a table column)."""
+    condition_groups = groups(plan.conditions)
+    return [
+        i for i in indices if not any(_column_for(c, plan.columns) for c in condition_groups[i])
+    ]
+
+
 async def coverage_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     plan = TablePlan.from_state(state["table_plan"])
@@ -758,14 +810,16 @@ async def coverage_node(state: ResearchState, runtime: Runtime[RunContext]) -> d
             continue
         status = _settle_from_cells(plan, row)
         how = "cells"
-        if (
-            status == "unknown"
-            and not row.get("checked")
-            and checked < ctx.wide.max_doubtful_checks
-            and ctx.seconds_left() > 0
-        ):
-            status, spent = await _check_doubtful(ctx, state, plan, row)
-            usage.add(spent)
+        if status == "unknown" and not row.get("checked") and ctx.seconds_left() > 0:
+            try:
+                document = await _read_full(ctx, row["source_id"])
+            except ToolError:
+                document = None
+            if document is not None:
+                status, spent = await _check_groups(
+                    ctx, plan, document, row["key"], row.get("unknown_groups", [])
+                )
+                usage.add(spent)
             checked += 1
             how = "model check"
         if status != "unknown" or how == "model check":
