@@ -774,6 +774,42 @@ class CorpusStore:
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:k]
 
+    def phrase_share(
+        self, phrase: str, corpora: Sequence[str] | None = None, *, cap: int = 100_000
+    ) -> tuple[int, int]:
+        """(documents stating `phrase` as a phrase, documents searched): how common a text is
+        (counting stops at `cap`)."""
+        words = _WORD.findall(unicodedata.normalize("NFKC", phrase))[:MAX_QUERY_TERMS]
+        with self._use() as conn:
+            ranges = self._ranges(conn, corpora)
+            total = 0
+            for id_range in ranges:
+                if id_range is None:
+                    total += conn.execute("SELECT count(*) FROM corpus_documents").fetchone()[0]
+                else:
+                    total += conn.execute(
+                        "SELECT count(DISTINCT doc) FROM corpus_passages WHERE id BETWEEN ? AND ?",
+                        id_range,
+                    ).fetchone()[0]
+            if not words:
+                return 0, total
+            match = '"' + " ".join(w.replace('"', "") for w in words) + '"'
+            found = 0
+            try:
+                for id_range in ranges:
+                    where, params = "corpus_fts MATCH ?", (match,)
+                    if id_range is not None:
+                        where += " AND rowid BETWEEN ? AND ?"
+                        params += id_range
+                    found += conn.execute(
+                        f"SELECT count(DISTINCT p.doc) FROM (SELECT rowid AS pid FROM corpus_fts "
+                        f"WHERE {where} LIMIT ?) AS m JOIN corpus_passages AS p ON p.id = m.pid",
+                        (*params, cap),
+                    ).fetchone()[0]
+            except sqlite3.OperationalError:
+                return 0, total
+            return found, total
+
     @staticmethod
     def _stamp(conn: sqlite3.Connection) -> str:
         """Changes whenever any corpus changes (its `updated` time)."""

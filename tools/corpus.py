@@ -171,6 +171,10 @@ class CorpusSearchTool(Tool):
                     break
         return best
 
+    def phrase_share(self, phrase: str) -> tuple[int, int]:
+        """(documents stating `phrase`, documents searched) over this tool's corpora."""
+        return self.store.phrase_share(phrase, self.corpora)
+
     async def run(self, args: CorpusSearchArgs) -> list[Observation]:
         k = args.k if "k" in args.model_fields_set else self.default_k
         try:

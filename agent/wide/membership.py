@@ -2,8 +2,8 @@
 
 Small models answer a yes/no "does this document match" question with yes almost always, so
 membership is decided by the conditions the planner wrote, read against the document's labelled
-fields: "contains" / "equals" on text, comparisons on the field's first number. Conditions on
-the same field with the same test are alternatives (any one is enough); the groups must all
+fields: "contains" / "equals" on text, comparisons on the field's first number. Alike conditions
+on the same field with the same test are alternatives (any one is enough); the groups must all
 hold. A condition whose field the document does not state is *unknown*: the row is kept aside
 and settled later from its extracted cells or by a targeted check."""
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.wide.fields import DocField, best_fields, first_number, fold, numbers_in
+from agent.wide.fields import DocField, best_fields, first_number, fold, numbers_in, words
 from agent.wide.schemas import Condition
 
 Verdict = Literal["pass", "fail", "unknown"]
@@ -157,11 +157,23 @@ def line_around(text: str, value: str) -> tuple[str, int | None, int | None]:
 
 
 def groups(conditions: Sequence[Condition]) -> list[list[Condition]]:
-    """Conditions on the same field with the same test are alternatives of one group."""
-    grouped: dict[tuple[str, str], list[Condition]] = {}
+    """Alternatives form one group: conditions on the same field (by its words) with the same
+    test whose values are alike (they share a word: two addresses of one team, "Country in
+    X" / "Island country in X"). Unlike values on one field are separate groups, all of which
+    must hold (a small model lists "culture::brazilian" and "main" as two tests of one field)."""
+    grouped: list[tuple[tuple[frozenset[str], str], list[Condition]]] = []
     for condition in conditions:
-        grouped.setdefault((fold(condition.field), condition.test), []).append(condition)
-    return list(grouped.values())
+        key = (frozenset(words(condition.field)), condition.test)
+        mine = set(w for w in words(condition.value) if len(w) >= 3)
+        for other_key, members in grouped:
+            if other_key == key and any(
+                mine & {w for w in words(m.value) if len(w) >= 3} for m in members
+            ):
+                members.append(condition)
+                break
+        else:
+            grouped.append((key, [condition]))
+    return [members for _, members in grouped]
 
 
 def check_membership(

@@ -109,6 +109,7 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         usage = failed_usage(error)
         events.append(event("error", state, message=f"table planner failed: {error}"))
     plan = finalise_plan(question, reply)
+    plan = await _without_common_texts(ctx, plan)
     enumeration = {
         "queries": enumeration_queries(plan),
         "verdicts": {},  # source id -> one letter per condition group: p(ass) f(ail) u(nknown)
@@ -129,6 +130,38 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         "events": events,
         "usage": usage_delta(usage),
     }
+
+
+COMMON_SHARE = 0.5
+"""A text stated by more than this share of the searched documents cannot tell rows apart."""
+
+
+async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
+    """The plan without "contains" tests of texts most documents state ("bookworm" on every
+    package page): they select nothing, and their exact searches would read the corpus."""
+    try:
+        share = getattr(ctx.tools.get("search"), "phrase_share", None)
+    except ToolError:
+        return plan
+    if share is None:
+        return plan
+    kept, notes, dropped = [], [], set()
+    for condition in plan.conditions:
+        if condition.test == "contains" and words_of(condition.value):
+            found, total = await asyncio.to_thread(share, condition.value)
+            if total and found > COMMON_SHARE * total:
+                notes.append(
+                    f"dropped {condition.field or 'text'} contains {condition.value!r}: stated "
+                    f"by {found:,} of {total:,} documents, so it tells no rows apart"
+                )
+                dropped.add(fold(condition.value))
+                continue
+        kept.append(condition)
+    if not notes or not kept:
+        return plan
+    plan.conditions, plan.notes = kept, [*plan.notes, *notes]
+    plan.queries = [q for q in plan.queries if fold(q) not in dropped]
+    return plan
 
 
 # --- enumeration -----------------------------------------------------------------------------

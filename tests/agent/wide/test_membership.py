@@ -62,3 +62,19 @@ def test_same_field_same_test_are_alternatives_and_groups_must_all_hold() -> Non
     result = check_membership(unknown, DOC, FIELDS)
     assert result.verdict == "unknown" and [c.field for c in result.unknown] == ["Region"]
     assert result.evidence[0].evidence.startswith("Package details / Maintainer:")
+
+
+def test_alike_values_on_one_field_are_alternatives_unlike_ones_are_not() -> None:
+    from agent.wide.membership import groups
+
+    conditions = [
+        Condition(field="Debtags", test="contains", value="culture::brazilian"),
+        Condition(field="Debtag", test="contains", value="main"),
+        Condition(field="Maintainer", test="contains", value="astro@alioth-lists.debian.net"),
+        Condition(field="Maintainer", test="contains", value="astro@lists.alioth.debian.org"),
+    ]
+    assert [[c.value for c in g] for g in groups(conditions)] == [
+        ["culture::brazilian"],
+        ["main"],
+        ["astro@alioth-lists.debian.net", "astro@lists.alioth.debian.org"],
+    ]

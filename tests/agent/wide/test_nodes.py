@@ -214,3 +214,15 @@ async def test_cells_labelled_like_their_column_need_no_model_call(tmp_path: Pat
     assert asked == ["River boats"]  # the rivers' "Length:" and "Mouth:" lines were read
     rows = [e for e in events(result, "row") if e["key"] in EUROPE_LONG]
     assert {how for e in rows for how in e["how"].values()} == {"label"}
+
+
+async def test_a_text_most_documents_state_is_no_condition(tmp_path: Path) -> None:
+    plan = {**PLAN, "conditions": [*PLAN["conditions"],
+                                   {"field": "", "test": "contains", "value": "river"}]}
+    researcher, _ = make(tmp_path, [oracle(plan)] * 40)
+    result = await researcher.arun(QUESTION)
+    (plan_event,) = events(result, "table_plan")
+    assert [c["value"] for c in plan_event["conditions"]] == ["Europe", "1000"]
+    assert any("dropped text contains 'river': stated by 9 of 17 documents" in note
+               for note in plan_event["notes"])  # fmt: skip
+    assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
