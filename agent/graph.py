@@ -782,7 +782,7 @@ def build_graph() -> StateGraph[ResearchState, RunContext, ResearchState, Resear
     graph.add_conditional_edges("plan", _route, {"goal": "goal", "table_plan": "table_plan"})
     graph.add_node("table_plan", table_plan_node)
     graph.add_node("enumerate", enumerate_node)
-    graph.add_node("fill", fill_node)  # type: ignore[type-var]
+    graph.add_node("fill", fill_node)  # type: ignore[call-overload]  # a Send payload, not the state
     graph.add_node("coverage", coverage_node)
     graph.add_node("table_answer", table_answer_node)
     graph.add_edge("table_plan", "enumerate")

@@ -797,7 +797,8 @@ class CorpusStore:
             found = 0
             try:
                 for id_range in ranges:
-                    where, params = "corpus_fts MATCH ?", (match,)
+                    where = "corpus_fts MATCH ?"
+                    params: tuple[Any, ...] = (match,)
                     if id_range is not None:
                         where += " AND rowid BETWEEN ? AND ?"
                         params += id_range

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -341,7 +341,8 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         calls += 1
         text, title = document["text"], document.get("title", "")
         fields = parse_fields(text)
-        letters, evidence = [], []
+        letters: list[str] = []
+        evidence: list[list[Any]] = []
         for group in condition_groups:
             check = check_membership(group, text, fields, title)
             letters.append(check.verdict[0])
@@ -480,13 +481,22 @@ def key_value(title: str, fields: list[DocField], key_column: str) -> tuple[str,
     return title.strip(), "title"
 
 
-async def fill_node(task_state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+class FillInput(TypedDict):
+    """What one `fill` branch receives (the `Send` payload), not the whole state."""
+
+    question: str
+    table_plan: dict[str, Any]
+    task: dict[str, Any]
+    usage: dict[str, float]
+
+
+async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Fill one entity's cells (mode primary: its own document; mode followup: another
     document about the same entity, for the cells still empty)."""
     ctx = runtime.context
     plan = TablePlan.from_state(task_state["table_plan"])
     task = task_state["task"]
-    state: ResearchState = {"usage": task_state.get("usage", {})}
+    state: ResearchState = {"usage": task_state.get("usage") or {}}
     async with _slots(ctx):
         if task["mode"] == "followup":
             return await _fill_followup(ctx, state, plan, task)
@@ -599,6 +609,9 @@ async def _extract(
     for name, column in [*names.items(), *((n, c) for n, c in by_name.items()
                                            if c.name in labelled)]:  # fmt: skip
         raw = getattr(reply, name, None) if reply is not None else None
+        value: str | None
+        start: int | None
+        end: int | None
         if column.name in labelled:
             value, item = labelled[column.name]
             raw, how, start, end = item.value or value, "label", item.start, item.end

@@ -279,10 +279,21 @@ def test_note_without_markers_is_attributed_by_overlap() -> None:
 
 async def test_plan_with_columns_is_treated_as_wide(tmp_path: Path) -> None:
     plan = {**PLAN, "columns": ["City", "Country"]}
-    researcher, model, _ = make(tmp_path, [plan, SATISFIED, "| City | Country |"])
+    table_plan = {
+        "entity": "capital city",
+        "columns": [{"name": "City", "type": "text"}, {"name": "Country", "type": "text"}],
+        "key_column": "City",
+        "conditions": [{"field": "", "test": "contains", "value": "capital"}],
+        "queries": ["capital city"],
+    }
+    researcher, model, _ = make(tmp_path, [plan, table_plan] + [{"country": None}] * 5)
     result = await researcher.arun("List capital cities and their countries")
     assert result.events[0].data["task_kind"] == "wide"
-    assert "City | Country" in model.calls[-1][0].content  # the writer was asked for a table
+    assert [e.type for e in result.events][:2] == ["plan", "table_plan"]
+    assert "You plan the research for a question that asks for a table" in (
+        model.calls[1][0].content
+    )
+    assert "| City | Country |" in result.answer and result.table is not None
 
 
 async def test_each_role_uses_its_own_model(tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ def test_cards_and_registry(store: CorpusStore) -> None:
     registry = ToolRegistry([CorpusSearchTool(store), ReadDocumentTool(store)])
     assert registry.names() == ["search", "read"]
     search_card = registry.get("search").card()
-    assert set(search_card["parameters"]["properties"]) == {"query", "k"}
+    assert set(search_card["parameters"]["properties"]) == {"query", "k", "offset", "exact"}
     assert search_card["parameters"]["required"] == ["query"]
     assert search_card["examples"] and search_card["description"]
     read_card = registry.get("read").card()
@@ -172,3 +172,29 @@ async def test_hybrid_search_finds_meaning_and_keeps_one_hit_per_document(
     vectors.build()
     after = await tool({"query": "kitty napping", "k": 5})
     assert "demo:cat" not in [o.source_id for o in after]
+
+
+async def test_search_pages_and_exact_phrases_and_full_reads(tmp_path: Path) -> None:
+    from retriever.types import Document
+
+    store = CorpusStore(tmp_path / "pages.db")
+    store.add_documents(
+        "p",
+        [
+            Document(f"d{i}", f"Homepage: http://www.bioinformatics.org/tool{i}/ and more", "",
+                     f"tool {i}")
+            for i in range(7)
+        ]
+        + [Document("x", "bioinformatics research at a university in org chart", "", "x")],
+    )  # fmt: skip
+    search = CorpusSearchTool(store)
+    first = await search({"query": "bioinformatics.org", "k": 4, "exact": True})
+    rest = await search({"query": "bioinformatics.org", "k": 4, "offset": 4, "exact": True})
+    ids = [o.source_id for o in first + rest]
+    assert len(first) == 4 and len(rest) == 3 and len(set(ids)) == 7
+    assert "p:x" not in ids  # the words, but not as the phrase
+    assert "p:x" in [o.source_id for o in await search({"query": "bioinformatics org", "k": 8})]
+    assert store.phrase_share("bioinformatics.org") == (7, 8)
+    read = ReadDocumentTool(store)
+    (whole,) = await read({"doc_id": "p:d3", "goal": "", "full": True})
+    assert whole.text.startswith("Homepage:") and (whole.start, whole.end) == (0, len(whole.text))
