@@ -178,9 +178,7 @@ class CorpusSearchTool(Tool):
     async def run(self, args: CorpusSearchArgs) -> list[Observation]:
         k = args.k if "k" in args.model_fields_set else self.default_k
         try:
-            hits = await asyncio.to_thread(
-                self.search, args.query, k, args.offset, args.exact
-            )
+            hits = await asyncio.to_thread(self.search, args.query, k, args.offset, args.exact)
         except CorpusError as error:
             raise ToolError(f"search failed: {error}") from error
         return [hit_observation(hit) for hit in hits]

@@ -217,8 +217,10 @@ async def test_cells_labelled_like_their_column_need_no_model_call(tmp_path: Pat
 
 
 async def test_a_text_most_documents_state_is_no_condition(tmp_path: Path) -> None:
-    plan = {**PLAN, "conditions": [*PLAN["conditions"],
-                                   {"field": "", "test": "contains", "value": "river"}]}
+    plan = {
+        **PLAN,
+        "conditions": [*PLAN["conditions"], {"field": "", "test": "contains", "value": "river"}],
+    }
     researcher, _ = make(tmp_path, [oracle(plan)] * 40)
     result = await researcher.arun(QUESTION)
     (plan_event,) = events(result, "table_plan")
