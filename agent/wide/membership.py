@@ -116,11 +116,6 @@ def check_condition(
                 )
         if matches:
             best = matches[0].field
-            if condition.test == "contains" and mentions(f"{title}\n{text}", condition.value) >= 0:
-                # stated elsewhere in the document: a field's text can run on past its label
-                # (a description's own sub-lists), so this needs a closer look, not a "no"
-                line = line_around(text, condition.value)
-                return ConditionCheck(condition, "unknown", line[0], line[1], line[2])
             return ConditionCheck(condition, "fail", f"{best.path}: {best.full_value}")
         if condition.test == "equals" and condition.field.strip():
             return ConditionCheck(condition, "unknown")
