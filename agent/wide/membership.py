@@ -195,3 +195,12 @@ def check_membership(
     else:
         verdict = "pass"
     return MembershipCheck(verdict, tuple(checks))
+
+
+def quote_meets(condition: Condition, quote: str) -> bool:
+    """Whether a quoted passage itself meets `condition`: it states the value (text tests),
+    or a number that passes the comparison (numeric tests)."""
+    if condition.test in ("contains", "equals"):
+        return mentions(quote, condition.value) >= 0
+    targets = numbers_in(condition.value)
+    return bool(targets) and any(_compare(condition.test, n, targets[0]) for n in numbers_in(quote))

@@ -50,7 +50,13 @@ from agent.wide.fields import (
     parse_fields,
 )
 from agent.wide.fields import words as words_of
-from agent.wide.membership import check_condition, check_membership, groups, line_around
+from agent.wide.membership import (
+    check_condition,
+    check_membership,
+    groups,
+    line_around,
+    quote_meets,
+)
 from agent.wide.render import render_table_answer
 from agent.wide.schemas import ConditionVerdict, TablePlanReply
 from agent.wide.table_plan import Column, TablePlan, finalise_plan
@@ -797,9 +803,11 @@ def _take_check(ctx: RunContext) -> bool:
 async def _check_groups(
     ctx: RunContext, plan: TablePlan, document: dict[str, Any], key: str, indices: list[int]
 ) -> tuple[str, Usage]:
-    """One targeted model check per unsettled condition group, on the lines that bear on it
-    (those stating its value first); a 'holds' counts only with a quote the document really
-    contains. pass / fail / unknown (no check left, or the model failed)."""
+    """One targeted check per unsettled condition group: the model finds the words of the
+    document that decide it (the lines stating its value are shown first), and the code
+    decides: the quote must be in the document and must itself meet the condition (hold the
+    value, or a number that passes the comparison). pass / fail / unknown (no check left, or
+    the model failed)."""
     condition_groups = groups(plan.conditions)
     usage = Usage()
     text = document["text"]
@@ -830,7 +838,7 @@ async def _check_groups(
             return "unknown", usage
         usage.add(spent)
         grounded = bool(verdict.quote.strip()) and fold(verdict.quote) in fold(excerpt.text)
-        if not (verdict.holds and grounded):
+        if not (verdict.holds and grounded and any(quote_meets(c, verdict.quote) for c in group)):
             return "fail", usage
     return "pass", usage
 

@@ -78,3 +78,14 @@ def test_alike_values_on_one_field_are_alternatives_unlike_ones_are_not() -> Non
         ["main"],
         ["astro@alioth-lists.debian.net", "astro@lists.alioth.debian.org"],
     ]
+
+
+def test_a_quote_must_itself_meet_the_condition() -> None:
+    from agent.wide.membership import quote_meets
+
+    longer = Condition(field="Length", test="more_than", value="1,000 km")
+    assert quote_meets(longer, "the river is 2,850 km long")
+    assert not quote_meets(longer, "the river is 346 km long")
+    assert not quote_meets(longer, "a long river")
+    europe = Condition(field="Region", test="equals", value="Europe")
+    assert quote_meets(europe, "a river in Europe") and not quote_meets(europe, "in Asia")
