@@ -248,12 +248,43 @@ def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
     return [best[0]] if best and best[1] >= MIN_DROP_EVIDENCE else []
 
 
+def _unreadable_groups(
+    enumeration: dict[str, Any], condition_groups: list[list[Any]], columns: list[Column]
+) -> list[int]:
+    """Groups no checked document could settle ("Distribution equals bookworm" where no page
+    has a Distribution field) and no table column can settle either: a test of nothing."""
+    verdicts = list(enumeration["verdicts"].values())
+    if len(verdicts) < MIN_DROP_EVIDENCE:
+        return []
+    return [
+        i
+        for i, group in enumerate(condition_groups)
+        if i not in enumeration["dropped"]
+        and all(v[i] == "u" for v in verdicts)
+        and not any(_column_for(c, columns) for c in group)
+    ]
+
+
 def _apply_drops(
-    enumeration: dict[str, Any], condition_groups: list[list[Any]], state: ResearchState
+    enumeration: dict[str, Any],
+    condition_groups: list[list[Any]],
+    state: ResearchState,
+    columns: list[Column],
 ) -> list[dict[str, Any]]:
-    """Drop the condition group that alone rejects what the others accept (see
-    `_groups_to_drop`); queries spent for lack of rows run again."""
+    """Drop the groups no document or column can settle, and the group that alone rejects
+    what the others accept (see `_groups_to_drop`); queries spent for lack of rows run
+    again."""
     events = []
+    for index in _unreadable_groups(enumeration, condition_groups, columns):
+        enumeration["dropped"].append(index)
+        events.append(
+            event(
+                "error",
+                state,
+                message=f"condition dropped: {_group_text(condition_groups[index])}: no "
+                "candidate's document states it",
+            )
+        )
     for index in _groups_to_drop(enumeration):
         enumeration["dropped"].append(index)
         for query in enumeration["queries"]:  # the rows it hid may be on spent pages
@@ -288,7 +319,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     condition_groups = groups(plan.conditions)
     drop_events = []
     if all(q["done"] for q in enumeration["queries"]):  # only a finished search may drop
-        drop_events = _apply_drops(enumeration, condition_groups, state)
+        drop_events = _apply_drops(enumeration, condition_groups, state, plan.columns)
     current = next((q for q in enumeration["queries"] if not q["done"]), None)
     if current is not None and not current["exact"]:
         complete = _complete_groups(plan, enumeration)
@@ -377,7 +408,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     elif current["page"] >= ctx.wide.max_pages_per_query * (4 if current["exact"] else 1):
         current["done"] = f"page limit ({current['page']} pages)"
     if all(q["done"] for q in enumeration["queries"]):
-        events.extend(_apply_drops(enumeration, condition_groups, state))
+        events.extend(_apply_drops(enumeration, condition_groups, state, plan.columns))
     rows, unsettled = _counts(enumeration)
     events.append(
         event(

@@ -228,3 +228,20 @@ async def test_a_text_most_documents_state_is_no_condition(tmp_path: Path) -> No
     assert any("dropped text contains 'river': stated by 9 of 17 documents" in note
                for note in plan_event["notes"])  # fmt: skip
     assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+
+
+async def test_a_condition_no_document_can_settle_is_dropped(tmp_path: Path) -> None:
+    plan = {
+        **PLAN,
+        "conditions": [
+            *PLAN["conditions"],
+            {"field": "Distribution", "test": "equals", "value": "x"},
+        ],
+    }
+    researcher, model = make(tmp_path, [oracle(plan)] * 40)
+    result = await researcher.arun(QUESTION)
+    assert any("Distribution equals 'x': no candidate's document states it" in e["message"]
+               for e in events(result, "error"))  # fmt: skip
+    assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+    assert not any("You check one condition" in c[0].content for c in model.calls[:-1]
+                   if "Row: Danube" in c[-1].content)  # fmt: skip
