@@ -117,6 +117,9 @@ class WideConfig(_Strict):
         400, ge=10, description="candidate documents checked against the conditions"
     )
     max_rows: int = Field(80, ge=1, description="rows filled (members first, then unsettled)")
+    max_unsettled: int = Field(
+        30, ge=0, description="candidates the conditions did not settle that are looked at"
+    )
     concurrency: int = Field(
         2, ge=1, le=32, description="entities filled at once (model calls in flight)"
     )

@@ -127,7 +127,11 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         "started": time.time(),
     }
     events.insert(0, event("table_plan", state, **plan.to_state()))
-    plan_state = {**plan.to_state(), "max_rows": ctx.wide.max_rows}
+    plan_state = {
+        **plan.to_state(),
+        "max_rows": ctx.wide.max_rows,
+        "max_unsettled": ctx.wide.max_unsettled,
+    }
     return {
         "plan": {"task_kind": "wide", "sub_goals": [], "columns": plan.column_names},
         "table_plan": plan_state,
@@ -216,12 +220,13 @@ def _complete_groups(plan: TablePlan, enumeration: dict[str, Any]) -> list[int]:
 
 
 def row_status(verdicts: str, dropped: list[int]) -> str:
-    """pass / fail / unknown over the active condition groups."""
+    """pass / fail / unknown over the active condition groups. A candidate none of whose
+    groups passes is no candidate (a page of another kind, stating none of the fields)."""
     active = [v for i, v in enumerate(verdicts) if i not in dropped]
     if "f" in active:
         return "fail"
     if "u" in active:
-        return "unknown"
+        return "unknown" if "p" in active else "fail"
     return "pass"
 
 
@@ -470,7 +475,7 @@ def fill_sends(state: ResearchState, max_rows: int | None = None) -> list[Send]:
         elif status == "unknown":
             unsettled.append(sid)
     sends = []
-    for sid in [*members, *unsettled][:limit]:
+    for sid in [*members, *unsettled[: plan.get("max_unsettled", 30)]][:limit]:
         verdicts = enumeration["verdicts"][sid]
         status = row_status(verdicts, enumeration["dropped"])
         info = enumeration["info"][sid]

@@ -210,6 +210,10 @@ _ALTERNATIVE_GAP = re.compile(r"^\s*(?:,|,?\s*or|,?\s*and/or)\s*$", re.I)
 _PLACEHOLDER = re.compile(r"\b[A-Z]{3,}\b|<[^>]*>|\{[^}]*\}|\.\.\.|\u2026")
 
 
+_FIELD_NOUNS = frozenset(
+    ["entry", "entries", "field", "fields", "data", "column", "columns", "attribute",
+     "property", "heading", "label"]
+)  # fmt: skip
 _NOT_LABELS = frozenset(
     [
         "and",
@@ -273,8 +277,11 @@ def requirement_groups(question: str) -> list[tuple[list[str], str]]:
         gap = question[previous_end : match.start()] if previous_end >= 0 else ""
         listed = previous_end >= 0 and bool(_ALTERNATIVE_GAP.match(gap))
         previous_end = match.end()
+        after = _NEXT_WORD.match(question, match.end())
+        names_a_field = bool(after) and fold(after.group(1)) in _FIELD_NOUNS
         skip = (
-            not phrase
+            names_a_field  # 'the "Elevation" data', '"Government type" field': a field's name
+            or not phrase
             or _PLACEHOLDER.search(phrase)
             or _EXAMPLE_CUE.search(before)
             or phrase[0] == "."
@@ -289,7 +296,6 @@ def requirement_groups(question: str) -> list[tuple[list[str], str]]:
             found[-1][0].append(phrase)
         else:
             # the word right after the quote often names the field ('the "admin" section')
-            after = _NEXT_WORD.match(question, match.end())
             label = after.group(1) if after and fold(after.group(1)) not in _NOT_LABELS else ""
             found.append(([phrase], label))
         previous_kept = True
@@ -297,8 +303,10 @@ def requirement_groups(question: str) -> list[tuple[list[str], str]]:
 
 
 def _covered(phrase: str, conditions: list[Condition]) -> bool:
+    """A planner's condition tests the phrase itself or a part of it (not the phrase inside
+    a longer paraphrase, like "independence (from the UK)" for "(from the UK)")."""
     folded = fold(phrase)
-    return any(folded in fold(c.value) or fold(c.value) in folded for c in conditions if c.value)
+    return any(fold(c.value) in folded for c in conditions if c.value)
 
 
 def question_conditions(
