@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent import Researcher, ScriptedChatModel, load_settings
 from agent.llm.base import Message
 from tests.agent.wide.corpus import RIVERS, build
@@ -245,3 +247,45 @@ async def test_a_condition_no_document_can_settle_is_dropped(tmp_path: Path) -> 
     assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
     assert not any("You check one condition" in c[0].content for c in model.calls[:-1]
                    if "Row: Danube" in c[-1].content)  # fmt: skip
+
+
+async def test_an_interrupted_wide_run_resumes_without_redoing_finished_rows(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    answer = oracle(PLAN)
+    entered = asyncio.Event()
+    rows_asked: list[str] = []
+
+    class DiesOnTheThirdRow(ScriptedChatModel):
+        async def _generate(self, messages, **kwargs):
+            row = re.search(r"^Row: (.+)$", messages[-1].content, re.M)
+            if row:
+                rows_asked.append(row.group(1))
+                if len(rows_asked) == 3 and not entered.is_set():
+                    entered.set()
+                    await asyncio.Event().wait()  # the process "dies" here
+            return await super()._generate(messages, **kwargs)
+
+    store = build(tmp_path)
+    tools = ToolRegistry([CorpusSearchTool(store), ReadDocumentTool(store)])
+    settings = load_settings(data_dir=tmp_path / "data", **{"wide.extraction": "model",
+                                                            "wide.concurrency": 1})  # fmt: skip
+    first = Researcher(settings, models=DiesOnTheThirdRow([answer] * 40), tools=tools,
+                       checkpoint_path=tmp_path / "ckpt.db")  # fmt: skip
+    task = asyncio.create_task(first.arun(QUESTION, run_id="wide-resume"))
+    await asyncio.wait_for(entered.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    before = list(rows_asked)
+    second = Researcher(settings, models=DiesOnTheThirdRow([answer] * 40), tools=tools,
+                        checkpoint_path=tmp_path / "ckpt.db")  # fmt: skip
+    result = await second.aresume("wide-resume")
+    assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+    assert len(before) == 3
+    # the rows finished before the interruption were not extracted again
+    again = rows_asked[len(before) :]
+    assert set(before[:2]).isdisjoint(again) and before[2] in again
+    assert [e.type for e in result.events].count("table_plan") == 1
