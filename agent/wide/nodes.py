@@ -157,9 +157,12 @@ async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
         return plan
     kept, notes, dropped = [], [], set()
     for condition in plan.conditions:
-        if condition.test == "contains" and words_of(condition.value):
+        if condition.test in ("contains", "equals") and words_of(condition.value):
             found, total = await asyncio.to_thread(share, condition.value)
-            if total and found > COMMON_SHARE * total:
+            common = bool(total) and found > COMMON_SHARE * total
+            if common and condition.test == "equals":  # may still tell a field's values apart
+                plan.common_texts = [*plan.common_texts, condition.value]
+            elif common:
                 notes.append(
                     f"dropped {condition.field or 'text'} contains {condition.value!r}: stated "
                     f"by {found:,} of {total:,} documents, so it tells no rows apart"
@@ -186,7 +189,7 @@ def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
     state one value of every text group, so these searches can list every row), then the
     planner's keyword queries (for what exact text cannot find)."""
     queries: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen = {fold(text) for text in plan.common_texts}  # no exact search reads most pages
     for index, group in enumerate(groups(plan.conditions)):
         for condition in group:
             if _text_condition(condition) and fold(condition.value) not in seen:
@@ -256,18 +259,22 @@ def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
 def _unreadable_groups(
     enumeration: dict[str, Any], condition_groups: list[list[Any]], columns: list[Column]
 ) -> list[int]:
-    """Groups no checked document could settle ("Distribution equals bookworm" where no page
-    has a Distribution field) and no table column can settle either: a test of nothing."""
+    """Groups that none of the documents they would decide can settle ("Distribution equals
+    bookworm" where no package page has a Distribution field) and no table column can settle
+    either: a test of nothing."""
+    dropped = enumeration["dropped"]
     verdicts = list(enumeration["verdicts"].values())
-    if len(verdicts) < MIN_DROP_EVIDENCE:
-        return []
-    return [
-        i
-        for i, group in enumerate(condition_groups)
-        if i not in enumeration["dropped"]
-        and all(v[i] == "u" for v in verdicts)
-        and not any(_column_for(c, columns) for c in group)
-    ]
+    unreadable = []
+    for i, group in enumerate(condition_groups):
+        if i in dropped or any(_column_for(c, columns) for c in group):
+            continue
+        # the candidates every other group accepts: the ones this group would decide
+        others_pass = [
+            v for v in verdicts if all(x == "p" for j, x in enumerate(v) if j not in (i, *dropped))
+        ]
+        if len(others_pass) >= MIN_DROP_EVIDENCE and all(v[i] == "u" for v in others_pass):
+            unreadable.append(i)
+    return unreadable
 
 
 def _apply_drops(

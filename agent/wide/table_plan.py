@@ -49,6 +49,8 @@ class TablePlan:
     queries: list[str]
     source: str = "model"  # "model" or "question" (the fallback)
     notes: list[str] = field(default_factory=list)
+    common_texts: list[str] = field(default_factory=list)
+    """Condition values most documents state: tested, but never searched for exactly."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -65,6 +67,7 @@ class TablePlan:
             queries=list(data["queries"]),
             source=data.get("source", "model"),
             notes=list(data.get("notes", [])),
+            common_texts=list(data.get("common_texts", [])),
         )
 
     @property
