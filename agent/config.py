@@ -118,7 +118,7 @@ class WideConfig(_Strict):
     )
     max_rows: int = Field(80, ge=1, description="rows filled (members first, then unsettled)")
     max_unsettled: int = Field(
-        30, ge=0, description="candidates the conditions did not settle that are looked at"
+        60, ge=0, description="candidates the conditions did not settle that are looked at"
     )
     concurrency: int = Field(
         2, ge=1, le=32, description="entities filled at once (model calls in flight)"

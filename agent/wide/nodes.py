@@ -268,9 +268,9 @@ def _unreadable_groups(
     for i, group in enumerate(condition_groups):
         if i in dropped or any(_column_for(c, columns) for c in group):
             continue
-        # the candidates every other group accepts: the ones this group would decide
+        # the candidates no other group rejects: the ones this group would decide
         others_pass = [
-            v for v in verdicts if all(x == "p" for j, x in enumerate(v) if j not in (i, *dropped))
+            v for v in verdicts if all(x != "f" for j, x in enumerate(v) if j not in (i, *dropped))
         ]
         if len(others_pass) >= MIN_DROP_EVIDENCE and all(v[i] == "u" for v in others_pass):
             unreadable.append(i)
@@ -482,7 +482,7 @@ def fill_sends(state: ResearchState, max_rows: int | None = None) -> list[Send]:
         elif status == "unknown":
             unsettled.append(sid)
     sends = []
-    for sid in [*members, *unsettled[: plan.get("max_unsettled", 30)]][:limit]:
+    for sid in [*members, *unsettled[: plan.get("max_unsettled", 60)]][:limit]:
         verdicts = enumeration["verdicts"][sid]
         status = row_status(verdicts, enumeration["dropped"])
         info = enumeration["info"][sid]

@@ -208,7 +208,8 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
     return TablePlan(entity, columns, key, conditions, queries, source, notes)
 
 
-_EXAMPLE_CUE = re.compile(r"(?:e\.g\.?|for example|for instance|such as|like|form|forms)\W*$", re.I)
+_EXAMPLE_CUE = re.compile(r"(?:e\.g\.?|for example|for instance|such as|like)\W*$", re.I)
+_FORM_CUE = re.compile(r"(?:form|forms|pattern|format|template)\W*$", re.I)
 _ALTERNATIVE_GAP = re.compile(r"^\s*(?:,|,?\s*or|,?\s*and/or)\s*$", re.I)
 _PLACEHOLDER = re.compile(r"\b[A-Z]{3,}\b|<[^>]*>|\{[^}]*\}|\.\.\.|\u2026")
 
@@ -267,13 +268,41 @@ def quoted_requirements(question: str) -> list[list[str]]:
     return [phrases for phrases, _ in requirement_groups(question)]
 
 
+def template_literal(template: str) -> str:
+    """The fixed words of a template ("YYYY film by Director" -> "film by", "King of France
+    from <year> to <year>" -> "King of France from", "Chemical element with atomic number N
+    (Symbol)" -> "Chemical element with atomic number"): the longest run of words without a
+    placeholder (YYYY, N, <name>, {x}, ...), less the capitalised role words that end it.
+    "" when no run of two words remains."""
+    runs: list[list[str]] = [[]]
+    for token in template.split():
+        bare = token.strip(",;:")
+        if _PLACEHOLDER_TOKEN.fullmatch(bare) or _PLACEHOLDER_TOKEN.fullmatch(bare.strip(".")):
+            runs.append([])
+        else:
+            runs[-1].append(token)
+    best: list[str] = []
+    for run in runs:
+        while run and run[-1][:1].isupper():
+            run = run[:-1]
+        if len(run) > len(best):
+            best = run
+    literal = " ".join(best).strip(" ,;:")
+    return literal if len(best) >= 2 and len(literal) >= 6 else ""
+
+
+_PLACEHOLDER_TOKEN = re.compile(
+    r"[A-Z]|[A-Z]{3,}|<[^>]*>|\{[^}]*\}|\.\.\.|\u2026|\(?[A-Z]\)?|\[[^\]]*\]"
+)
+
+
 def requirement_groups(question: str) -> list[tuple[list[str], str]]:
     """Literal text the question requires, from its quotes: each group holds alternatives
-    ("A", "B" or "C" is one group). Examples ("e.g. ..."), templates ("of the form ...",
-    placeholders like YYYY or <name>) are not requirements."""
+    ("A", "B" or "C" is one group). Examples ("e.g. ...") are not requirements; templates
+    ("of the form ...", placeholders like YYYY or <name>) require their fixed words."""
     found: list[tuple[list[str], str]] = []
     previous_end = -1
-    previous_kept = False
+    previous_kind = ""
     for match in _QUOTED.finditer(question):
         phrase = match.group(1).strip()
         before = question[max(0, match.start() - 40) : match.start()]
@@ -282,26 +311,35 @@ def requirement_groups(question: str) -> list[tuple[list[str], str]]:
         previous_end = match.end()
         after = _NEXT_WORD.match(question, match.end())
         names_a_field = bool(after) and fold(after.group(1)) in _FIELD_NOUNS
-        skip = (
-            names_a_field  # 'the "Elevation" data', '"Government type" field': a field's name
-            or not phrase
-            or _PLACEHOLDER.search(phrase)
-            or _EXAMPLE_CUE.search(before)
-            or phrase[0] == "."
-            or phrase[-1] == "."  # a fragment like "www."
-            or sum(c.isalnum() for c in phrase) < 3
-            or (listed and not previous_kept)  # the rest of a list of examples
-        )
-        if skip:
-            previous_kept = False
+        if names_a_field or sum(c.isalnum() for c in phrase) < 3:
+            kind = "skip"  # 'the "Elevation" data', '"Government type" field': a field's name
+        elif _EXAMPLE_CUE.search(before) or (listed and previous_kind == "example"):
+            kind = "example"
+        elif (
+            _PLACEHOLDER.search(phrase)
+            or _FORM_CUE.search(before)
+            or (listed and previous_kind == "template")
+        ):
+            kind = "template"
+            phrase = template_literal(phrase)
+            if not phrase:
+                kind = "skip"
+        elif phrase[0] == "." or phrase[-1] == ".":
+            kind = "skip"  # a fragment like "www."
+        else:
+            kind = "literal"
+        joins = listed and previous_kind in ("literal", "template") and kind in (
+            "literal", "template")  # fmt: skip
+        previous_kind = kind
+        if kind in ("skip", "example"):
             continue
-        if listed and found:
-            found[-1][0].append(phrase)
+        if joins and found:
+            if phrase not in found[-1][0]:
+                found[-1][0].append(phrase)
         else:
             # the word right after the quote often names the field ('the "admin" section')
             label = after.group(1) if after and fold(after.group(1)) not in _NOT_LABELS else ""
             found.append(([phrase], label))
-        previous_kept = True
     return found
 
 

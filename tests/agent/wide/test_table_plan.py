@@ -79,7 +79,7 @@ def test_type_guesses() -> None:
     assert guess_type("Maintainer", "the maintainer's name") == "text"
 
 
-def test_quoted_requirements_skip_examples_templates_and_fragments() -> None:
+def test_quoted_requirements_skip_examples_and_fragments_and_read_templates() -> None:
     question = (
         'Packages in the "admin" section that mention "Nagios" (with or without "www."). '
         'Films whose description has the form "YYYY film by Director", e.g. "1942 film by '
@@ -89,8 +89,21 @@ def test_quoted_requirements_skip_examples_templates_and_fragments() -> None:
     assert quoted_requirements(question) == [
         ["admin"],
         ["Nagios"],
+        ["film by"],  # the template's fixed words; its examples are no requirement
         ["Country in Oceania", "Island country in Oceania", "Landlocked country in Oceania"],
     ]
+
+
+def test_template_literals() -> None:
+    from agent.wide.table_plan import template_literal
+
+    assert template_literal("YYYY film directed by Director") == "film directed by"
+    assert template_literal("King of France from <year> to <year>") == "King of France from"
+    assert template_literal("Chemical element with atomic number N (Symbol)") == (
+        "Chemical element with atomic number"
+    )
+    assert template_literal("... painting by <name>") == "painting by"
+    assert template_literal("<name> (YYYY)") == ""
 
 
 def test_quoted_requirements_the_planner_left_out_become_conditions() -> None:
