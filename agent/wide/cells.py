@@ -151,13 +151,34 @@ def ground_number(value: float | None, excerpt: str) -> float | None:
 
 
 def ground_text(value: str | None, excerpt: str) -> str | None:
-    """`value` (trimmed) if the excerpt holds it, by folded substring."""
+    """`value` (trimmed) if the excerpt holds it as whole words ("fr" is not in "from")."""
     if value is None:
         return None
     value = " ".join(str(value).split()).strip(" ;,")
-    if not value or fold(value) not in fold(excerpt):
+    if not value:
+        return None
+    wanted = fold(value)
+    left = r"(?<!\w)" if wanted[0].isalnum() else ""
+    right = r"(?!\w)" if wanted[-1].isalnum() else ""
+    if not re.search(left + re.escape(wanted) + right, fold(excerpt)):
         return None
     return value
+
+
+def related_lines(excerpt: Excerpt, column: Column) -> str:
+    """The excerpt's lines that can state `column`: those sharing a word with its name, or
+    labelled with a word of its description ("Short description: ..." for a birth year
+    "as given in the short description"). A number on an unrelated line (an area in a
+    country's lead, for its population) is not the column's value."""
+    name = set(words(re.sub(r"\([^)]*\)", " ", column.name))) or set(words(column.name))
+    hint = set(words(column.description))
+    kept = []
+    for line, _, _ in excerpt.lines:
+        label, sep, _ = line.partition(": ")
+        line_words = set(words(line))
+        if name & line_words or (sep and len(label) <= 60 and hint & set(words(label))):
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def parse_date(text: str) -> str | None:

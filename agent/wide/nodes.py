@@ -39,6 +39,7 @@ from agent.wide.cells import (
     ground_text,
     label_answer,
     normalise,
+    related_lines,
 )
 from agent.wide.fields import (
     DocField,
@@ -731,12 +732,14 @@ def source_wording(line: str, copied: Any = None) -> str:
 def _grounded(
     column: Column, raw: Any, excerpt: Any
 ) -> tuple[str | None, str, int | None, int | None]:
-    """The model's value if the excerpt states it, normalised, with its line's span."""
+    """The model's value if a line of the excerpt that can state the column states it,
+    normalised, with its line's span."""
     if raw is None:
         return None, "empty", None, None
+    related = related_lines(excerpt, column)
     if column.type == "number":
         try:
-            number = ground_number(float(raw), excerpt.text)
+            number = ground_number(float(raw), related)
         except (TypeError, ValueError):
             number = None
         if number is None:
@@ -745,7 +748,7 @@ def _grounded(
         if start is None:
             start, end = _number_span(excerpt, number)
         return format_number(number), "model", start, end
-    text = ground_text(str(raw), excerpt.text)
+    text = ground_text(str(raw), related)
     if text is None:
         return None, "ungrounded", None, None
     start, end = excerpt.span_of(text)

@@ -72,3 +72,18 @@ def test_field_fallback_reads_a_label_that_answers_the_column() -> None:
     value, item = field_fallback(Column("Total Area (sq km)", "number"), fields)
     assert value == "1284000" and item.path == "Area / total"
     assert field_fallback(Column("Capital", "text"), fields) is None
+
+
+def test_values_must_sit_on_a_line_that_can_state_the_column() -> None:
+    from agent.wide.cells import Excerpt, related_lines
+
+    excerpt = Excerpt()
+    excerpt.add("Title: Gabon", -1, -1)
+    excerpt.add("Gabon is a country with an area of 270,000 km2, bordered by ...", 0, 60)
+    excerpt.add("Short description: Gabonese singer (1931–1999)", 61, 100)
+    population = Column("Population", "number", "the total population estimate")
+    assert ground_number(270_000, related_lines(excerpt, population)) is None
+    birth = Column("Birth Year", "number", "year of birth as given in the short description")
+    assert ground_number(1931, related_lines(excerpt, birth)) == 1931
+    assert ground_text("fr", "Gabon gained independence from France") is None
+    assert ground_text(".ga", "Internet country code: .ga") == ".ga"
