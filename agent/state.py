@@ -116,6 +116,8 @@ class RunContext:
     """What a stored answer depends on besides the sources: models, corpora, tool names."""
     run_id: str = ""
     started: float = field(default_factory=time.monotonic)
+    scratch: dict[str, Any] = field(default_factory=dict)
+    """Per-run working objects of nodes (the wide fan-out's semaphore, its check count)."""
 
     @property
     def deadline(self) -> float:

@@ -66,16 +66,14 @@ from tools.base import ToolError
 PLAN_TOKENS = 600
 MIN_DROP_EVIDENCE = 3
 """Candidates that fail only one condition group before that group may be dropped."""
-_SLOTS: dict[int, asyncio.Semaphore] = {}
 
 
 def _slots(ctx: RunContext) -> asyncio.Semaphore:
     """Bounded concurrency of the fill branches of one run."""
-    key = id(ctx)
-    if key not in _SLOTS:
-        _SLOTS.clear() if len(_SLOTS) > 64 else None
-        _SLOTS[key] = asyncio.Semaphore(ctx.wide.concurrency)
-    return _SLOTS[key]
+    slots = ctx.scratch.get("wide_slots")
+    if slots is None:
+        slots = ctx.scratch["wide_slots"] = asyncio.Semaphore(ctx.wide.concurrency)
+    return slots
 
 
 async def _tool(ctx: RunContext, name: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
@@ -831,18 +829,12 @@ def _settle_from_cells(plan: TablePlan, row: dict[str, Any]) -> str:
     return "unknown" if "unknown" in verdicts else "pass"
 
 
-_CHECKS: dict[int, int] = {}
-
-
 def _take_check(ctx: RunContext) -> bool:
     """One of the run's targeted membership checks (max_doubtful_checks), if any are left."""
-    key = id(ctx)
-    if len(_CHECKS) > 64 and key not in _CHECKS:
-        _CHECKS.clear()
-    used = _CHECKS.get(key, 0)
+    used = int(ctx.scratch.get("wide_checks", 0))
     if used >= ctx.wide.max_doubtful_checks or ctx.seconds_left() <= 0:
         return False
-    _CHECKS[key] = used + 1
+    ctx.scratch["wide_checks"] = used + 1
     return True
 
 

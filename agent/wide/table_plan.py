@@ -310,7 +310,7 @@ def requirement_groups(question: str) -> list[tuple[list[str], str]]:
         listed = previous_end >= 0 and bool(_ALTERNATIVE_GAP.match(gap))
         previous_end = match.end()
         after = _NEXT_WORD.match(question, match.end())
-        names_a_field = bool(after) and fold(after.group(1)) in _FIELD_NOUNS
+        names_a_field = after is not None and fold(after.group(1)) in _FIELD_NOUNS
         if names_a_field or sum(c.isalnum() for c in phrase) < 3:
             kind = "skip"  # 'the "Elevation" data', '"Government type" field': a field's name
         elif _EXAMPLE_CUE.search(before) or (listed and previous_kind == "example"):
