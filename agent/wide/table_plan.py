@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.text import keywords
-from agent.wide.fields import fold, words
+from agent.wide.fields import fold, numbers_in, words
 from agent.wide.schemas import ColumnType, Condition, TablePlanReply
 
 _COLUMN_LIST = re.compile(
@@ -187,7 +187,12 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
         if column.name == key:
             column.type = "text"
     if reply is not None:
-        conditions = _clean_conditions(reply.conditions)
+        conditions = _clean_conditions(reply.conditions, question)
+        invented = [c.value for c in reply.conditions if c.value.strip() and not in_question(
+            c.value.strip().strip("\"'`"), question)]  # fmt: skip
+        if invented:
+            notes.append("dropped conditions the question does not state: " + ", ".join(
+                map(repr, invented)))  # fmt: skip
         extra = question_conditions(
             question, conditions, set(words(f"{reply.entity} {key} {names[0]}"))
         )
@@ -368,12 +373,24 @@ def question_conditions(
     return added
 
 
-def _clean_conditions(conditions: list[Condition]) -> list[Condition]:
+def in_question(value: str, question: str) -> bool:
+    """Whether the question states a condition's value: its words (text), or the number
+    give or take one (a model turns "25 to 48 inclusive" into "less than 49")."""
+    numbers = numbers_in(value)
+    if numbers and not words(re.sub(r"[\d.,\s-]+", " ", value)):
+        stated = numbers_in(question)
+        return all(any(abs(n - q) <= 1 for q in stated) for n in numbers)
+    return set(words(value)) <= set(words(question))
+
+
+def _clean_conditions(conditions: list[Condition], question: str = "") -> list[Condition]:
+    """The planner's conditions, deduplicated, without those whose value the question does
+    not state (a small model invents tests like "Architecture equals amd64")."""
     out: list[Condition] = []
     seen: set[tuple[str, str, str]] = set()
     for condition in conditions:
         value = condition.value.strip().strip("\"'`")
-        if not value:
+        if not value or (question and not in_question(value, question)):
             continue
         key = (fold(condition.field), condition.test, fold(value))
         if key in seen:
