@@ -111,10 +111,13 @@ class WideConfig(_Strict):
     page_size: int = Field(20, ge=5, le=20, description="search hits per enumeration page")
     max_pages_per_query: int = Field(8, ge=1, le=100)
     patience: int = Field(
-        2, ge=1, description="pages in a row without a new row before a query counts as spent"
+        2,
+        ge=1,
+        description="keyword queries: pages in a row without a new row before the query is "
+        "spent (exact searches page until their results run out)",
     )
     max_candidates: int = Field(
-        400, ge=10, description="candidate documents checked against the conditions"
+        1000, ge=10, description="candidate documents checked against the conditions"
     )
     max_rows: int = Field(80, ge=1, description="rows filled (members first, then unsettled)")
     max_unsettled: int = Field(

@@ -414,7 +414,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         current["done"] = f"search failed: {error}"
     elif len(hits) < page_size:
         current["done"] = "results exhausted"
-    elif current["dry"] >= ctx.wide.patience * (2 if current["exact"] else 1):
+    elif not current["exact"] and current["dry"] >= ctx.wide.patience:
         current["done"] = f"saturated ({current['dry']} pages without a new row)"
     elif current["page"] >= ctx.wide.max_pages_per_query * (4 if current["exact"] else 1):
         current["done"] = f"page limit ({current['page']} pages)"
@@ -565,6 +565,10 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
                     unknown = [i for i in unknown if i not in look]
                 if verdict == "fail" or (verdict == "pass" and not unknown):
                     status = verdict
+                if verdict == "unknown":  # no check left: what no cell can settle stays open
+                    row = {"source_id": task["source_id"], "key": key, "status": "unknown",
+                           "unknown_groups": unknown, "checked": True, "cells": {}}  # fmt: skip
+                    return {"rows": {task["row_id"]: row}, "usage": usage_delta(spent)}
                 if verdict == "fail":
                     row = {"source_id": task["source_id"], "key": key, "status": "fail",
                            "settled_by": "model check", "cells": {}}  # fmt: skip
