@@ -39,4 +39,4 @@ async def test_wide_question_on_the_embedded_model(tmp_path: Path) -> None:
     plan = next(e.data for e in result.events if e.type == "table_plan")
     assert plan["source"] == "model" and plan["conditions"]
     assert any(e.type == "row" for e in result.events)
-    assert result.usage.model_calls >= 1 + len(rivers)
+    assert result.usage.model_calls >= 1  # the plan; labelled cells need no call
