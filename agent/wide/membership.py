@@ -91,6 +91,10 @@ def _compare(test: str, found: float, target: float) -> bool:
     return False
 
 
+def _is_number(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*[-\u2212]?[\d.,]+\s*", text)) and bool(numbers_in(text))
+
+
 def check_condition(
     condition: Condition, text: str, fields: Sequence[DocField], title: str = ""
 ) -> ConditionCheck:
@@ -99,6 +103,20 @@ def check_condition(
         if condition.field.strip()
         else []
     )
+    if condition.test == "equals" and _is_number(condition.value):
+        # "Coastline equals 0" against "0 km (landlocked)": the field's number
+        target = numbers_in(condition.value)[0]
+        for match in matches:
+            found = first_number(match.field.full_value)
+            if found is not None:
+                item = match.field
+                verdict: Verdict = (
+                    "pass" if abs(found - target) <= 1e-9 * max(1, abs(target)) else "fail"
+                )
+                return ConditionCheck(
+                    condition, verdict, f"{item.path}: {item.full_value}", item.start, item.end
+                )
+        return ConditionCheck(condition, "unknown")
     if condition.test in ("contains", "equals"):
         wanted = _comparable(condition.value)
         if not wanted:
@@ -132,7 +150,7 @@ def check_condition(
         found = first_number(match.field.full_value)
         if found is None:
             continue
-        verdict: Verdict = "pass" if _compare(condition.test, found, target) else "fail"
+        verdict = "pass" if _compare(condition.test, found, target) else "fail"
         item = match.field
         return ConditionCheck(
             condition, verdict, f"{item.path}: {item.full_value}", item.start, item.end

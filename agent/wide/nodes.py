@@ -232,8 +232,15 @@ def row_status(verdicts: str, dropped: list[int]) -> str:
     return "pass"
 
 
+def verdicts_of(enumeration: dict[str, Any]) -> dict[str, str]:
+    """Each candidate's group letters, with r (fails an "equals" test, passes it read as
+    "contains") as a pass once the enumeration relaxed its equals tests, else as a fail."""
+    relaxed = "p" if enumeration.get("relaxed") else "f"
+    return {sid: v.replace("r", relaxed) for sid, v in enumeration["verdicts"].items()}
+
+
 def _counts(enumeration: dict[str, Any]) -> tuple[int, int]:
-    statuses = [row_status(v, enumeration["dropped"]) for v in enumeration["verdicts"].values()]
+    statuses = [row_status(v, enumeration["dropped"]) for v in verdicts_of(enumeration).values()]
     return statuses.count("pass"), statuses.count("unknown")
 
 
@@ -245,7 +252,7 @@ def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
         return []
     dropped = enumeration["dropped"]
     only_failing: dict[int, int] = {}
-    for verdicts in enumeration["verdicts"].values():
+    for verdicts in verdicts_of(enumeration).values():
         if len(verdicts) - len(dropped) < 2:
             return []  # one condition left: nothing else vouches for the candidates
         failing = [i for i, v in enumerate(verdicts) if v != "p" and i not in dropped]
@@ -262,7 +269,7 @@ def _unreadable_groups(
     bookworm" where no package page has a Distribution field) and no table column can settle
     either: a test of nothing."""
     dropped = enumeration["dropped"]
-    verdicts = list(enumeration["verdicts"].values())
+    verdicts = list(verdicts_of(enumeration).values())
     unreadable = []
     for i, group in enumerate(condition_groups):
         if i in dropped or any(_column_for(c, columns) for c in group):
@@ -282,10 +289,21 @@ def _apply_drops(
     state: ResearchState,
     columns: list[Column],
 ) -> list[dict[str, Any]]:
-    """Drop the groups no document or column can settle, and the group that alone rejects
-    what the others accept (see `_groups_to_drop`); queries spent for lack of rows run
-    again."""
+    """With no row after the whole search: first read "equals" tests as "contains"; then drop
+    the groups no document or column can settle, and the group that alone rejects what the
+    others accept (see `_groups_to_drop`); queries spent for lack of rows run again."""
     events = []
+    if not enumeration.get("relaxed") and not _counts(enumeration)[0]:
+        enumeration["relaxed"] = True  # no row meets the equals tests word for word
+        if _counts(enumeration)[0]:
+            return [
+                event(
+                    "error",
+                    state,
+                    message="no candidate meets the 'equals' tests exactly: read as 'contains'",
+                )
+            ]
+        enumeration["relaxed"] = False
     for index in _unreadable_groups(enumeration, condition_groups, columns):
         enumeration["dropped"].append(index)
         events.append(
@@ -393,7 +411,13 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         evidence: list[list[Any]] = []
         for group in condition_groups:
             check = check_membership(group, text, fields, title)
-            letters.append(check.verdict[0])
+            letter = check.verdict[0]
+            if letter == "f" and any(c.test == "equals" for c in group):
+                loose = [c.model_copy(update={"test": "contains"}) if c.test == "equals" else c
+                         for c in group]  # fmt: skip
+                if check_membership(loose, text, fields, title).verdict == "pass":
+                    letter, check = "r", check_membership(loose, text, fields, title)
+            letters.append(letter)
             evidence.extend(
                 [c.evidence, c.start, c.end] for c in check.evidence if c.start is not None
             )
@@ -474,15 +498,16 @@ def fill_sends(state: ResearchState, max_rows: int | None = None) -> list[Send]:
     columns = [c["name"] for c in plan["columns"] if c["name"] != key]
     limit = max_rows if max_rows is not None else plan.get("max_rows", 80)
     members, unsettled = [], []
+    letters = verdicts_of(enumeration)
     for sid in enumeration["order"]:
-        status = row_status(enumeration["verdicts"][sid], enumeration["dropped"])
+        status = row_status(letters[sid], enumeration["dropped"])
         if status == "pass":
             members.append(sid)
         elif status == "unknown":
             unsettled.append(sid)
     sends = []
     for sid in [*members, *unsettled[: plan.get("max_unsettled", 60)]][:limit]:
-        verdicts = enumeration["verdicts"][sid]
+        verdicts = letters[sid]
         status = row_status(verdicts, enumeration["dropped"])
         info = enumeration["info"][sid]
         unknown = [

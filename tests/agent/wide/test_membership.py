@@ -89,3 +89,15 @@ def test_a_quote_must_itself_meet_the_condition() -> None:
     assert not quote_meets(longer, "a long river")
     europe = Condition(field="Region", test="equals", value="Europe")
     assert quote_meets(europe, "a river in Europe") and not quote_meets(europe, "in Asia")
+
+
+def test_equals_a_number_compares_the_fields_number() -> None:
+    doc = "Coastline: 0 km (landlocked)\nArea:\n  - total: 1,284 sq km\n"
+    fields = parse_fields(doc)
+    zero = Condition(field="Coastline", test="equals", value="0")
+    assert check_condition(zero, doc, fields).verdict == "pass"
+    area = Condition(field="Area", test="equals", value="1,284")
+    assert check_condition(area, doc, fields).verdict == "pass"
+    assert check_condition(area.model_copy(update={"value": "1285"}), doc, fields).verdict == (
+        "fail"
+    )

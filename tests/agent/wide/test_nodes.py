@@ -305,3 +305,14 @@ async def test_a_condition_the_question_does_not_state_is_dropped(tmp_path: Path
     (plan_event,) = events(result, "table_plan")
     assert "dropped conditions the question does not state: 'amd64'" in plan_event["notes"]
     assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+
+
+async def test_with_no_exact_match_equals_tests_are_read_as_contains(tmp_path: Path) -> None:
+    plan = {
+        **PLAN,
+        "conditions": [*PLAN["conditions"], {"field": "Mouth", "test": "equals", "value": "North"}],
+    }
+    researcher, _ = make(tmp_path, [oracle(plan)] * 40)
+    result = await researcher.arun(QUESTION.replace("1,000 km.", "1,000 km, to the North."))
+    assert any("read as 'contains'" in e["message"] for e in events(result, "error"))
+    assert sorted(r["River"] for r in result.table) == ["Elbe", "Rhine"]  # the North Sea ones
