@@ -155,7 +155,36 @@ def check_condition(
         return ConditionCheck(
             condition, verdict, f"{item.path}: {item.full_value}", item.start, item.end
         )
+    inline = inline_number(text, condition.field) if condition.field.strip() else None
+    if inline is not None:
+        found, line, start, end = inline
+        verdict = "pass" if _compare(condition.test, found, target) else "fail"
+        return ConditionCheck(condition, verdict, line, start, end)
     return ConditionCheck(condition, "unknown")
+
+
+def inline_number(text: str, name: str) -> tuple[float, str, int, int] | None:
+    """A number the text states right after a field's name in running prose ("... with
+    atomic number 25 (Mn)", "a population of 5.5 million"): the first such mention, within
+    three words of the name."""
+    name_words = [re.escape(w) for w in fold(name).split() if w]
+    if not name_words:
+        return None
+    pattern = re.compile(
+        r"(?<!\w)" + r"\s+".join(name_words) + r"(?!\w)(?:\s+\w+){0,3}?\s*[:=]?\s*"
+        r"(?P<number>[-\u2212]?\d[\d,.]*(?:\s+(?:thousand|million|billion))?)",
+        re.IGNORECASE,
+    )
+    match = pattern.search(text)
+    if not match:
+        return None
+    numbers = numbers_in(match.group("number"))
+    if not numbers:
+        return None
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    end = len(text) if end < 0 else end
+    return numbers[0], text[start:end].strip()[:300], start, end
 
 
 def line_around(text: str, value: str) -> tuple[str, int | None, int | None]:

@@ -101,3 +101,14 @@ def test_equals_a_number_compares_the_fields_number() -> None:
     assert check_condition(area.model_copy(update={"value": "1285"}), doc, fields).verdict == (
         "fail"
     )
+
+
+def test_a_number_stated_in_prose_after_the_fields_name() -> None:
+    from agent.wide.membership import inline_number
+
+    text = "Manganese\nShort description: Chemical element with atomic number 25 (Mn)\n"
+    assert inline_number(text, "Atomic Number")[0] == 25
+    assert inline_number("a population of 5.5 million people", "Population")[0] == 5_500_000
+    assert inline_number("no such words here 12", "Atomic Number") is None
+    in_range = Condition(field="Atomic Number", test="less_than", value="49")
+    assert check_condition(in_range, text, parse_fields(text)).verdict == "pass"
