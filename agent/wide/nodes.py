@@ -246,7 +246,7 @@ def _counts(enumeration: dict[str, Any]) -> tuple[int, int]:
 
 def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
     """With no row after the whole search: the condition group that alone rejects the most
-    candidates all the others accept (at least MIN_DROP_EVIDENCE of them)."""
+    candidates no other group rejects (at least MIN_DROP_EVIDENCE of them)."""
     rows, _ = _counts(enumeration)
     if rows:
         return []
@@ -255,8 +255,8 @@ def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
     for verdicts in verdicts_of(enumeration).values():
         if len(verdicts) - len(dropped) < 2:
             return []  # one condition left: nothing else vouches for the candidates
-        failing = [i for i, v in enumerate(verdicts) if v != "p" and i not in dropped]
-        if len(failing) == 1 and verdicts[failing[0]] == "f":
+        failing = [i for i, v in enumerate(verdicts) if v == "f" and i not in dropped]
+        if len(failing) == 1:  # the others accept it or cannot tell
             only_failing[failing[0]] = only_failing.get(failing[0], 0) + 1
     best = max(only_failing.items(), key=lambda t: t[1], default=None)
     return [best[0]] if best and best[1] >= MIN_DROP_EVIDENCE else []
