@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.text import keywords
-from agent.wide.fields import fold, numbers_in, words
+from agent.wide.fields import fold, format_number, numbers_in, words
 from agent.wide.schemas import ColumnType, Condition, TablePlanReply
 
 _COLUMN_LIST = re.compile(
@@ -383,6 +383,34 @@ def in_question(value: str, question: str) -> bool:
     return set(words(value)) <= set(words(question))
 
 
+_INCLUSIVE_LOW = (
+    r"{n}\s*(?:or|and)\s*(?:later|more|above|higher|after|greater|over)|at least\s*{n}|from\s*{n}\b"
+)
+_INCLUSIVE_HIGH = (
+    r"{n}\s*(?:or|and)\s*(?:earlier|less|below|lower|before|fewer|under)|at most\s*{n}|up to\s*{n}"
+)
+
+
+def inclusive_bound(condition: Condition, question: str) -> Condition:
+    """A strict comparison the question states inclusively ("released in 1960 or later",
+    "from 25 to 48 (inclusive)") made inclusive: small models write "more than 1960"."""
+    numbers = numbers_in(condition.value)
+    if condition.test not in ("more_than", "less_than") or len(numbers) != 1:
+        return condition
+    number = numbers[0]
+    text = fold(question).replace(",", "")
+    variants = {format_number(number), f"{number:,.0f}".replace(",", "")}
+    low = condition.test == "more_than"
+    template = _INCLUSIVE_LOW if low else _INCLUSIVE_HIGH
+    inclusive = any(re.search(template.format(n=re.escape(v)), text) for v in variants)
+    if not inclusive and re.search(r"\binclusive\b", text):
+        # "from 25 to 48 (inclusive)": both ends of a stated range
+        inclusive = any(re.search(rf"(?<![\d.]){re.escape(v)}(?![\d.])", text) for v in variants)
+    if not inclusive:
+        return condition
+    return condition.model_copy(update={"test": "at_least" if low else "at_most"})
+
+
 def _clean_conditions(conditions: list[Condition], question: str = "") -> list[Condition]:
     """The planner's conditions, deduplicated, without those whose value the question does
     not state (a small model invents tests like "Architecture equals amd64")."""
@@ -396,5 +424,6 @@ def _clean_conditions(conditions: list[Condition], question: str = "") -> list[C
         if key in seen:
             continue
         seen.add(key)
-        out.append(condition.model_copy(update={"value": value}))
+        cleaned = condition.model_copy(update={"value": value})
+        out.append(inclusive_bound(cleaned, question) if question else cleaned)
     return out

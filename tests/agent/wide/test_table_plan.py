@@ -114,3 +114,16 @@ def test_quoted_requirements_the_planner_left_out_become_conditions() -> None:
         ("class", "contains", "navigable"),  # the word after the quote names the field
     ]
     assert any("quoted requirements: 'navigable'" in note for note in plan.notes)
+
+
+def test_strict_bounds_the_question_states_inclusively_become_inclusive() -> None:
+    from agent.wide.schemas import Condition
+    from agent.wide.table_plan import inclusive_bound
+
+    def test_for(question: str, test: str, value: str) -> str:
+        return inclusive_bound(Condition(field="x", test=test, value=value), question).test
+
+    assert test_for("films released in 1960 or later", "more_than", "1960") == "at_least"
+    assert test_for("atomic number from 25 to 48 (inclusive)", "more_than", "25") == "at_least"
+    assert test_for("atomic number from 25 to 48 (inclusive)", "less_than", "48") == "at_most"
+    assert test_for("total area exceeds 500,000 sq km", "more_than", "500000") == "more_than"
