@@ -157,9 +157,9 @@ def check_condition(
         )
     inline = inline_number(text, condition.field) if condition.field.strip() else None
     if inline is not None:
-        found, line, start, end = inline
+        found, stated, start, end = inline
         verdict = "pass" if _compare(condition.test, found, target) else "fail"
-        return ConditionCheck(condition, verdict, line, start, end)
+        return ConditionCheck(condition, verdict, stated, start, end)
     return ConditionCheck(condition, "unknown")
 
 
