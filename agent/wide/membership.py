@@ -199,17 +199,19 @@ def line_around(text: str, value: str) -> tuple[str, int | None, int | None]:
 
 
 def groups(conditions: Sequence[Condition]) -> list[list[Condition]]:
-    """Alternatives form one group: conditions on the same field (by its words) with the same
-    test whose values are alike (they share a word: two addresses of one team, "Country in
-    X" / "Island country in X"). Unlike values on one field are separate groups, all of which
+    """Alternatives form one group: "equals" tests of the same field (one field cannot equal
+    two values), and other tests of the same field whose values are alike (they share a word:
+    two addresses of one team, "Country in X" / "Island country in X"). Unlike values on one field are separate groups, all of which
     must hold (a small model lists "culture::brazilian" and "main" as two tests of one field)."""
     grouped: list[tuple[tuple[frozenset[str], str], list[Condition]]] = []
     for condition in conditions:
         key = (frozenset(words(condition.field)), condition.test)
         mine = set(w for w in words(condition.value) if len(w) >= 3)
         for other_key, members in grouped:
-            if other_key == key and any(
-                mine & {w for w in words(m.value) if len(w) >= 3} for m in members
+            # one field cannot equal two values: "equals" tests of a field are alternatives
+            if other_key == key and (
+                condition.test == "equals"
+                or any(mine & {w for w in words(m.value) if len(w) >= 3} for m in members)
             ):
                 members.append(condition)
                 break

@@ -112,3 +112,13 @@ def test_a_number_stated_in_prose_after_the_fields_name() -> None:
     assert inline_number("no such words here 12", "Atomic Number") is None
     in_range = Condition(field="Atomic Number", test="less_than", value="49")
     assert check_condition(in_range, text, parse_fields(text)).verdict == "pass"
+
+
+def test_equals_tests_of_one_field_are_alternatives() -> None:
+    from agent.wide.membership import groups
+
+    conditions = [
+        Condition(field="Dependency status", test="equals", value="territory"),
+        Condition(field="Dependency status", test="equals", value="dependency"),
+    ]
+    assert len(groups(conditions)) == 1
