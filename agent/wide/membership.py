@@ -201,8 +201,9 @@ def line_around(text: str, value: str) -> tuple[str, int | None, int | None]:
 def groups(conditions: Sequence[Condition]) -> list[list[Condition]]:
     """Alternatives form one group: "equals" tests of the same field (one field cannot equal
     two values), and other tests of the same field whose values are alike (they share a word:
-    two addresses of one team, "Country in X" / "Island country in X"). Unlike values on one field are separate groups, all of which
-    must hold (a small model lists "culture::brazilian" and "main" as two tests of one field)."""
+    two addresses of one team, "Country in X" / "Island country in X"). Unlike "contains"
+    values on one field are separate groups, all of which must hold (a small model lists
+    "culture::brazilian" and "main" as two tests of one field)."""
     grouped: list[tuple[tuple[frozenset[str], str], list[Condition]]] = []
     for condition in conditions:
         key = (frozenset(words(condition.field)), condition.test)
