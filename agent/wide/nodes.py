@@ -415,8 +415,9 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
             if letter == "f" and any(c.test == "equals" for c in group):
                 loose = [c.model_copy(update={"test": "contains"}) if c.test == "equals" else c
                          for c in group]  # fmt: skip
-                if check_membership(loose, text, fields, title).verdict == "pass":
-                    letter, check = "r", check_membership(loose, text, fields, title)
+                relaxed = [check_condition(c, text, fields, title) for c in loose]
+                if any(r.verdict == "pass" for r in relaxed):  # still alternatives
+                    letter = "r"
             letters.append(letter)
             evidence.extend(
                 [c.evidence, c.start, c.end] for c in check.evidence if c.start is not None
