@@ -633,7 +633,7 @@ def fallback_answer(state: ResearchState, reason: str) -> str:
         enumeration = dict(state.get("enumeration") or {})
         enumeration["reason"] = f"partial: {reason}"
         answer, _, _ = render_table_answer(
-            plan, state.get("rows") or {}, enumeration.get("order", []), enumeration
+            plan, state.get("rows") or {}, list(enumeration.get("verdicts", {})), enumeration
         )
         return answer
     numbered, by_id, _, _ = _number_sources(state, 10_000)

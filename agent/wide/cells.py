@@ -23,6 +23,7 @@ from agent.wide.fields import (
     first_number,
     fold,
     format_number,
+    mentions,
     numbers_in,
     words,
 )
@@ -77,6 +78,13 @@ class Excerpt:
         wanted = fold(value)
         for line, start, end in self.lines:
             if wanted and wanted in fold(line):
+                return start, end
+        return None, None
+
+    def span_of_number(self, number: float) -> tuple[int | None, int | None]:
+        """The span of the first excerpt line stating `number` in any written form."""
+        for line, start, end in self.lines:
+            if any(abs(n - number) <= 0.005 * abs(n or 1) for n in numbers_in(line)):
                 return start, end
         return None, None
 
@@ -157,12 +165,7 @@ def ground_text(value: str | None, excerpt: str) -> str | None:
     value = " ".join(str(value).split()).strip(" ;,")
     if not value:
         return None
-    wanted = fold(value)
-    left = r"(?<!\w)" if wanted[0].isalnum() else ""
-    right = r"(?!\w)" if wanted[-1].isalnum() else ""
-    if not re.search(left + re.escape(wanted) + right, fold(excerpt)):
-        return None
-    return value
+    return value if mentions(excerpt, value) >= 0 else None
 
 
 def related_lines(excerpt: Excerpt, column: Column) -> str:

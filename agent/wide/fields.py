@@ -82,6 +82,18 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+def mentions(text: str, value: str) -> int:
+    """Where folded `text` states folded `value` as whole words (-1 if it does not):
+    "admin" is not in "administrator", "bioinformatics.org" is in "www.bioinformatics.org"."""
+    wanted = fold(value).strip()
+    if not wanted:
+        return -1
+    left = r"(?<!\w)" if wanted[0].isalnum() else ""
+    right = r"(?!\w)" if wanted[-1].isalnum() else ""
+    match = re.search(left + re.escape(wanted) + right, fold(text))
+    return match.start() if match else -1
+
+
 def words(text: str) -> list[str]:
     """Content words, folded, with a plural -s taken off (so "Debtags" matches "debtag")."""
     out = []

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.wide.fields import DocField, best_fields, first_number, fold, numbers_in, words
+from agent.wide.fields import (
+    DocField,
+    best_fields,
+    first_number,
+    fold,
+    mentions,
+    numbers_in,
+    words,
+)
 from agent.wide.schemas import Condition
 
 Verdict = Literal["pass", "fail", "unknown"]
@@ -48,18 +56,6 @@ class MembershipCheck:
 
 def _comparable(text: str) -> str:
     return fold(text).strip(" .;,")
-
-
-def mentions(text: str, value: str) -> int:
-    """Where folded `text` states folded `value` as whole words (-1 if it does not):
-    "admin" is not in "administrator", "bioinformatics.org" is in "www.bioinformatics.org"."""
-    wanted = fold(value).strip()
-    if not wanted:
-        return -1
-    left = r"(?<!\w)" if wanted[0].isalnum() else ""
-    right = r"(?!\w)" if wanted[-1].isalnum() else ""
-    match = re.search(left + re.escape(wanted) + right, fold(text))
-    return match.start() if match else -1
 
 
 def _equals(value: str, item: DocField) -> bool:

@@ -47,7 +47,6 @@ from agent.wide.fields import (
     fold,
     format_number,
     match_score,
-    numbers_in,
     parse_fields,
 )
 from agent.wide.fields import words as words_of
@@ -117,13 +116,12 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
     plan = await _without_common_texts(ctx, plan)
     enumeration = {
         "queries": enumeration_queries(plan),
-        "verdicts": {},  # source id -> one letter per condition group: p(ass) f(ail) u(nknown)
-        "order": [],  # source ids in the order found
-        "info": {},  # source id -> title, url, evidence lines
+        # source id -> one letter per condition group: p(ass) f(ail) u(nknown) r(elaxed
+        # pass); in the order the candidates were found
+        "verdicts": {},
         "dropped": [],  # condition groups dropped as contradicting every candidate
         "done": False,
         "reason": "",
-        "started": time.time(),
     }
     events.insert(0, event("table_plan", state, **plan.to_state()))
     plan_state = {
@@ -408,10 +406,8 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         text, title = document["text"], document.get("title", "")
         fields = parse_fields(text)
         letters: list[str] = []
-        evidence: list[list[Any]] = []
         for group in condition_groups:
-            check = check_membership(group, text, fields, title)
-            letter = check.verdict[0]
+            letter = check_membership(group, text, fields, title).verdict[0]
             if letter == "f" and any(c.test == "equals" for c in group):
                 loose = [c.model_copy(update={"test": "contains"}) if c.test == "equals" else c
                          for c in group]  # fmt: skip
@@ -419,17 +415,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
                 if any(r.verdict == "pass" for r in relaxed):  # still alternatives
                     letter = "r"
             letters.append(letter)
-            evidence.extend(
-                [c.evidence, c.start, c.end] for c in check.evidence if c.start is not None
-            )
-        sid = document["source_id"]
-        enumeration["verdicts"][sid] = "".join(letters)
-        enumeration["order"].append(sid)
-        enumeration["info"][sid] = {
-            "title": title,
-            "url": document.get("url", ""),
-            "evidence": evidence[:4],
-        }
+        enumeration["verdicts"][document["source_id"]] = "".join(letters)
     rows, unsettled = _counts(enumeration)
     gained = (rows - rows_before) + (unsettled - unsettled_before)
     current["page"] += 1
@@ -492,39 +478,34 @@ def route_enumeration(state: ResearchState) -> str | list[Send]:
     return fill_sends(state) or "coverage"
 
 
-def fill_sends(state: ResearchState, max_rows: int | None = None) -> list[Send]:
+def fill_sends(state: ResearchState) -> list[Send]:
+    """One `fill` branch per member, then per unsettled candidate (capped), up to max_rows."""
     enumeration = state["enumeration"]
     plan = state["table_plan"]
+    dropped = enumeration["dropped"]
     key = plan["key_column"]
     columns = [c["name"] for c in plan["columns"] if c["name"] != key]
-    limit = max_rows if max_rows is not None else plan.get("max_rows", 80)
-    members, unsettled = [], []
     letters = verdicts_of(enumeration)
-    for sid in enumeration["order"]:
-        status = row_status(letters[sid], enumeration["dropped"])
-        if status == "pass":
-            members.append(sid)
-        elif status == "unknown":
-            unsettled.append(sid)
-    sends = []
-    for sid in [*members, *unsettled[: plan.get("max_unsettled", 60)]][:limit]:
-        verdicts = letters[sid]
-        status = row_status(verdicts, enumeration["dropped"])
-        info = enumeration["info"][sid]
-        unknown = [
-            i for i, v in enumerate(verdicts) if v == "u" and i not in enumeration["dropped"]
-        ]
-        task = {
-            "mode": "primary",
-            "row_id": sid,
-            "source_id": sid,
-            "columns": columns,
-            "status": status,
-            "unknown_groups": unknown,
-            "evidence": info.get("evidence", []),
-        }
-        sends.append(_send(state, task))
-    return sends
+    status = {sid: row_status(v, dropped) for sid, v in letters.items()}
+    members = [sid for sid, s in status.items() if s == "pass"]
+    unsettled = [sid for sid, s in status.items() if s == "unknown"]
+    chosen = [*members, *unsettled[: plan.get("max_unsettled", 60)]][: plan.get("max_rows", 80)]
+    return [
+        _send(
+            state,
+            {
+                "mode": "primary",
+                "row_id": sid,
+                "source_id": sid,
+                "columns": columns,
+                "status": status[sid],
+                "unknown_groups": [
+                    i for i, v in enumerate(letters[sid]) if v == "u" and i not in dropped
+                ],
+            },
+        )
+        for sid in chosen
+    ]
 
 
 def _send(state: ResearchState, task: dict[str, Any]) -> Send:
@@ -630,7 +611,6 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
         "status": status,
         "unknown_groups": unknown,
         "checked": status != "unknown" and task["status"] == "unknown",
-        "evidence": task.get("evidence", []),
         "cells": cells,
     }
     update["rows"] = {task["row_id"]: row}
@@ -774,20 +754,13 @@ def _grounded(
             return None, "ungrounded", None, None
         start, end = excerpt.span_of(format_number(number))
         if start is None:
-            start, end = _number_span(excerpt, number)
+            start, end = excerpt.span_of_number(number)
         return format_number(number), "model", start, end
     text = ground_text(str(raw), related)
     if text is None:
         return None, "ungrounded", None, None
     start, end = excerpt.span_of(text)
     return normalise(column, text), "model", start, end
-
-
-def _number_span(excerpt: Any, number: float) -> tuple[int | None, int | None]:
-    for line, start, end in excerpt.lines:
-        if any(abs(n - number) <= 0.005 * abs(n or 1) for n in numbers_in(line)):
-            return start, end
-    return None, None
 
 
 async def _fill_followup(
@@ -1001,7 +974,7 @@ async def table_answer_node(state: ResearchState, runtime: Runtime[RunContext]) 
     plan = TablePlan.from_state(state["table_plan"])
     enumeration = state.get("enumeration") or {}
     answer, citations, table = render_table_answer(
-        plan, state.get("rows") or {}, enumeration.get("order", []), enumeration
+        plan, state.get("rows") or {}, list(enumeration.get("verdicts", {})), enumeration
     )
     return {
         "answer": answer,

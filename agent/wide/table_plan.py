@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agent.text import keywords
+from agent.text import STOPWORDS, keywords
 from agent.wide.fields import fold, format_number, numbers_in, words
 from agent.wide.schemas import ColumnType, Condition, TablePlanReply
 
@@ -223,48 +223,8 @@ _FIELD_NOUNS = frozenset(
     ["entry", "entries", "field", "fields", "data", "column", "columns", "attribute",
      "property", "heading", "label"]
 )  # fmt: skip
-_NOT_LABELS = frozenset(
-    [
-        "and",
-        "or",
-        "but",
-        "with",
-        "without",
-        "that",
-        "which",
-        "who",
-        "whose",
-        "from",
-        "in",
-        "on",
-        "at",
-        "to",
-        "of",
-        "for",
-        "by",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "the",
-        "a",
-        "an",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "their",
-        "appears",
-        "appear",
-        "mentions",
-        "mention",
-        "means",
-    ]
-)
+_NOT_LABELS = STOPWORDS | {"appear", "appears", "means", "mention", "mentions", "without"}
+"""Words after a quote that name no field ('"Nagios" mentions', '"x" and ...')."""
 _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z][A-Za-z-]{2,30})\b")
 
 
