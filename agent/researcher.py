@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
+from agent.checkpoint import open_checkpointer
 from agent.config import ROLES, Role, Settings, load_settings
 from agent.events import Event
 from agent.graph import build_graph, fallback_answer, find_stored_answer
@@ -227,10 +226,7 @@ class Researcher:
 
     @contextlib.asynccontextmanager
     async def _graph(self) -> AsyncIterator[Any]:
-        self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-        async with AsyncSqliteSaver.from_conn_string(str(self.checkpoint_path)) as saver:
-            await saver.conn.execute("PRAGMA journal_mode=WAL")
-            await saver.conn.execute("PRAGMA synchronous=NORMAL")
+        async with open_checkpointer(self.checkpoint_path) as saver:
             yield build_graph().compile(checkpointer=saver)
 
     # -- running --------------------------------------------------------------------------------
