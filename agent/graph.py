@@ -628,14 +628,33 @@ def _render_notes_for_writer(notes: list[dict[str, Any]], by_id: dict[str, int])
 def fallback_answer(state: ResearchState, reason: str) -> str:
     """The best answer without a writer: the table filled so far (wide questions), or the
     noted evidence, with its citations."""
+    return fallback_result(state, reason)[0]
+
+
+def fallback_result(
+    state: ResearchState, reason: str
+) -> tuple[str, list[dict[str, Any]], list[dict[str, str]] | None]:
+    """(`fallback_answer`, the citations its [n] markers refer to, the partial table or None)."""
     if state.get("table_plan") and state.get("rows"):
         plan = TablePlan.from_state(state["table_plan"])
         enumeration = dict(state.get("enumeration") or {})
         enumeration["reason"] = f"partial: {reason}"
-        answer, _, _ = render_table_answer(
+        answer, citations, table = render_table_answer(
             plan, state.get("rows") or {}, list(enumeration.get("verdicts", {})), enumeration
         )
-        return answer
+        return answer, citations, table
+    answer = _fallback_text(state, reason)
+    numbered, _, _, _ = _number_sources(state, 10_000)
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+    citations = [
+        {"n": n, "source_id": ref.source_id, "url": ref.url, "title": ref.title}
+        for n, ref in numbered.items()
+        if n in cited
+    ]
+    return answer, citations, None
+
+
+def _fallback_text(state: ResearchState, reason: str) -> str:
     numbered, by_id, _, _ = _number_sources(state, 10_000)
     notes = state.get("notes") or []
     if not notes:

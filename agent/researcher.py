@@ -14,7 +14,7 @@ from typing import Any
 from agent.checkpoint import open_checkpointer
 from agent.config import ROLES, Role, Settings, load_settings
 from agent.events import Event
-from agent.graph import build_graph, fallback_answer, find_stored_answer
+from agent.graph import build_graph, fallback_result, find_stored_answer
 from agent.llm.base import ChatModel
 from agent.llm.factory import build_role_models
 from agent.result import Citation, ResearchResult, RunUsage, Timings
@@ -115,6 +115,7 @@ class Researcher:
         self._fact_index: FactIndex | None = None
         self._encoder: Encoder | None = None
         self._checked = False
+        self._stops: dict[str, asyncio.Event] = {}
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -276,6 +277,19 @@ class Researcher:
                 on_event(event)
         return holder["result"]
 
+    def cancel(self, run_id: str) -> bool:
+        """Stop a running run at once; it ends with the partial answer built from what it found
+        (stop reason "cancelled by the user"). False when no run with this id is in progress."""
+        stop = self._stops.get(run_id)
+        if stop is None:
+            return False
+        stop.set()
+        return True
+
+    def running(self) -> list[str]:
+        """Ids of the runs in progress."""
+        return list(self._stops)
+
     def run(self, question: str, *, run_id: str | None = None) -> ResearchResult:
         """Synchronous `arun`. HTTP clients are closed before its event loop ends."""
 
@@ -308,34 +322,54 @@ class Researcher:
             answer_scope=self._answer_scope(),
             run_id=run_id,
         )
-        if graph_input is None or await find_stored_answer(ctx, question) is None:
-            await self.check_models()  # a stored answer needs no model: do not load one
+        stop = self._stops.setdefault(run_id, asyncio.Event())
+        try:
+            if graph_input is None or await find_stored_answer(ctx, question) is None:
+                await self.check_models()  # a stored answer needs no model: do not load one
+        except BaseException:
+            self._stops.pop(run_id, None)
+            raise
         store = self.run_store
         store.start_run(run_id, question)
         config: dict[str, Any] = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         started = time.perf_counter()
         status = "done"
-        async with self._graph() as graph:
-            stream = graph.astream(graph_input, config, context=ctx, stream_mode="updates")
-            try:
-                async with asyncio.timeout(
-                    self.settings.budget.max_seconds + HARD_STOP_GRACE_SECONDS
-                ):
-                    async for chunk in stream:
-                        for update in chunk.values():
-                            for raw in (update or {}).get("events", []):
-                                store.add_event(run_id, raw)
-                                yield Event.model_validate(raw)
-            except TimeoutError:
-                status = "timeout"
-            except asyncio.CancelledError:
-                store.finish_run(run_id, "cancelled", "", {})
-                raise
-            snapshot = await graph.aget_state(config)
+        watcher: asyncio.Task[None] | None = None
+        try:
+            async with self._graph() as graph:
+                stream = graph.astream(graph_input, config, context=ctx, stream_mode="updates")
+                try:
+                    async with asyncio.timeout(
+                        self.settings.budget.max_seconds + HARD_STOP_GRACE_SECONDS
+                    ) as deadline:
+                        watcher = asyncio.create_task(_expire_on(stop, deadline))
+                        async for chunk in stream:
+                            for update in chunk.values():
+                                for raw in (update or {}).get("events", []):
+                                    store.add_event(run_id, raw)
+                                    yield Event.model_validate(raw)
+                except TimeoutError:
+                    status = "cancelled" if stop.is_set() else "timeout"
+                except asyncio.CancelledError:
+                    store.finish_run(run_id, "cancelled", "", {})
+                    raise
+                snapshot = await graph.aget_state(config)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            self._stops.pop(run_id, None)
         values: dict[str, Any] = dict(snapshot.values)
-        if status == "timeout" or not values.get("answer"):
-            reason = "hard time limit reached" if status == "timeout" else "run ended early"
-            values["answer"] = fallback_answer(values, reason)  # type: ignore[arg-type]
+        if not snapshot.next and values.get("answer"):
+            status = "done"  # stopped after the answer was written: the answer stands
+        if status != "done" or not values.get("answer"):
+            reason = {
+                "timeout": "hard time limit reached",
+                "cancelled": "cancelled by the user",
+            }.get(status, "run ended early")
+            answer, citations, table = fallback_result(values, reason)  # type: ignore[arg-type]
+            values["answer"], values["citations"] = answer, citations
+            if table is not None:
+                values["table"] = table
             values["stop_reason"] = reason
         result = self._result(run_id, values, time.perf_counter() - started)
         store.finish_run(run_id, status, result.answer, result.model_dump(mode="json"))
@@ -387,3 +421,10 @@ class Researcher:
             self._knowledge.close()
         if self._run_store is not None:
             self._run_store.close()
+
+
+async def _expire_on(stop: asyncio.Event, deadline: asyncio.Timeout) -> None:
+    """Make `deadline` expire now once `stop` is set: the run's await is interrupted and it ends
+    the way a run out of time does, with the partial answer."""
+    await stop.wait()
+    deadline.reschedule(asyncio.get_running_loop().time())

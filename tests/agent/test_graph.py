@@ -196,6 +196,38 @@ async def test_interrupted_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     ]
 
 
+async def test_cancel_ends_the_run_with_its_partial_answer(tmp_path: Path) -> None:
+    entered = asyncio.Event()
+
+    class HangsOnReflection(ScriptedChatModel):
+        async def _generate(self, messages, **kwargs):
+            if len(self.calls) == 1:
+                self.calls.append(list(messages))
+                entered.set()
+                await asyncio.Event().wait()
+            return await super()._generate(messages, **kwargs)
+
+    researcher = Researcher(
+        load_settings(),
+        models=HangsOnReflection([PLAN]),
+        tools=ToolRegistry([WordSearch(), Read()]),
+        checkpoint_path=tmp_path / "ckpt.db",
+    )
+    assert researcher.cancel("nothing-running") is False
+    task = asyncio.create_task(researcher.arun("What is the capital of France?", run_id="c1"))
+    await asyncio.wait_for(entered.wait(), 10)
+    assert researcher.running() == ["c1"]
+    assert researcher.cancel("c1") is True
+    result = await asyncio.wait_for(task, 10)
+    assert result.stop_reason == "cancelled by the user"
+    # what it had found is kept: the search results are the partial answer's sources
+    assert result.answer and result.citations
+    assert [e.type for e in result.events][:4] == ["plan", "goal", "tool_call", "observation"]
+    record = researcher.run_store.get_run("c1")
+    assert record is not None and record.status == "cancelled" and record.answer == result.answer
+    assert researcher.running() == []
+
+
 async def test_model_error_on_every_call_still_answers(tmp_path: Path) -> None:
     class Down(ScriptedChatModel):
         async def _generate(self, *a, **k):
