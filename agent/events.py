@@ -30,6 +30,11 @@ class Event(BaseModel):
     step: int = 0
     time: float = Field(default_factory=time.time)
     data: dict[str, Any] = Field(default_factory=dict)
+    usage: dict[str, float] | None = Field(
+        None,
+        description="the run's usage totals (tokens, model and tool calls) when the event was "
+        "streamed; None in stored checkpoints",
+    )
 
     def summary(self) -> str:
         """One human line for progress displays."""

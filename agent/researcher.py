@@ -18,7 +18,7 @@ from agent.graph import build_graph, fallback_result, find_stored_answer
 from agent.llm.base import ChatModel
 from agent.llm.factory import build_role_models
 from agent.result import Citation, ResearchResult, RunUsage, Timings
-from agent.state import ResearchState, RunContext
+from agent.state import ResearchState, RunContext, add_usage
 from memory.fact_index import FactIndex, recall
 from memory.knowledge import FactRecord, KnowledgeCache, KnowledgeCacheError
 from memory.run_store import RunStore
@@ -335,6 +335,7 @@ class Researcher:
         started = time.perf_counter()
         status = "done"
         watcher: asyncio.Task[None] | None = None
+        totals: dict[str, float] = {}
         try:
             async with self._graph() as graph:
                 stream = graph.astream(graph_input, config, context=ctx, stream_mode="updates")
@@ -345,9 +346,10 @@ class Researcher:
                         watcher = asyncio.create_task(_expire_on(stop, deadline))
                         async for chunk in stream:
                             for update in chunk.values():
+                                totals = add_usage(totals, (update or {}).get("usage"))
                                 for raw in (update or {}).get("events", []):
                                     store.add_event(run_id, raw)
-                                    yield Event.model_validate(raw)
+                                    yield Event.model_validate({**raw, "usage": totals})
                 except TimeoutError:
                     status = "cancelled" if stop.is_set() else "timeout"
                 except asyncio.CancelledError:

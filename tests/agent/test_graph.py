@@ -247,8 +247,14 @@ async def test_model_error_on_every_call_still_answers(tmp_path: Path) -> None:
 
 async def test_astream_yields_events_live(tmp_path: Path) -> None:
     researcher, _, _ = make(tmp_path, [PLAN, SATISFIED, "Paris [1]."])
-    seen = [event.type async for event in researcher.astream("What is the capital of France?")]
-    assert seen == ["plan", "goal", "tool_call", "observation", "reflection", "answer"]
+    events = [event async for event in researcher.astream("What is the capital of France?")]
+    assert [e.type for e in events] == [
+        "plan", "goal", "tool_call", "observation", "reflection", "answer"
+    ]  # fmt: skip
+    # each streamed event carries the run's usage so far: calls grow as the run goes
+    usage = [e.usage or {} for e in events]
+    assert usage[0]["model_calls"] == 1 and usage[-1]["model_calls"] == 3
+    assert usage[3]["tool_calls"] == 1 and usage[-1]["tool_calls"] == 1
 
 
 def test_sync_run(tmp_path: Path) -> None:
