@@ -53,3 +53,32 @@ class ResearchResult(BaseModel):
     table_columns: list[str] = Field(
         default_factory=list, description="wide questions: the table's columns, in order"
     )
+
+    def table_csv(self) -> str:
+        """The table as CSV, headed by its columns ("" when the answer has no table)."""
+        import csv
+        import io
+
+        if not self.table and not self.table_columns:
+            return ""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(
+            buffer, fieldnames=self._columns(), extrasaction="ignore", lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(self.table or [])
+        return buffer.getvalue()
+
+    def table_markdown(self) -> str:
+        """The table as one markdown table ("" when the answer has no table)."""
+        from agent.wide.render import markdown_table
+
+        if not self.table and not self.table_columns:
+            return ""
+        columns = self._columns()
+        rows = [{c: str(row.get(c, "")) for c in columns} for row in self.table or []]
+        return markdown_table(columns, rows) + "\n"
+
+    def _columns(self) -> list[str]:
+        return self.table_columns or list((self.table or [{}])[0])
+

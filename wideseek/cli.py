@@ -1,4 +1,4 @@
-"""The `wideseek` command: ask, index, corpus, resume, runs, config, demo.
+"""The `wideseek` command: ask, tui, index, corpus, resume, runs, config, demo.
 
 Every expected failure (bad config, unknown corpus, missing weights, corrupt index, a model that
 returns garbage) ends with a one-line error and a non-zero exit, never a traceback.
@@ -546,6 +546,30 @@ def runs_show(
         console.print(event_line(Event.model_validate(raw)))
     if run.result:
         print_result(console, ResearchResult.model_validate(run.result))
+
+
+@app.command()
+def tui(
+    corpus: CorpusOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The research assistant in the terminal (Textual): ask, watch, read, reopen past runs."""
+    from tui import WideseekApp
+
+    settings = _settings(config, corpora=corpus or None)
+    log_path = settings.data_dir / "tui.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    # warnings go to a file while the screen is up: stderr lines would tear the display
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            root.removeHandler(handler)
+    file_handler = logging.FileHandler(log_path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)
+    WideseekApp(settings, config_file=config).run()
 
 
 @app.command("config")

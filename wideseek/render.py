@@ -72,12 +72,4 @@ def print_result(console: Console, result: ResearchResult) -> None:
 
 def table_csv(result: ResearchResult) -> str:
     """The result's table as CSV (header: the table's columns)."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    columns = result.table_columns or list((result.table or [{}])[0])
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(result.table or [])
-    return buffer.getvalue()
+    return result.table_csv()
