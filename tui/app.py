@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -154,15 +153,15 @@ class WideseekApp(App[None]):
             if advice:
                 self.notify(advice, title="run ended early", severity="warning", timeout=8)
         except asyncio.CancelledError:
-            progress.stop, progress.finished = "cancelled", time.monotonic()
+            progress.end("cancelled")
             raise
         except expected_errors() as error:
             title, message = explain(error)
-            progress.stop, progress.finished = "failed", time.monotonic()
+            progress.end("failed")
             self.notify(message, title=title, severity="error", timeout=12)
         except Exception as error:  # a bug must not take the app down: report, keep going
             log.exception("run %s failed", run_id)
-            progress.stop, progress.finished = "failed", time.monotonic()
+            progress.end("failed")
             self.notify(f"{type(error).__name__}: {error}", title="unexpected error",
                         severity="error", timeout=12)  # fmt: skip
         finally:

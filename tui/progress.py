@@ -12,6 +12,12 @@ from typing import Any, Literal
 from agent.events import Event
 from agent.result import ResearchResult
 
+
+def clock() -> float:
+    """Seconds for elapsed times (replaced in snapshot tests so screens do not depend on speed)."""
+    return time.monotonic()
+
+
 GoalStatus = Literal["open", "active", "satisfied", "partial", "abandoned"]
 
 
@@ -50,7 +56,7 @@ class RunProgress:
 
     question: str = ""
     run_id: str = ""
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: clock())
     finished: float | None = None
     wall: float | None = None
     task_kind: str = ""
@@ -73,7 +79,7 @@ class RunProgress:
     def elapsed(self) -> float:
         if self.wall is not None:
             return self.wall
-        return (self.finished or time.monotonic()) - self.started
+        return (self.finished or clock()) - self.started
 
     @property
     def tokens(self) -> int:
@@ -93,10 +99,14 @@ class RunProgress:
         if handler is not None:
             handler(d)
 
+    def end(self, stop: str) -> None:
+        """The run ended without a result (failed, or cancelled before it began)."""
+        self.stop, self.finished = stop, clock()
+
     def finish(self, result: ResearchResult) -> None:
         self.result = result
         self.run_id = result.run_id
-        self.finished = time.monotonic()
+        self.finished = clock()
         self.stop = result.stop_reason
         usage = result.usage
         self.usage = {

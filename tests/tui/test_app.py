@@ -40,7 +40,7 @@ async def test_a_question_shows_plan_steps_evidence_and_a_cited_answer(tmp_path:
         screen = app.screen
         assert app.progress is not None and app.progress.stop == "answered"
         labels = tree_labels(screen.query_one("#plan", Tree))
-        assert "✓ Find the length of the Danube" in labels
+        assert "lookup · 1 goal" in labels and "✓ Find the length of the Danube" in labels
         assert "search: Danube length" in labels
         log = screen.query_one("#activity", RichLog)
         text = "\n".join(line.text for line in log.lines)
@@ -53,8 +53,8 @@ async def test_a_question_shows_plan_steps_evidence_and_a_cited_answer(tmp_path:
         assert "The Danube is 2,850 km long [\\[1\\]](cite:1)" in markdown.source
         assert "https://rivers.example/Danube" in markdown.source
         status = str(screen.query_one("#status").render())
-        assert "answered" in status and "1 tool calls" in status and "qwen" in status
-        assert "1 facts cached" in status  # the fact the run stored
+        assert "answered" in status and "1 tool call ·" in status and "qwen" in status
+        assert "1 fact cached" in status  # the fact the run stored
 
 
 async def test_a_citation_opens_the_cited_passage(tmp_path: Path) -> None:

@@ -69,8 +69,15 @@ class KnowledgeScreen(Screen[None]):
             self.notify(str(error), title="knowledge cache", severity="error")
             return
         self.query_one("#knowledge-stats", Static).update(
-            f"{stats['facts']:,} facts · {stats['documents']:,} documents · "
-            f"{stats['answers']:,} answers · {stats['tool_cache']:,} cached tool results"
+            " · ".join(
+                f"{stats[key]:,} {noun}{'s' * (stats[key] != 1)}"
+                for key, noun in (
+                    ("facts", "fact"),
+                    ("documents", "document"),
+                    ("answers", "answer"),
+                    ("tool_cache", "cached tool result"),
+                )
+            )
             + (f" · {len(facts)} match {text!r}" if text else "")
         )
         table = self.query_one("#facts", DataTable)

@@ -32,11 +32,13 @@ def event_text(event: Event) -> Text:
 
 class ActivityLog(RichLog):
     DEFAULT_CSS = """
-    ActivityLog { background: $surface; }
+    ActivityLog { background: $surface; overflow-x: hidden; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, wrap=True, markup=False, highlight=False, max_lines=5000)
+        super().__init__(
+            id=id, wrap=True, markup=False, highlight=False, max_lines=5000, min_width=20
+        )
 
     def add(self, event: Event) -> None:
         self.write(event_text(event))

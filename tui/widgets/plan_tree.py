@@ -25,6 +25,7 @@ class PlanTree(Tree[str]):
         min-width: 24;
         border: round $primary-background;
         padding: 0 1;
+        overflow-x: hidden;
     }
     PlanTree:focus { border: round $accent; }
     """
@@ -39,15 +40,18 @@ class PlanTree(Tree[str]):
     def show(self, progress: RunProgress) -> None:
         self.clear()
         kind = progress.task_kind or "planning"
-        self.root.set_label(Text(f"{kind} · {len(progress.goals)} goals", style="bold"))
+        goals = len(progress.goals)
+        self.root.set_label(Text(f"{kind} · {goals} goal{'s' * (goals != 1)}", style="bold"))
         for goal in progress.goals.values():
             mark, style = MARKS[goal.status]
             label = Text.assemble((f"{mark} ", style), goal.goal)
-            node = self.root.add(label, data=goal.id, expand=goal.status == "active")
+            node = self.root.add(label, data=goal.id, expand=True)
             for query in goal.queries:
                 node.add_leaf(Text(f"search: {query}", style="dim"))
             if goal.note:
                 node.add_leaf(Text(f"missing: {goal.note}", style="italic dim"))
+        if progress.table_title and not progress.goals:
+            self.root.set_label(Text("wide · one table", style="bold"))
         if progress.table_title:
             table = self.root.add(
                 Text(f"table · {progress.table_title}", style="cyan"), expand=True

@@ -27,7 +27,11 @@ class StatusLine(Static):
             state = "running" if running else (progress.stop or "done")
             style = "bold yellow" if running else ("green" if state == "answered" else "red")
             elapsed, calls, tokens = progress.elapsed, progress.tool_calls, progress.tokens
-        parts = [f"{elapsed:.0f} s", f"{calls} tool calls", f"{tokens:,} tokens", model]
+        parts = [f"{elapsed:.0f} s", _count(calls, "tool call"), _count(tokens, "token"), model]
         if facts is not None:
-            parts.append(f"{facts:,} facts cached")
+            parts.append(f"{_count(facts, 'fact')} cached")
         self.update(Text.assemble((f"● {state}", style), "  " + " · ".join(parts)))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
