@@ -5,6 +5,7 @@ Pure data (no Textual), so the folding is tested without an app.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -74,6 +75,7 @@ class RunProgress:
     stop: str = ""
     events: int = 0
     result: ResearchResult | None = None
+    _last_items: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def elapsed(self) -> float:
@@ -166,6 +168,7 @@ class RunProgress:
         self.tool_calls += 1
 
     def _on_observation(self, d: dict[str, Any]) -> None:
+        self._last_items = list(d.get("items") or [])
         for item in d.get("items") or []:
             source = self.sources.setdefault(
                 item["source_id"],
@@ -185,11 +188,15 @@ class RunProgress:
         goal.note = str(d.get("missing") or "") if status != "satisfied" else ""
         evidence = str(d.get("evidence") or "").strip()
         if evidence and not d.get("unsupported_evidence"):
-            sources = list(self.sources.values())
-            first = sources[-1] if sources else SourceView("")
+            # "[n]" in the evidence is the n-th result of the step's observation
+            cited = [int(n) for n in re.findall(r"\[(\d+)\]", evidence)]
+            items = self._last_items
+            item = next((items[n - 1] for n in cited if 0 < n <= len(items)), None)
+            item = item or (items[0] if items else {})
             self.evidence.append(
-                EvidenceItem("evidence", evidence, first.source_id, first.title, first.url)
-            )
+                EvidenceItem("evidence", evidence, str(item.get("source_id", "")),
+                             str(item.get("title", "")), str(item.get("url", "")))
+            )  # fmt: skip
 
     def _on_fact(self, d: dict[str, Any]) -> None:
         for fact in d.get("facts") or []:
