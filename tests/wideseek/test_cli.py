@@ -376,3 +376,9 @@ def test_ask_format_csv_and_json_print_the_table(tmp_path: Path, server: FakeOpe
     assert {"River": "Volga", "Length (km)": "3530", "Mouth": "Caspian Sea"} in rows
     proc = run("ask", QUESTION, "--corpus", "rivers", "--format", "xml", env=env)
     one_line_error(proc, "--format must be text, csv or json")
+
+
+def test_tui_command_exists_and_bad_config_is_one_line(tmp_path: Path) -> None:
+    proc = run("tui", "--help")
+    assert proc.returncode == 0 and "--corpus" in proc.stdout and "terminal" in proc.stdout
+    one_line_error(run("tui", "--config", str(tmp_path / "missing.toml")), "does not exist")
