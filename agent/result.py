@@ -81,4 +81,3 @@ class ResearchResult(BaseModel):
 
     def _columns(self) -> list[str]:
         return self.table_columns or list((self.table or [{}])[0])
-
