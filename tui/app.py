@@ -60,6 +60,7 @@ class WideseekApp(App[None]):
         self.progress: RunProgress | None = None
         self._worker: Worker[None] | None = None
         self._facts: int | None = None
+        self._pending_settings: Settings | None = None
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -168,6 +169,10 @@ class WideseekApp(App[None]):
             await screen.finished(progress)
             self._refresh_facts()
             screen.status(progress, self.model_label, self._facts)
+            pending, self._pending_settings = self._pending_settings, None
+            if pending is not None:
+                self._worker = None
+                self.call_later(self._apply_settings, pending)
 
     def action_cancel_run(self) -> None:
         if not self.running or self.progress is None:
@@ -240,7 +245,12 @@ class WideseekApp(App[None]):
         except expected_errors() as error:
             self.notify(explain(error)[1], title="history unavailable", severity="error")
             return
-        self.push_screen(HistoryScreen(lambda: store.list_runs(200)), self._reopen)
+        try:
+            runs = store.list_runs(200)
+        except expected_errors() as error:
+            self.notify(explain(error)[1], title="history unavailable", severity="error")
+            return
+        self.push_screen(HistoryScreen(lambda: runs), self._reopen)
 
     async def _reopen(self, run_id: str | None) -> None:
         if not run_id:
@@ -249,7 +259,12 @@ class WideseekApp(App[None]):
             self.notify("A run is in progress: cancel it (Esc) to reopen another.",
                         severity="warning")  # fmt: skip
             return
-        result = self.stored_result(run_id)
+        unreadable: tuple[type[BaseException], ...] = (*expected_errors(), ValueError)
+        try:
+            result = self.stored_result(run_id)
+        except unreadable as error:  # pydantic's ValidationError is a ValueError
+            self.notify(f"Run {run_id} cannot be reopened: {error}", severity="error")
+            return
         if result is None:
             self.notify(f"Run {run_id} is not in the run store.", severity="error")
             return
@@ -307,9 +322,9 @@ class WideseekApp(App[None]):
         if settings is None:
             return
         if self.running:
-            self.notify("Settings apply to the next run once this one ends.",
-                        severity="warning")  # fmt: skip
-            await self._worker.wait() if self._worker else None
+            self._pending_settings = settings
+            self.notify("The settings apply once this run ends.", severity="warning")
+            return
         old, self._researcher = self._researcher, None
         self.settings = settings
         if old is not None:

@@ -290,3 +290,39 @@ async def test_a_wide_question_gives_a_table_that_exports(tmp_path: Path) -> Non
         (md,) = (tmp_path / "data" / "exports").glob("*.md")
         assert md.read_text().startswith("| River | Length (km) | Mouth |")
         assert isinstance(screen.query_one("#answer", AnswerView), AnswerView)
+
+
+async def test_settings_chosen_during_a_run_apply_when_it_ends(tmp_path: Path) -> None:
+    class Slow(ScriptedChatModel):
+        async def _generate(self, messages, **kwargs):
+            await asyncio.sleep(0.4)
+            return await super()._generate(messages, **kwargs)
+
+    from tests.tui.harness import LOOKUP, scripted_factory
+
+    app = WideseekApp(settings_for(tmp_path),
+                      researcher_factory=scripted_factory(tmp_path, LOOKUP, Slow))  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.query_one("#question", Input).value = QUESTION
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        await pilot.press("f4")
+        app.screen.query_one("#max-steps", Input).value = "4"
+        await pilot.press("ctrl+s")
+        await until(lambda: not isinstance(app.screen, SettingsScreen), pilot)
+        assert app.running and app.settings.budget.max_steps == 6  # not under a running run
+        await until(lambda: not app.running and app.settings.budget.max_steps == 4, pilot)
+        assert app.progress.stop == "answered"
+
+
+async def test_a_damaged_stored_run_is_a_notice_when_reopened(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        store = app.researcher.run_store
+        store.db.execute("UPDATE runs SET result = ? WHERE run_id = ?", ['{"run_id": 5}', "run001"])
+        store.db.conn.commit()
+        await pilot.press("f2", "enter")
+        await pilot.pause()
+        assert any("cannot be reopened" in n.message for n in app._notifications)
+        assert app.is_running
