@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import time
 from typing import Any, TypedDict
 
@@ -58,9 +59,11 @@ from agent.wide.membership import (
     quote_meets,
 )
 from agent.wide.render import render_table_answer
-from agent.wide.schemas import ConditionVerdict, TablePlanReply
-from agent.wide.table_plan import Column, TablePlan, finalise_plan
+from agent.wide.schemas import Condition, ConditionVerdict, TablePlanReply
+from agent.wide.table_plan import Column, TablePlan, field_mentions, finalise_plan
 from tools.base import ToolError
+
+log = logging.getLogger(__name__)
 
 PLAN_TOKENS = 600
 MIN_DROP_EVIDENCE = 3
@@ -114,6 +117,7 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         events.append(event("error", state, message=f"table planner failed: {error}"))
     plan = finalise_plan(question, reply)
     plan = await _without_common_texts(ctx, plan)
+    plan = await _with_mentioned_fields(ctx, question, plan)
     enumeration = {
         "queries": enumeration_queries(plan),
         # source id -> one letter per condition group: p(ass) f(ail) u(nknown) r(elaxed
@@ -137,6 +141,52 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         "events": events,
         "usage": usage_delta(usage),
     }
+
+
+async def _with_mentioned_fields(ctx: RunContext, question: str, plan: TablePlan) -> TablePlan:
+    """Add the conditions the question states as "in the <Value> <noun>" when the documents
+    label a field <noun> with exactly <Value> ("Region: Africa"), and the plan tests neither
+    that field nor that value: small planners leave such unquoted restrictions out."""
+    try:
+        tool = ctx.tools.get("search")
+    except ToolError:
+        return plan
+    search, share = getattr(tool, "search", None), getattr(tool, "phrase_share", None)
+    if search is None or share is None:
+        return plan
+    tested_fields = {fold(c.field) for c in plan.conditions if c.field}
+    tested_values = {fold(c.value) for c in plan.conditions}
+    for value, noun in field_mentions(question):
+        if fold(noun) in tested_fields or fold(value) in tested_values:
+            continue
+        phrase = f"{noun} {value}"
+        try:
+            hits = await asyncio.to_thread(search, phrase, 5, 0, True)
+            found, total = await asyncio.to_thread(share, phrase)
+        except Exception as error:  # a failed probe only means no extra condition
+            log.debug("field probe %r failed: %s", phrase, error)
+            continue
+        if not found or (total and found > COMMON_SHARE * total):
+            continue
+        label = next(
+            (
+                item.label
+                for hit in hits
+                for item in parse_fields(hit.text)
+                if fold(item.label) == fold(noun) and fold(item.value) == fold(value)
+            ),
+            None,
+        )
+        if label is None:
+            continue
+        plan.conditions = [*plan.conditions, Condition(field=label, test="equals", value=value)]
+        plan.notes = [
+            *plan.notes,
+            f"added {label} equals {value!r}: the question says 'the {value} {noun}' and "
+            f"{found:,} documents label {label} so",
+        ]
+        tested_fields.add(fold(label))
+    return plan
 
 
 COMMON_SHARE = 0.5

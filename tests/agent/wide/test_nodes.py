@@ -316,3 +316,23 @@ async def test_with_no_exact_match_equals_tests_are_read_as_contains(tmp_path: P
     result = await researcher.arun(QUESTION.replace("1,000 km.", "1,000 km, to the North."))
     assert any("read as 'contains'" in e["message"] for e in events(result, "error"))
     assert sorted(r["River"] for r in result.table) == ["Elbe", "Rhine"]  # the North Sea ones
+
+
+async def test_a_region_the_planner_left_out_is_added_when_documents_label_it(
+    tmp_path: Path,
+) -> None:
+    no_region = {**PLAN, "conditions": [PLAN["conditions"][1]]}  # only "Length more than 1000"
+    researcher, _ = make(tmp_path, [oracle(no_region)] * 40)
+    result = await researcher.arun(QUESTION)  # "... every river of the Europe region ..."
+    (plan_event,) = events(result, "table_plan")
+    assert {"field": "Region", "test": "equals", "value": "Europe"} in plan_event["conditions"]
+    assert any("added Region equals 'Europe'" in note for note in plan_event["notes"])
+    assert sorted(row["River"] for row in result.table) == sorted(EUROPE_LONG)  # no Nile, Congo
+
+
+async def test_a_named_value_no_document_labels_adds_no_condition(tmp_path: Path) -> None:
+    question = QUESTION.replace("of the Europe region", "of the Europe basin")
+    researcher, _ = make(tmp_path, [oracle(PLAN)] * 40)
+    result = await researcher.arun(question)
+    (plan_event,) = events(result, "table_plan")
+    assert not any(c["field"] == "Basin" for c in plan_event["conditions"])
