@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tools.api_call import ApiConfig
+
 Backend = Literal["embedded", "openai", "scripted"]
 StructuredMode = Literal["auto", "json_schema", "json_object", "tool_call", "prompt"]
 Role = Literal["planner", "reflector", "writer", "judge"]
@@ -216,6 +218,14 @@ class KnowledgeConfig(_Strict):
     )
 
 
+class ToolsConfig(_Strict):
+    """Imported tools (`wideseek tools import`): how to call each API, by its name. A section
+    `[tools.apis.<name>]` takes base_url, auth, key_name, token, token_env, timeout, max_chars,
+    cache_ttl and endpoints; the secret may instead be in WIDESEEK_TOOL_<NAME>_TOKEN."""
+
+    apis: dict[str, ApiConfig] = Field(default_factory=dict)
+
+
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
 
 
@@ -251,6 +261,7 @@ class Settings(BaseSettings):
     budget: BudgetConfig = BudgetConfig()
     search: SearchConfig = SearchConfig()
     wide: WideConfig = WideConfig()
+    tools: ToolsConfig = ToolsConfig()
 
     @field_validator("corpora", mode="before")
     @classmethod
@@ -290,6 +301,10 @@ class Settings(BaseSettings):
     def runs_db(self) -> Path:
         return self.data_dir / "runs.db"
 
+    @property
+    def tools_db(self) -> Path:
+        return self.data_dir / "tools.db"
+
 
 def _format_error(error: ValidationError, origin: str) -> str:
     problems = []
@@ -312,14 +327,18 @@ def _set_nested(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-# WIDESEEK_* variables that are not settings: the config file path, the setup script's wheel cache.
+# WIDESEEK_* variables that are not settings: the config file path, the setup script's wheel cache,
+# and (by prefix) the secrets of imported tools' APIs, WIDESEEK_TOOL_<API>_TOKEN.
 _NON_SETTING_ENV = {"CONFIG", "WHEEL_DIR"}
+_NON_SETTING_PREFIXES = ("TOOL_",)
 
 
 def _check_env_keys() -> None:
     """pydantic-settings ignores unknown WIDESEEK_* variables; a typo should fail instead."""
     for name in os.environ:
         if not name.startswith("WIDESEEK_") or name[9:] in _NON_SETTING_ENV:
+            continue
+        if name[9:].startswith(_NON_SETTING_PREFIXES):
             continue
         model: type[BaseModel] | None = Settings
         for part in name[9:].lower().split("__"):

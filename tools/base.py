@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from tools.cards import ToolCard, ToolExample
+
 
 class Observation(BaseModel):
     """What a tool saw: text from a source with a stable id and URL, so it can be cited."""
@@ -32,6 +34,9 @@ class Tool(abc.ABC):
     description: ClassVar[str]
     Args: ClassVar[type[BaseModel]]
     examples: ClassVar[list[dict[str, Any]]] = []
+    """Example argument dicts (each must validate against `Args`)."""
+    source: ClassVar[str] = "builtin"
+    tags: ClassVar[tuple[str, ...]] = ()
     cache_ttl: ClassVar[float | None] = None
     """Seconds a result stays valid in the tool-result cache: None = the cache's default,
     0 = never cached (results that depend on "now")."""
@@ -65,14 +70,18 @@ class Tool(abc.ABC):
     async def run(self, args: Any) -> list[Observation]:
         """Do the work for validated `args`."""
 
-    def card(self) -> dict[str, Any]:
-        """The tool card: what the API retriever indexes and the model sees."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "parameters": self.Args.model_json_schema(),
-            "examples": list(self.examples),
-        }
+    @classmethod
+    def card(cls) -> ToolCard:
+        """The tool card: what the tool retriever indexes and the model sees (a class method:
+        a builtin tool's card needs no store)."""
+        return ToolCard(
+            name=cls.name,
+            description=cls.description,
+            parameters=cls.Args.model_json_schema(),
+            examples=[ToolExample(arguments=example) for example in cls.examples],
+            source=cls.source,
+            tags=list(cls.tags),
+        )
 
 
 class ToolRegistry:

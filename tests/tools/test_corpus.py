@@ -108,11 +108,12 @@ def test_cards_and_registry(store: CorpusStore) -> None:
     registry = ToolRegistry([CorpusSearchTool(store), ReadDocumentTool(store)])
     assert registry.names() == ["search", "read"]
     search_card = registry.get("search").card()
-    assert set(search_card["parameters"]["properties"]) == {"query", "k", "offset", "exact"}
-    assert search_card["parameters"]["required"] == ["query"]
-    assert search_card["examples"] and search_card["description"]
+    assert set(search_card.parameters["properties"]) == {"query", "k", "offset", "exact"}
+    assert search_card.parameters["required"] == ["query"]
+    assert search_card.examples and search_card.description
+    assert search_card.source == "builtin"
     read_card = registry.get("read").card()
-    assert set(read_card["parameters"]["required"]) == {"doc_id", "goal"}
+    assert set(read_card.parameters["required"]) == {"doc_id", "goal"}
     for tool in registry:
         for example in tool.examples:
             tool.validate_args(example)
