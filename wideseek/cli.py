@@ -1,4 +1,4 @@
-"""The `wideseek` command: ask, tui, index, corpus, resume, runs, config, demo.
+"""The `wideseek` command: ask, tui, index, corpus, tools, resume, runs, config, demo.
 
 Every expected failure (bad config, unknown corpus, missing weights, corrupt index, a model that
 returns garbage) ends with a one-line error and a non-zero exit, never a traceback.
@@ -68,9 +68,13 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from retriever.dense import DenseIndexError
     from retriever.encoder import EncoderError
     from retriever.ingest import IngestError
+    from tools.catalogue import ToolCatalogueError
+    from tools.importing import ToolImportError
 
     return (
         CliError,
+        ToolImportError,
+        ToolCatalogueError,
         EncoderError,
         DenseIndexError,
         ConfigError,
@@ -504,6 +508,139 @@ def cache_clear(
     with _cache(config) as cache:
         removed = cache.clear(what)
     console.print(f"removed: {removed}")
+
+
+# --- tools -------------------------------------------------------------------------------------
+
+tools_app = typer.Typer(help="Tools: the builtin ones and those imported from API descriptions.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(tools_app, name="tools")
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _builtin_tools() -> list[Any]:
+    from tools.corpus import CorpusSearchTool, ReadDocumentTool
+
+    return [CorpusSearchTool, ReadDocumentTool]
+
+
+@tools_app.command("import")
+def tools_import(
+    file: Annotated[
+        Path,
+        typer.Argument(help="an OpenAPI 3 document (JSON, or YAML) or an OpenAI function list"),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="the API's name: its [tools.apis.NAME] section and WIDESEEK_TOOL_NAME_TOKEN "
+            "secret (default: the file's name)",
+            show_default=False,
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="where the API is served (default: the spec's first server); function lists: "
+            "each function is POSTed to URL/<name>",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Import the tools FILE describes; importing it again replaces them."""
+    import re
+
+    from pydantic import ValidationError
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tools.api_call import ApiConfig, secret_env_name
+    from tools.catalogue import ToolCatalogue, import_file
+    from tools.importing import api_name
+
+    settings = _settings(config)
+    if not file.is_file():
+        raise CliError(f"{file} does not exist" if not file.exists() else f"{file} is not a file")
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        raise CliError(f"--name {name!r}: use letters, digits, '_' or '-' (at most 64)")
+    api = name or api_name(file)
+    try:
+        given = ApiConfig(base_url=base_url) if base_url else None
+    except ValidationError:
+        raise CliError(f"--base-url {base_url!r} must start with http:// or https://") from None
+    report = import_file(file, api=api, config=given)
+    saved = None
+    if report.tools:
+        with ToolCatalogue(settings.tools_db) as catalogue:
+            saved = catalogue.save(report, reserved=[t.name for t in _builtin_tools()])
+        report = saved.report
+    if report.tools:
+        title = escape(f"{len(report.tools)} tools imported from {file.name} as {api}")
+        table = Table("tool", "call", "description", title=title)
+        for spec in report.tools:
+            call = f"{spec.call.method} {spec.call.path}" if spec.call else "(no endpoint)"
+            table.add_row(
+                escape(spec.card.name), escape(call), escape(_clip(spec.card.description, 60))
+            )
+        console.print(table)
+    if report.problems:
+        problems = Table("operation", "problem", title=f"{len(report.problems)} not imported")
+        for problem in report.problems:
+            problems.add_row(escape(problem.where), escape(problem.reason))
+        console.print(problems)
+    if not report.tools:
+        raise CliError(f"no tool could be imported from {file} ({len(report.problems)} problems)")
+    if saved and saved.replaced:
+        console.print(
+            f"replaced {len(saved.replaced)} tools of an earlier import of {api}", markup=False
+        )
+    effective = report.config.merged(settings.tools.apis.get(api))
+    section = f"[tools.apis.{api}]"
+    if report.kind == "functions" and not (effective.base_url or effective.endpoints):
+        console.print(
+            f"these tools have no endpoint: calling one fails until {section} sets "
+            "endpoints.<tool> or base_url (or import with --base-url)",
+            markup=False,
+            highlight=False,
+        )
+    elif report.kind == "openapi" and not effective.base_url:
+        console.print(
+            f"no base URL: set base_url in {section} or import with --base-url",
+            markup=False,
+            highlight=False,
+        )
+    needs_secret = any(spec.call and spec.call.auth_required for spec in report.tools)
+    if needs_secret and effective.secret(api) is None:
+        env = effective.token_env or secret_env_name(api)
+        console.print(
+            f"calls need a secret: set {env} (or token in {section})", markup=False, highlight=False
+        )
+
+
+@tools_app.command("list")
+def tools_list(config: ConfigOpt = None) -> None:
+    """The builtin tools and the imported ones, with where each comes from."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tools.catalogue import ToolCatalogue
+
+    settings = _settings(config)
+    cards = [tool.card() for tool in _builtin_tools()]
+    if settings.tools_db.exists():
+        with ToolCatalogue(settings.tools_db) as catalogue:
+            cards += catalogue.list_cards()
+    table = Table("tool", "source", "description")
+    for card in cards:
+        table.add_row(escape(card.name), escape(card.source), escape(_clip(card.description, 70)))
+    console.print(table)
 
 
 # --- runs, config, demo ------------------------------------------------------------------------

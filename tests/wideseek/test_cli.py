@@ -382,3 +382,61 @@ def test_tui_command_exists_and_bad_config_is_one_line(tmp_path: Path) -> None:
     proc = run("tui", "--help")
     assert proc.returncode == 0 and "--corpus" in proc.stdout and "terminal" in proc.stdout
     one_line_error(run("tui", "--config", str(tmp_path / "missing.toml")), "does not exist")
+
+
+TOOL_FIXTURES = Path(__file__).parents[1] / "tools" / "fixtures"
+
+
+def test_tools_import_and_list(tmp_path: Path) -> None:
+    spec = tmp_path / "petstore.json"
+    spec.write_text((TOOL_FIXTURES / "petstore.json").read_text())
+    proc = run("tools", "import", str(spec))
+    assert proc.returncode == 0, proc.stderr
+    assert "8 tools imported from petstore.json as petstore" in proc.stdout
+    assert "listPets" in proc.stdout and "DELETE /pets/{petId}" in proc.stdout
+    assert "calls need a secret: set WIDESEEK_TOOL_PETSTORE_TOKEN" in proc.stdout
+    assert "not imported" not in proc.stdout
+    # some operations broken: those are listed, the rest imported; the secret is in the env
+    (tmp_path / "wideseek.toml").write_text('[tools.apis.half]\nbase_url = "http://127.0.0.1:1"\n')
+    env = {"WIDESEEK_TOOL_PETSTORE_TOKEN": "tok-123"}
+    proc = run("tools", "import", str(TOOL_FIXTURES / "broken_ops.json"), "--name", "half", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 tools imported" in proc.stdout and "7 not imported" in proc.stdout
+    assert "unresolvable $ref '#/components/schemas/Missing'" in proc.stdout
+    assert "'in: cookie' is not supported" in proc.stdout
+    assert "no base URL" not in proc.stdout  # wideseek.toml's [tools.apis.half] has one
+    proc = run("tools", "import", str(spec), "--base-url", "http://127.0.0.1:2/v1", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "replaced 8 tools of an earlier import of petstore" in proc.stdout
+    assert "calls need a secret" not in proc.stdout
+    proc = run("tools", "list", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("│")[1:3] for line in proc.stdout.splitlines() if line.count("│") == 4]
+    rows = [[cell.strip() for cell in row] for row in rows if row[0].strip()]
+    assert rows[:2] == [["search", "builtin"], ["read", "builtin"]]
+    assert ["listThings", "openapi:broken_ops.json"] in rows
+    assert ["getInventory", "openapi:petstore.json"] in rows and len(rows) == 12
+
+
+def test_tools_import_errors_are_one_line(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("these are notes: not a spec [at all]\n")
+    proc = run("tools", "import", str(text))
+    assert proc.returncode == 2
+    one_line_error(proc, "notes.txt")
+    one_line_error(run("tools", "import", str(tmp_path / "nope.json")), "nope.json does not exist")
+    broken = tmp_path / "all_broken.json"
+    broken.write_text(json.dumps({"openapi": "3.0.0", "paths": {"/a/{b}": {"get": {}}}}))
+    proc = run("tools", "import", str(broken))
+    assert proc.returncode == 2 and "path parameter {b} is not declared" in proc.stdout
+    one_line_error(proc, "no tool could be imported from")
+    spec = str(TOOL_FIXTURES / "petstore.json")
+    one_line_error(run("tools", "import", spec, "--base-url", "ftp://x"), "must start with http")
+    one_line_error(run("tools", "import", spec, "--name", "a b"), "--name 'a b'")
+    (tmp_path / "wideseek.toml").write_text("[tools.apis.petstore]\nbase_uri = 'http://x'\n")
+    one_line_error(run("tools", "list"), "tools.apis.petstore.base_uri")
+    (tmp_path / "wideseek.toml").unlink()
+    db = Path(os.environ["WIDESEEK_DATA_DIR"]) / "tools.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    one_line_error(run("tools", "list"), "tools.db")
