@@ -78,7 +78,7 @@ def make_app(tmp_path: Path, replies: Any = None, **overrides: Any) -> WideseekA
     )
 
 
-async def until(condition: Callable[[], bool], pilot: Any, timeout: float = 20.0) -> None:
+async def until(condition: Callable[[], bool], pilot: Any, timeout: float = 90.0) -> None:
     """Let the app work until `condition` holds (fails the test after `timeout`)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -88,7 +88,7 @@ async def until(condition: Callable[[], bool], pilot: Any, timeout: float = 20.0
         await pilot.pause(0.05)
 
 
-async def ask(pilot: Any, question: str = QUESTION, timeout: float = 20.0) -> None:
+async def ask(pilot: Any, question: str = QUESTION, timeout: float = 90.0) -> None:
     app = pilot.app
     await pilot.click("#question")
     app.screen.query_one("#question").value = question

@@ -18,9 +18,16 @@ CITE_SCHEME = "cite:"
 
 
 def answer_markdown(result: ResearchResult) -> str:
-    """The answer with each [n] a link to its citation, the table un-fenced, then the sources."""
+    """The answer with each [n] a link to its citation, then the sources (a table answer: its
+    sources list; the table itself is in the Table tab)."""
     numbers = {c.n for c in result.citations}
-    text = _FENCE.sub(lambda m: m.group(1), result.answer)
+    if result.table is not None:  # the Table tab shows it; a markdown table of 80 rows is slow
+        rows = len(result.table)
+        text = _FENCE.sub(
+            f"*A table of {rows} row{'s' * (rows != 1)}: see the **Table** tab.*", result.answer
+        )
+    else:
+        text = _FENCE.sub(lambda m: m.group(1), result.answer)
 
     def link(match: re.Match[str]) -> str:
         n = int(match.group(1))
