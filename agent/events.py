@@ -25,6 +25,25 @@ EventType = Literal[
 ]
 
 
+EVENT_LOOK: dict[str, tuple[str, str]] = {
+    "plan": ("plan", "bold cyan"),
+    "goal": ("goal", "bold magenta"),
+    "cache_hit": ("recall", "bold blue"),
+    "fact": ("noted", "blue"),
+    "tool_call": ("tool", "yellow"),
+    "observation": ("saw", "dim"),
+    "reflection": ("think", "green"),
+    "answer": ("done", "bold"),
+    "budget": ("stop", "bold red"),
+    "error": ("warn", "red"),
+    "table_plan": ("table", "bold cyan"),
+    "enumerate": ("found", "yellow"),
+    "row": ("row", "green"),
+    "coverage": ("check", "magenta"),
+}
+"""Per event type: the short label and the (rich) style progress displays show it with."""
+
+
 class Event(BaseModel):
     type: EventType
     step: int = 0

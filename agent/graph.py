@@ -643,8 +643,8 @@ def fallback_result(
             plan, state.get("rows") or {}, list(enumeration.get("verdicts", {})), enumeration
         )
         return answer, citations, table
-    answer = _fallback_text(state, reason)
-    numbered, _, _, _ = _number_sources(state, 10_000)
+    numbered, by_id, _, _ = _number_sources(state, 10_000)
+    answer = _fallback_text(state, reason, numbered, by_id)
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
     citations = [
         {"n": n, "source_id": ref.source_id, "url": ref.url, "title": ref.title}
@@ -654,8 +654,9 @@ def fallback_result(
     return answer, citations, None
 
 
-def _fallback_text(state: ResearchState, reason: str) -> str:
-    numbered, by_id, _, _ = _number_sources(state, 10_000)
+def _fallback_text(
+    state: ResearchState, reason: str, numbered: dict[int, SourceRef], by_id: dict[str, int]
+) -> str:
     notes = state.get("notes") or []
     if not notes:
         if not numbered:

@@ -322,21 +322,20 @@ class Researcher:
             answer_scope=self._answer_scope(),
             run_id=run_id,
         )
-        stop = self._stops.setdefault(run_id, asyncio.Event())
+        stop = self._stops.setdefault(run_id, asyncio.Event())  # cancel() sets it
+        watcher: asyncio.Task[None] | None = None
         try:
             if graph_input is None or await find_stored_answer(ctx, question) is None:
                 await self.check_models()  # a stored answer needs no model: do not load one
-        except BaseException:
-            self._stops.pop(run_id, None)
-            raise
-        store = self.run_store
-        store.start_run(run_id, question)
-        config: dict[str, Any] = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
-        started = time.perf_counter()
-        status = "done"
-        watcher: asyncio.Task[None] | None = None
-        totals: dict[str, float] = {}
-        try:
+            store = self.run_store
+            store.start_run(run_id, question)
+            config: dict[str, Any] = {
+                "configurable": {"thread_id": run_id},
+                "recursion_limit": 200,
+            }
+            started = time.perf_counter()
+            status = "done"
+            totals: dict[str, float] = {}
             async with self._graph() as graph:
                 stream = graph.astream(graph_input, config, context=ctx, stream_mode="updates")
                 try:

@@ -63,7 +63,7 @@ class ResearchResult(BaseModel):
             return ""
         buffer = io.StringIO()
         writer = csv.DictWriter(
-            buffer, fieldnames=self._columns(), extrasaction="ignore", lineterminator="\n"
+            buffer, fieldnames=self.table_header(), extrasaction="ignore", lineterminator="\n"
         )
         writer.writeheader()
         writer.writerows(self.table or [])
@@ -75,9 +75,10 @@ class ResearchResult(BaseModel):
 
         if not self.table and not self.table_columns:
             return ""
-        columns = self._columns()
+        columns = self.table_header()
         rows = [{c: str(row.get(c, "")) for c in columns} for row in self.table or []]
         return markdown_table(columns, rows) + "\n"
 
-    def _columns(self) -> list[str]:
+    def table_header(self) -> list[str]:
+        """The table's columns: the planned ones, else the first row's keys."""
         return self.table_columns or list((self.table or [{}])[0])

@@ -25,10 +25,10 @@ from agent.researcher import Researcher
 from agent.result import ResearchResult
 from tui.errors import expected_errors, explain, stop_advice
 from tui.export import export_table
-from tui.progress import RunProgress
+from tui.progress import RunProgress, SourceView
 from tui.screens.history import HistoryScreen
 from tui.screens.knowledge import KnowledgeScreen
-from tui.screens.passage import PassageScreen, SourcePassages
+from tui.screens.passage import PassageScreen
 from tui.screens.research import ResearchScreen
 from tui.screens.settings import SettingsScreen
 from tui.widgets.answer import AnswerView, ResultTable
@@ -202,10 +202,10 @@ class WideseekApp(App[None]):
         source = await asyncio.to_thread(self.source_passages, source_id)
         await self.push_screen(PassageScreen(source, label))
 
-    def source_passages(self, source_id: str) -> SourcePassages:
+    def source_passages(self, source_id: str) -> SourceView:
         """What the run read from a source: the knowledge cache's passages, else the run's
         snippets."""
-        source = SourcePassages(source_id)
+        source = SourceView(source_id)
         seen = self.progress.sources.get(source_id) if self.progress else None
         if seen is not None:
             source.title, source.url = seen.title, seen.url
@@ -220,7 +220,7 @@ class WideseekApp(App[None]):
         except expected_errors() as error:
             log.warning("passages of %s unavailable: %s", source_id, error)
         if not source.passages and seen is not None:
-            source.passages = list(seen.snippets)
+            source.passages = list(seen.passages)
         return source
 
     @on(ResultTable.ExportRequested)
@@ -250,7 +250,7 @@ class WideseekApp(App[None]):
         except expected_errors() as error:
             self.notify(explain(error)[1], title="history unavailable", severity="error")
             return
-        self.push_screen(HistoryScreen(lambda: runs), self._reopen)
+        self.push_screen(HistoryScreen(runs), self._reopen)
 
     async def _reopen(self, run_id: str | None) -> None:
         if not run_id:

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 from agent.config import ConfigError
+from agent.errors import expected_errors as library_errors
 from agent.llm.base import ModelError
-from agent.researcher import ResearchError
-from memory.knowledge import KnowledgeCacheError
-from memory.run_store import RunStoreError
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
-    from agent.llm.weights import WeightsError
-    from retriever.corpus_store import CorpusError
-    from retriever.dense import DenseIndexError
-    from retriever.encoder import EncoderError
-
-    return (
-        ResearchError,
-        ModelError,
-        ConfigError,
-        KnowledgeCacheError,
-        RunStoreError,
-        WeightsError,
-        CorpusError,
-        DenseIndexError,
-        EncoderError,
-        OSError,
-    )
+    """The library's expected failures, and OS errors (an unwritable data dir)."""
+    return (*library_errors(), OSError)
 
 
 def explain(error: BaseException) -> tuple[str, str]:

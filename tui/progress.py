@@ -48,7 +48,8 @@ class SourceView:
     source_id: str
     title: str = ""
     url: str = ""
-    snippets: list[str] = field(default_factory=list)
+    passages: list[str] = field(default_factory=list)
+    """What was read from it: the run's search snippets, or the passages the cache stored."""
 
 
 @dataclass
@@ -175,8 +176,8 @@ class RunProgress:
                 SourceView(item["source_id"], item.get("title", ""), item.get("url", "")),
             )
             snippet = str(item.get("snippet", ""))
-            if snippet and snippet not in source.snippets:
-                source.snippets.append(snippet)
+            if snippet and snippet not in source.passages:
+                source.passages.append(snippet)
 
     def _on_reflection(self, d: dict[str, Any]) -> None:
         goal = self._goal(d.get("goal_id"))

@@ -58,34 +58,9 @@ class CliError(Exception):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from agent.config import ConfigError
-    from agent.llm.base import ModelError
-    from agent.llm.weights import WeightsError
-    from agent.researcher import ResearchError
-    from memory.knowledge import KnowledgeCacheError
-    from memory.run_store import RunStoreError
-    from retriever.corpus_store import CorpusError
-    from retriever.dense import DenseIndexError
-    from retriever.encoder import EncoderError
-    from retriever.ingest import IngestError
-    from tools.catalogue import ToolCatalogueError
-    from tools.importing import ToolImportError
+    from agent.errors import expected_errors
 
-    return (
-        CliError,
-        ToolImportError,
-        ToolCatalogueError,
-        EncoderError,
-        DenseIndexError,
-        ConfigError,
-        ModelError,
-        WeightsError,
-        ResearchError,
-        RunStoreError,
-        KnowledgeCacheError,
-        CorpusError,
-        IngestError,
-    )
+    return (CliError, *expected_errors())
 
 
 def _settings(config: Path | None, **overrides: Any) -> Any:

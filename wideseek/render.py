@@ -7,46 +7,12 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 
-from agent.events import Event
+from agent.events import EVENT_LOOK, Event
 from agent.result import ResearchResult
-
-_STYLE = {
-    "plan": "bold cyan",
-    "goal": "bold magenta",
-    "cache_hit": "bold blue",
-    "fact": "blue",
-    "tool_call": "yellow",
-    "observation": "dim",
-    "reflection": "green",
-    "answer": "bold",
-    "budget": "bold red",
-    "error": "red",
-    "table_plan": "bold cyan",
-    "enumerate": "yellow",
-    "row": "green",
-    "coverage": "magenta",
-}
-_LABEL = {
-    "plan": "plan",
-    "goal": "goal",
-    "cache_hit": "recall",
-    "fact": " noted",
-    "tool_call": "tool",
-    "observation": "  saw",
-    "reflection": "think",
-    "answer": "done",
-    "budget": "stop",
-    "error": "warn",
-    "table_plan": "table",
-    "enumerate": " found",
-    "row": "   row",
-    "coverage": " check",
-}
 
 
 def event_line(event: Event) -> str:
-    style = _STYLE.get(event.type, "")
-    label = _LABEL.get(event.type, event.type)
+    label, style = EVENT_LOOK.get(event.type, (event.type, ""))
     summary = event.summary().replace("[", r"\[")
     return f"[{style}]{label:>6}[/] {summary}"
 

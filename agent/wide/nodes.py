@@ -61,6 +61,7 @@ from agent.wide.membership import (
 from agent.wide.render import render_table_answer
 from agent.wide.schemas import Condition, ConditionVerdict, TablePlanReply
 from agent.wide.table_plan import Column, TablePlan, field_mentions, finalise_plan
+from retriever.corpus_store import CorpusError
 from tools.base import ToolError
 
 log = logging.getLogger(__name__)
@@ -143,16 +144,24 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
     }
 
 
+def _corpus_search(ctx: RunContext) -> Any | None:
+    """The run's `search` tool when it searches an indexed corpus (exact phrases and the share
+    of documents stating one: `CorpusSearchTool`), else None."""
+    try:
+        tool = ctx.tools.get("search")
+    except ToolError:
+        return None
+    if not (hasattr(tool, "phrase_share") and hasattr(tool, "search")):
+        return None
+    return tool
+
+
 async def _with_mentioned_fields(ctx: RunContext, question: str, plan: TablePlan) -> TablePlan:
     """Add the conditions the question states as "in the <Value> <noun>" when the documents
     label a field <noun> with exactly <Value> ("Region: Africa"), and the plan tests neither
     that field nor that value: small planners leave such unquoted restrictions out."""
-    try:
-        tool = ctx.tools.get("search")
-    except ToolError:
-        return plan
-    search, share = getattr(tool, "search", None), getattr(tool, "phrase_share", None)
-    if search is None or share is None:
+    tool = _corpus_search(ctx)
+    if tool is None:
         return plan
     tested_fields = {fold(c.field) for c in plan.conditions if c.field}
     tested_values = {fold(c.value) for c in plan.conditions}
@@ -161,9 +170,9 @@ async def _with_mentioned_fields(ctx: RunContext, question: str, plan: TablePlan
             continue
         phrase = f"{noun} {value}"
         try:
-            hits = await asyncio.to_thread(search, phrase, 5, 0, True)
-            found, total = await asyncio.to_thread(share, phrase)
-        except Exception as error:  # a failed probe only means no extra condition
+            hits = await asyncio.to_thread(tool.search, phrase, 5, 0, True)
+            found, total = await asyncio.to_thread(tool.phrase_share, phrase)
+        except CorpusError as error:  # a failed probe only means no extra condition
             log.debug("field probe %r failed: %s", phrase, error)
             continue
         if not found or (total and found > COMMON_SHARE * total):
@@ -196,12 +205,10 @@ COMMON_SHARE = 0.5
 async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
     """The plan without "contains" tests of texts most documents state ("bookworm" on every
     package page): they select nothing, and their exact searches would read the corpus."""
-    try:
-        share = getattr(ctx.tools.get("search"), "phrase_share", None)
-    except ToolError:
+    tool = _corpus_search(ctx)
+    if tool is None:
         return plan
-    if share is None:
-        return plan
+    share = tool.phrase_share
     kept, notes, dropped = [], [], set()
     for condition in plan.conditions:
         if condition.test in ("contains", "equals") and words_of(condition.value):

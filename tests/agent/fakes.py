@@ -1,11 +1,15 @@
-"""A small real Tool over an in-memory document list, for control-flow tests of the graph."""
+"""A small real Tool over an in-memory document list, and scripted models that stall, for
+control-flow tests of the graph."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import asyncio
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from agent import ScriptedChatModel
 from tools.base import Observation, Tool, ToolError
 
 DOCS = {
@@ -75,3 +79,31 @@ class Read(Tool):
                 end=len(text),
             )
         ]
+
+
+class HangsOnSecondCall(ScriptedChatModel):
+    """Answers the first call (the plan); the second (the reflection) is recorded, sets
+    `entered` and never returns, like a process that dies or a run that is cancelled there."""
+
+    def __init__(self, replies: Sequence[Any], entered: asyncio.Event) -> None:
+        super().__init__(replies)
+        self.entered = entered
+
+    async def _generate(self, messages: Any, **kwargs: Any) -> Any:
+        if len(self.calls) == 1:
+            self.calls.append(list(messages))
+            self.entered.set()
+            await asyncio.Event().wait()
+        return await super()._generate(messages, **kwargs)
+
+
+class Slow(ScriptedChatModel):
+    """Each reply after `delay` seconds."""
+
+    def __init__(self, replies: Sequence[Any], delay: float) -> None:
+        super().__init__(replies)
+        self.delay = delay
+
+    async def _generate(self, messages: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(self.delay)
+        return await super()._generate(messages, **kwargs)

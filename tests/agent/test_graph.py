@@ -9,7 +9,7 @@ import pytest
 
 from agent import Researcher, ResearchError, ScriptedChatModel, load_settings
 from agent.llm.base import ModelError
-from tests.agent.fakes import Read, WordSearch
+from tests.agent.fakes import HangsOnSecondCall, Read, Slow, WordSearch
 from tools.base import ToolRegistry
 
 PLAN = {
@@ -159,18 +159,10 @@ async def test_events_are_stored_as_they_happen(tmp_path: Path) -> None:
 async def test_interrupted_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     entered = asyncio.Event()
 
-    class HangsOnReflection(ScriptedChatModel):
-        async def _generate(self, messages, **kwargs):
-            if len(self.calls) == 1:  # second call: the reflection; the process "dies" here
-                self.calls.append(list(messages))
-                entered.set()
-                await asyncio.Event().wait()
-            return await super()._generate(messages, **kwargs)
-
     search = WordSearch()
     first = Researcher(
         load_settings(),
-        models=HangsOnReflection([PLAN]),
+        models=HangsOnSecondCall([PLAN], entered),
         tools=ToolRegistry([search, Read()]),
         checkpoint_path=tmp_path / "ckpt.db",
     )
@@ -199,17 +191,9 @@ async def test_interrupted_run_resumes_from_checkpoint(tmp_path: Path) -> None:
 async def test_cancel_ends_the_run_with_its_partial_answer(tmp_path: Path) -> None:
     entered = asyncio.Event()
 
-    class HangsOnReflection(ScriptedChatModel):
-        async def _generate(self, messages, **kwargs):
-            if len(self.calls) == 1:
-                self.calls.append(list(messages))
-                entered.set()
-                await asyncio.Event().wait()
-            return await super()._generate(messages, **kwargs)
-
     researcher = Researcher(
         load_settings(),
-        models=HangsOnReflection([PLAN]),
+        models=HangsOnSecondCall([PLAN], entered),
         tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "ckpt.db",
     )
@@ -284,14 +268,9 @@ async def test_token_budget_ends_with_best_answer(tmp_path: Path) -> None:
 
 
 async def test_time_budget_ends_with_best_answer(tmp_path: Path) -> None:
-    class Slow(ScriptedChatModel):
-        async def _generate(self, messages, **kwargs):
-            await asyncio.sleep(0.4)
-            return await super()._generate(messages, **kwargs)
-
     researcher = Researcher(
         load_settings(**{"budget.max_seconds": 0.6}),
-        models=Slow([PLAN, SATISFIED, "Paris [1]."]),
+        models=Slow([PLAN, SATISFIED, "Paris [1]."], 0.4),
         tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "c.db",
     )

@@ -47,7 +47,7 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 def scripted_factory(
     tmp_path: Path,
     replies: list[Any] | Callable[[], list[Any]],
-    model: type[ScriptedChatModel] = ScriptedChatModel,
+    model: Callable[[list[Any]], ScriptedChatModel] = ScriptedChatModel,
 ) -> Callable[[Settings], Researcher]:
     """Researchers on the real corpus store and tools; each gets a fresh scripted model."""
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from functools import partial
 from pathlib import Path
 
 from textual.widgets import DataTable, Input, Markdown, RichLog, TabbedContent, Tree
 
-from agent import Researcher, ScriptedChatModel
+from agent import Researcher
+from tests.agent.fakes import HangsOnSecondCall, Slow
 from tests.tui.harness import QUESTION, ask, make_app, settings_for, until
 from tui import WideseekApp
 from tui.screens.history import HistoryScreen
@@ -75,19 +77,13 @@ async def test_a_citation_opens_the_cited_passage(tmp_path: Path) -> None:
 async def test_cancel_keeps_the_partial_result(tmp_path: Path) -> None:
     entered = asyncio.Event()
 
-    class HangsOnReflection(ScriptedChatModel):
-        async def _generate(self, messages, **kwargs):
-            if len(self.calls) == 1:
-                self.calls.append(list(messages))
-                entered.set()
-                await asyncio.Event().wait()
-            return await super()._generate(messages, **kwargs)
-
     from tests.tui.harness import LOOKUP, scripted_factory
 
     app = WideseekApp(
         settings_for(tmp_path),
-        researcher_factory=scripted_factory(tmp_path, LOOKUP, HangsOnReflection),
+        researcher_factory=scripted_factory(
+            tmp_path, LOOKUP, partial(HangsOnSecondCall, entered=entered)
+        ),
     )
     async with app.run_test(size=SIZE) as pilot:
         app.screen.query_one("#question", Input).value = QUESTION
@@ -183,15 +179,12 @@ async def test_settings_apply_and_bad_values_are_refused(tmp_path: Path) -> None
 
 
 async def test_the_ui_answers_keys_while_the_model_works(tmp_path: Path) -> None:
-    class Slow(ScriptedChatModel):
-        async def _generate(self, messages, **kwargs):
-            await asyncio.sleep(0.6)
-            return await super()._generate(messages, **kwargs)
-
     from tests.tui.harness import LOOKUP, scripted_factory
 
-    app = WideseekApp(settings_for(tmp_path),
-                      researcher_factory=scripted_factory(tmp_path, LOOKUP, Slow))  # fmt: skip
+    slow = partial(Slow, delay=0.6)
+    app = WideseekApp(
+        settings_for(tmp_path), researcher_factory=scripted_factory(tmp_path, LOOKUP, slow)
+    )
     async with app.run_test(size=SIZE) as pilot:
         app.screen.query_one("#question", Input).value = QUESTION
         await pilot.press("enter")
@@ -293,15 +286,12 @@ async def test_a_wide_question_gives_a_table_that_exports(tmp_path: Path) -> Non
 
 
 async def test_settings_chosen_during_a_run_apply_when_it_ends(tmp_path: Path) -> None:
-    class Slow(ScriptedChatModel):
-        async def _generate(self, messages, **kwargs):
-            await asyncio.sleep(0.4)
-            return await super()._generate(messages, **kwargs)
-
     from tests.tui.harness import LOOKUP, scripted_factory
 
-    app = WideseekApp(settings_for(tmp_path),
-                      researcher_factory=scripted_factory(tmp_path, LOOKUP, Slow))  # fmt: skip
+    slow = partial(Slow, delay=0.4)
+    app = WideseekApp(
+        settings_for(tmp_path), researcher_factory=scripted_factory(tmp_path, LOOKUP, slow)
+    )
     async with app.run_test(size=SIZE) as pilot:
         app.screen.query_one("#question", Input).value = QUESTION
         await pilot.press("enter")

@@ -119,7 +119,7 @@ def test_evidence_collects_facts_recalls_and_rows_with_their_sources() -> None:
         ("recalled", "B — height: 4 m", "wiki:B"),
         ("row", "C: Name: C", "wiki:C"),
     ]
-    assert progress.sources["wiki:A"].snippets == ["A is 3 m tall."]
+    assert progress.sources["wiki:A"].passages == ["A is 3 m tall."]
 
 
 def test_noted_evidence_is_attributed_to_the_result_it_cites() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,9 +32,9 @@ class HistoryScreen(Screen[str | None]):
     """
     BINDINGS = [Binding("escape", "back", "Back")]
 
-    def __init__(self, load: Callable[[], list[RunRecord]]) -> None:
+    def __init__(self, runs: list[RunRecord]) -> None:
         super().__init__()
-        self._load = load
+        self.runs = runs
 
     def compose(self) -> ComposeResult:
         yield Static("History: Enter reopens a run", id="history-title")
@@ -48,11 +47,10 @@ class HistoryScreen(Screen[str | None]):
         table.add_column("status", width=9)
         table.add_column("question", width=48)
         table.add_column("run", width=12)
-        runs = self._load()
-        for record in runs:
+        for record in self.runs:
             table.add_row(ago(record.started_at), record.status, record.question, record.run_id,
                           key=record.run_id)  # fmt: skip
-        if not runs:
+        if not self.runs:
             self.query_one("#history-title", Static).update("History: no runs yet")
         table.focus()
 

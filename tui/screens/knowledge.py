@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -93,8 +94,6 @@ class KnowledgeScreen(Screen[None]):
         fact = self._facts.get(str(event.row_key.value))
         if fact is None:
             return
-        from rich.text import Text
-
         detail = Text.assemble(
             (fact.text(), "bold"),
             f"\nsource: {fact.title or fact.source_id}  {fact.url}\n",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,13 +9,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-
-@dataclass
-class SourcePassages:
-    source_id: str
-    title: str = ""
-    url: str = ""
-    passages: list[str] = field(default_factory=list)
+from tui.progress import SourceView
 
 
 class PassageScreen(ModalScreen[None]):
@@ -35,7 +27,7 @@ class PassageScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q", "dismiss_screen", "Close")]
 
-    def __init__(self, source: SourcePassages, label: str = "") -> None:
+    def __init__(self, source: SourceView, label: str = "") -> None:
         super().__init__()
         self.source = source
         self.label = label

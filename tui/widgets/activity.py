@@ -5,28 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
-from agent.events import Event
-
-_LOOK: dict[str, tuple[str, str]] = {
-    "plan": ("plan", "bold cyan"),
-    "goal": ("goal", "bold magenta"),
-    "cache_hit": ("recall", "bold blue"),
-    "fact": ("noted", "blue"),
-    "tool_call": ("tool", "yellow"),
-    "observation": ("saw", "dim"),
-    "reflection": ("think", "green"),
-    "answer": ("done", "bold"),
-    "budget": ("stop", "bold red"),
-    "error": ("warn", "red"),
-    "table_plan": ("table", "bold cyan"),
-    "enumerate": ("found", "yellow"),
-    "row": ("row", "green"),
-    "coverage": ("check", "magenta"),
-}
+from agent.events import EVENT_LOOK, Event
 
 
 def event_text(event: Event) -> Text:
-    label, style = _LOOK.get(event.type, (event.type, ""))
+    label, style = EVENT_LOOK.get(event.type, (event.type, ""))
     return Text.assemble((f"{label:>6} ", style), event.summary())
 
 

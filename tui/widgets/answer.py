@@ -103,7 +103,7 @@ class ResultTable(Vertical):
     def show(self, result: ResearchResult | None) -> None:
         table = self.query_one("#result-table", DataTable)
         table.clear(columns=True)
-        columns = (result.table_columns or list((result.table or [{}])[0])) if result else []
+        columns = result.table_header() if result else []
         for column in columns:
             table.add_column(column, key=column)
         for row in (result.table or []) if result else []:
