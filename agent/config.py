@@ -224,6 +224,13 @@ class ToolsConfig(_Strict):
     cache_ttl and endpoints; the secret may instead be in WIDESEEK_TOOL_<NAME>_TOKEN."""
 
     apis: dict[str, ApiConfig] = Field(default_factory=dict)
+    choose: bool = Field(
+        True,
+        description="with imported tools registered, each search step retrieves tools for its "
+        "goal and the model picks the call (false: imported tools are never called)",
+    )
+    retrieve_k: int = Field(5, ge=1, le=20, description="tools offered to the model per step")
+    demos: int = Field(3, ge=0, le=10, description="demonstrations in the tool-choice prompt")
 
 
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)

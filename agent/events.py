@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 EventType = Literal[
     "plan",
     "goal",
+    "tool_choice",
     "cache_hit",
     "tool_call",
     "observation",
@@ -30,6 +31,7 @@ EVENT_LOOK: dict[str, tuple[str, str]] = {
     "goal": ("goal", "bold magenta"),
     "cache_hit": ("recall", "bold blue"),
     "fact": ("noted", "blue"),
+    "tool_choice": ("choose", "yellow"),
     "tool_call": ("tool", "yellow"),
     "observation": ("saw", "dim"),
     "reflection": ("think", "green"),
@@ -64,6 +66,9 @@ class Event(BaseModel):
                 return f"plan ({d.get('task_kind', '?')}): {goals}"
             case "goal":
                 return f"goal {d.get('goal_id', '?')}: {d.get('goal', '')}"
+            case "tool_choice":
+                offered = ", ".join(c["tool"] for c in d.get("candidates", []))
+                return f"chose {d.get('tool')} (retrieved: {offered or 'none'})"
             case "tool_call":
                 args = ", ".join(f"{k}={v!r}" for k, v in d.get("arguments", {}).items())
                 return f"{d.get('tool')}({args})"

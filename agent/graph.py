@@ -29,6 +29,7 @@ from agent.steps import failed_usage as _failed_usage
 from agent.steps import structured as _structured
 from agent.steps import usage_delta as _usage_delta
 from agent.text import clip, keywords, quote_untrusted
+from agent.tool_choice import choose_tool
 from agent.wide.nodes import (
     coverage_node,
     enumerate_node,
@@ -220,8 +221,52 @@ async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
     return {
         "current_goal": goal["id"],
         "action": action,
-        "next": "recall" if recall else "act",
+        "next": "recall" if recall else _act_route(ctx, action),
         "events": [event],
+    }
+
+
+def _act_route(ctx: RunContext, action: dict[str, Any] | None) -> str:
+    """A planned corpus search first goes through tool choice when imported tools exist."""
+    if ctx.tool_selector is not None and action is not None and action.get("tool") == "search":
+        return "choose"
+    return "act"
+
+
+async def choose_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Retrieve the tools that fit the current goal and let the model pick the call."""
+    ctx = runtime.context
+    selector = ctx.tool_selector
+    action = dict(state.get("action") or {})
+    if selector is None:
+        return {"next": "act"}
+    goal = next(g for g in state.get("goals", []) if g["id"] == state.get("current_goal"))
+    arguments = dict(action.get("arguments", {}))
+    choice = await choose_tool(
+        ctx,
+        selector,
+        question=state["question"],
+        goal=goal["goal"],
+        query=str(arguments.get("query") or goal["query"]),
+        search_arguments=arguments,
+    )
+    events = [
+        _event(
+            "tool_choice",
+            state,
+            goal_id=goal["id"],
+            tool=choice.tool,
+            candidates=[{"tool": h.card.name, "score": round(h.score, 4)} for h in choice.hits],
+            demos=[d.tool for d in choice.demos],
+        )
+    ]
+    if choice.error:
+        events.append(_event("error", state, message=choice.error))
+    return {
+        "action": {"tool": choice.tool, "arguments": choice.arguments},
+        "next": "act",
+        "events": events,
+        "usage": _usage_delta(choice.usage),
     }
 
 
@@ -238,7 +283,7 @@ async def recall_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
     if ctx.recall is not None:
         facts = await asyncio.to_thread(ctx.recall, goal["goal"], goal["query"], ctx.run_id)
     if not facts:
-        return {"goals": goals, "next": "act"}
+        return {"goals": goals, "next": _act_route(ctx, state.get("action"))}
     observations = fact_observations(facts)
     return {
         "goals": goals,
@@ -549,6 +594,8 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             events.append(_event("budget", state, reason=reason))
             update["stop_reason"] = reason
             next_node, next_action = "answer", None
+    if next_node == "act":
+        next_node = _act_route(ctx, next_action)
     update.update({"next": next_node, "action": next_action, "notes": notes, "events": events})
     return update
 
@@ -810,13 +857,17 @@ def build_graph() -> StateGraph[ResearchState, RunContext, ResearchState, Resear
     graph.add_edge("fill", "coverage")
     graph.add_conditional_edges("coverage", route_coverage, ["fill", "table_answer"])
     graph.add_edge("table_answer", END)
+    graph.add_node("choose", choose_node)
     graph.add_conditional_edges(
-        "goal", _route, {"recall": "recall", "act": "act", "answer": "answer"}
+        "goal", _route, {"recall": "recall", "act": "act", "choose": "choose", "answer": "answer"}
     )
-    graph.add_conditional_edges("recall", _route, {"act": "act", "reflect": "reflect"})
+    graph.add_conditional_edges(
+        "recall", _route, {"act": "act", "choose": "choose", "reflect": "reflect"}
+    )
+    graph.add_edge("choose", "act")
     graph.add_edge("act", "reflect")
     graph.add_conditional_edges(
-        "reflect", _route, {"act": "act", "goal": "goal", "answer": "answer"}
+        "reflect", _route, {"act": "act", "choose": "choose", "goal": "goal", "answer": "answer"}
     )
     graph.add_edge("answer", END)
     return graph

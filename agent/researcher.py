@@ -19,11 +19,13 @@ from agent.llm.base import ChatModel
 from agent.llm.factory import build_role_models
 from agent.result import Citation, ResearchResult, RunUsage, Timings
 from agent.state import ResearchState, RunContext, add_usage
+from agent.tool_choice import CORE_TOOLS, ToolSelector
 from memory.fact_index import FactIndex, recall
 from memory.knowledge import FactRecord, KnowledgeCache, KnowledgeCacheError
 from memory.run_store import RunStore
 from retriever.dense import DenseIndexError
 from retriever.encoder import Encoder, EncoderError
+from retriever.tool_retriever import ToolRetriever
 from tools.base import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,19 @@ def _default_tools(settings: Settings, encoder: Any) -> ToolRegistry:
     )
 
 
+def _imported_tools(settings: Settings) -> list[Any]:
+    """The tools `wideseek tools import` stored, callable with `[tools.apis.<name>]`."""
+    if not settings.tools_db.exists():
+        return []
+    from tools.catalogue import ToolCatalogue, ToolCatalogueError
+
+    try:
+        with ToolCatalogue(settings.tools_db) as catalogue:
+            return list(catalogue.tools(settings.tools.apis))
+    except ToolCatalogueError as error:
+        raise ResearchError(f"the tool catalogue {settings.tools_db}: {error}") from None
+
+
 def _dense_vectors(settings: Settings, store: Any, encoder: Any) -> Any:
     """The corpus' dense vectors when `wideseek corpus embed` built them (hybrid search),
     else None (BM25 only). A damaged vector file is reported and ignored, never fatal."""
@@ -93,7 +108,9 @@ class Researcher:
 
     `models` overrides the configured models: one ChatModel for every role, or a mapping from
     role ('planner', 'reflector', 'writer', 'judge') to ChatModel. `tools` overrides the default
-    corpus search/read tools.
+    corpus search/read tools. With tools beyond those registered, each search step retrieves
+    the tools that fit its goal and the model picks the call; `tool_retriever` replaces the
+    retriever built over the registered tools' cards (MiniLM + BM25F, vectors cached).
     """
 
     def __init__(
@@ -104,8 +121,10 @@ class Researcher:
         tools: ToolRegistry | None = None,
         checkpoint_path: Path | str | None = None,
         run_store: RunStore | None = None,
+        tool_retriever: ToolRetriever | None = None,
     ) -> None:
         self.settings = config or load_settings()
+        self._tool_retriever = tool_retriever
         self._models_override = models
         self._tools = tools
         self._models: dict[Role, ChatModel] | None = None
@@ -116,6 +135,7 @@ class Researcher:
         self._encoder: Encoder | None = None
         self._checked = False
         self._stops: dict[str, asyncio.Event] = {}
+        self._selector: ToolSelector | None = None
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -147,8 +167,31 @@ class Researcher:
 
     def tools(self) -> ToolRegistry:
         if self._tools is None:
-            self._tools = _default_tools(self.settings, self.encoder)
+            registry = _default_tools(self.settings, self.encoder)
+            for tool in _imported_tools(self.settings):
+                if tool.name not in registry:
+                    registry.register(tool)
+            self._tools = registry
         return self._tools
+
+    def tool_selector(self) -> ToolSelector | None:
+        """The tool retriever over every registered tool, when tools beyond the corpus search
+        and read are registered and `[tools] choose` is on (built once: card vectors are cached
+        in `<data dir>/tool_vectors.sqlite`)."""
+        if self._selector is None:
+            registry = self.tools()
+            extra = [t for t in registry if t.name not in CORE_TOOLS]
+            if not extra or not self.settings.tools.choose:
+                return None
+            retriever = self._tool_retriever or ToolRetriever(
+                [tool.card() for tool in registry],
+                self.encoder,
+                vector_cache=self.settings.data_dir / "tool_vectors.sqlite",
+            )
+            self._selector = ToolSelector(
+                retriever, k=self.settings.tools.retrieve_k, max_demos=self.settings.tools.demos
+            )
+        return self._selector
 
     @property
     def encoder(self) -> Encoder:
@@ -313,6 +356,7 @@ class Researcher:
         ctx = RunContext(
             models=self.models(),
             tools=self.tools(),
+            tool_selector=await asyncio.to_thread(self.tool_selector),
             budget=self.settings.budget,
             search=self.settings.search,
             wide=self.settings.wide,

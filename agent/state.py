@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from agent.config import BudgetConfig, KnowledgeConfig, Role, SearchConfig, WideConfig
 from agent.llm.base import ChatModel
 from memory.knowledge import FactRecord, KnowledgeCache
 from tools.base import ToolRegistry
+
+if TYPE_CHECKING:
+    from agent.tool_choice import ToolSelector
 
 RecallFn = Callable[[str, str, str], list[FactRecord]]
 """(goal, keywords, run id) -> facts stored by other runs that bear on the goal, best first."""
@@ -112,6 +115,9 @@ class RunContext:
     cache: KnowledgeCache | None = None
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     recall: RecallFn | None = None
+    tool_selector: ToolSelector | None = None
+    """Set when imported tools are registered: each search step retrieves tools for its goal
+    and the model picks one (`agent.tool_choice`)."""
     answer_scope: str = ""
     """What a stored answer depends on besides the sources: models, corpora, tool names."""
     run_id: str = ""

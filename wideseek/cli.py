@@ -605,17 +605,113 @@ def tools_list(config: ConfigOpt = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from tools.catalogue import ToolCatalogue
-
     settings = _settings(config)
-    cards = [tool.card() for tool in _builtin_tools()]
-    if settings.tools_db.exists():
-        with ToolCatalogue(settings.tools_db) as catalogue:
-            cards += catalogue.list_cards()
+    cards = _all_cards(settings)
     table = Table("tool", "source", "description")
     for card in cards:
         table.add_row(escape(card.name), escape(card.source), escape(_clip(card.description, 70)))
     console.print(table)
+
+
+def _all_cards(settings: Any) -> list[Any]:
+    from tools.catalogue import ToolCatalogue
+
+    cards = [tool.card() for tool in _builtin_tools()]
+    if settings.tools_db.exists():
+        with ToolCatalogue(settings.tools_db) as catalogue:
+            cards += catalogue.list_cards()
+    return cards
+
+
+@tools_app.command("search")
+def tools_search(
+    query: Annotated[str, typer.Argument(help="what the tool should do, in words")],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="how many tools")] = 5,
+    goal: Annotated[str | None, typer.Option(help="the step's goal, matched too")] = None,
+    dense: Annotated[
+        bool, typer.Option("--dense/--no-dense", help="also match by meaning (MiniLM)")
+    ] = True,
+    demos: Annotated[int, typer.Option(min=0, max=10, help="demonstrations to show")] = 3,
+    config: ConfigOpt = None,
+) -> None:
+    """The tools the retriever picks for QUERY out of the builtin and imported ones."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from retriever.demo_selector import select_demos
+    from retriever.onnx_encoder import fast_minilm
+    from retriever.tool_retriever import ToolRetriever
+
+    settings = _settings(config)
+    if not query.strip():
+        raise CliError("give a query: what the tool should do")
+    cards = _all_cards(settings)
+    encoder = fast_minilm() if dense else None
+    retriever = ToolRetriever(
+        cards, encoder, vector_cache=settings.data_dir / "tool_vectors.sqlite"
+    )
+    try:
+        hits = retriever.search(query, k, goal=goal)
+        chosen = select_demos(retriever, hits, query, max_demos=demos)
+    finally:
+        retriever.close()
+    table = Table("#", "tool", "score", "source", "description", title=f"{len(cards)} tools")
+    for rank, hit in enumerate(hits, 1):
+        table.add_row(
+            str(rank),
+            escape(hit.card.name),
+            f"{hit.score:.3f}",
+            escape(hit.card.source),
+            escape(_clip(hit.card.description, 60)),
+        )
+    console.print(table)
+    for demo in chosen:
+        call = json.dumps(demo.arguments, ensure_ascii=False)
+        console.print(
+            f"demo: {escape(_clip(demo.query, 80))} -> {escape(demo.tool)}({escape(call)})"
+        )
+
+
+@tools_app.command("bench")
+def tools_bench(
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="a benchmark set (repeatable; default: all five)"),
+    ] = None,
+    beir: Annotated[
+        list[Path] | None, typer.Option("--beir", help="a BEIR-format folder (repeatable)")
+    ] = None,
+    root: Annotated[Path | None, typer.Option(help="the toolret data folder")] = None,
+    max_queries: Annotated[
+        int | None, typer.Option(min=1, help="at most this many test queries per set")
+    ] = None,
+    dense: Annotated[bool, typer.Option("--dense/--no-dense")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Tool retrieval on public benchmarks (MetaTool, Gorilla, StableToolBench, any BEIR folder):
+    Recall@5 and NDCG@10 of BM25, dense and wideseek's retriever; last line JSON."""
+    from evals.tool_bench import bench_json, run_tool_bench
+    from evals.toolret import SET_NAMES, ToolSetError
+    from retriever.onnx_encoder import fast_minilm
+
+    settings = _settings(config)
+    unknown = [name for name in sets or [] if name not in SET_NAMES]
+    if unknown:
+        raise CliError(f"unknown set {', '.join(unknown)}; known: {', '.join(SET_NAMES)}")
+    chosen = list(sets) if sets else ([] if beir else list(SET_NAMES))
+    try:
+        results = run_tool_bench(
+            chosen,
+            root=root,
+            beir=beir or [],
+            encoder_factory=fast_minilm if dense else None,
+            vector_cache=settings.data_dir / "tool_vectors.sqlite",
+            console=console,
+            max_queries=max_queries,
+        )
+    except ToolSetError as exc:
+        raise CliError(str(exc)) from None
+    sys.stdout.write(json.dumps(bench_json(results)) + "\n")
 
 
 # --- runs, config, demo ------------------------------------------------------------------------
