@@ -349,12 +349,14 @@ def load_beir(folder: Path, name: str | None = None) -> ToolRetrievalSet:
     ``qrels/train.tsv``, whose queries become examples)."""
     corpus = _read_jsonl(folder / "corpus.jsonl")
     queries = {
-        str(q.get("_id")): str(q.get("text") or "") for q in _read_jsonl(folder / "queries.jsonl")
+        str(q["_id"]): str(q.get("text") or "")
+        for q in _read_jsonl(folder / "queries.jsonl")
+        if q.get("_id") is not None
     }
     ids: list[str] = []
     cards: list[ToolCard] = []
     for row in corpus:
-        doc_id = str(row.get("_id") or "")
+        doc_id = "" if row.get("_id") is None else str(row["_id"]).strip()
         if not doc_id:
             raise ToolSetError(f"{folder / 'corpus.jsonl'}: a document without _id")
         ids.append(doc_id)

@@ -33,6 +33,7 @@ _BOILERPLATE = re.compile(
     r"(?:that|which|to|for) (?:can )?)",
     re.I,
 )
+_TRAILING_AND = re.compile(r"\s+(?:and|or|but)$", re.I)
 MIN_SEGMENT_WORDS = 3
 MAX_SEGMENTS = 6
 
@@ -63,7 +64,7 @@ def rewrite_tool_query(query: str, goal: str | None = None) -> ToolQueryText:
     parts: list[str] = []
     for sentence in _SENTENCE.split(cleaned):
         for clause in _ALSO.split(sentence):
-            clause = clause.strip(" ,.")
+            clause = _TRAILING_AND.sub("", clause.strip(" ,.")).strip(" ,.")
             if len(clause.split()) >= MIN_SEGMENT_WORDS:
                 parts.append(_strip_boilerplate(clause))
     text = " ".join(parts) if parts else cleaned

@@ -41,7 +41,7 @@ class CachedEncoder:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute(_SCHEMA)
                 self._db.commit()
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, OSError) as exc:
                 log.warning("vector cache %s unusable (%s); encoding without it", path, exc)
                 self._db = None
 
