@@ -3,9 +3,11 @@
 Used only when imported tools are registered (`wideseek tools import`): then every search step
 retrieves the top tools for the step's goal out of the whole catalogue (`ToolRetriever`), adds
 demonstrations that tell them apart (`select_demos`), and asks the model for one call, its
-name constrained to the retrieved tools plus the corpus `search`. The arguments are checked
-against the tool's own schema; a reply that does not validate is retried once with the reason,
-then the planned corpus search goes ahead. Only retrieved tools ever reach the prompt.
+name constrained to the retrieved tools or "none" (then the planned corpus search runs: a
+1.5B model offered the corpus search beside the APIs kept it two times in three). The
+arguments are checked against the tool's own schema; a reply that does not validate is
+retried once with the reason, then the planned corpus search goes ahead. Only retrieved tools
+ever reach the prompt.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ CHOICE_TOKENS = 300
 DESCRIPTION_CHARS = 300
 SCHEMA_CHARS = 600
 CORE_TOOLS = ("search", "read")
+NO_TOOL = "none"  # the reply when no retrieved tool fits: the planned corpus search goes ahead
 MIN_DENSE = 0.25  # cosine of MiniLM below which a card is unrelated to the request
 MIN_EXAMPLE = 0.5
 
@@ -133,11 +136,8 @@ async def choose_tool(
         select_demos, selector.retriever, hits, f"{goal} {query}", max_demos=selector.max_demos
     )
     names = [h.card.name for h in hits]
-    offered = [*names, "search"]
-    search_card = ctx.tools.get("search").card() if "search" in ctx.tools else None
+    offered = [*names, NO_TOOL]
     blocks = [_card_block(h.card) for h in hits]
-    if search_card is not None:
-        blocks.append(_card_block(search_card))
     messages = load_prompt("tool_choice").render(
         question=clip(question, 1500),
         goal=goal,
@@ -156,7 +156,7 @@ async def choose_tool(
             break
         usage.add(used)
         name = str(reply.tool)
-        if name == "search":
+        if name == NO_TOOL:
             return ToolChoiceResult("search", search_arguments, hits, demos, usage)
         try:
             arguments = _validated(ctx.tools, name, dict(reply.arguments))

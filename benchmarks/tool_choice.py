@@ -122,6 +122,12 @@ async def main_async(args: argparse.Namespace) -> int:
                 }
             )
             bars.advance(task)
+            mark = "✓" if rows[-1]["relevant"] else ("·" if rows[-1]["offered_relevant"] else "✗")
+            console.print(
+                f"{mark} {seconds:5.1f} s  {choice.tool[:50]!r}  ← {query.text[:70]!r}"
+                + (f"  [{choice.error[:160]}]" if choice.error else ""),
+                markup=False,
+            )
     for model in {id(m): m for m in models.values()}.values():
         await model.aclose()
     retriever.close()

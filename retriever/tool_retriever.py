@@ -56,7 +56,9 @@ class ToolRetrieverConfig:
     candidates: int = 100
     name_bonus: float = 0.2  # the request names the tool's API
     group_weight: float = 0.4  # share of the API's best score every tool of it gets
+    category_weight: float = 0.0  # the same for the category (the card's first tag)
     example_neighbours: int = 64
+    example_votes: int = 1  # 1: a tool's nearest example; n: the mean of its n nearest
     max_examples_per_tool: int = 50
     segment_dense: bool = True  # encode each segment too (one batch), not only the request
     rewrite: bool = True  # drop inline data and boilerplate, split the request into needs
@@ -113,6 +115,15 @@ def _words(text: str) -> str:
     return " " + " ".join(_WORDS.findall(text.casefold())) + " "
 
 
+def _best_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each position, the best value among the positions with the same key."""
+    best: dict[int, float] = {}
+    for key, value in zip(keys.tolist(), values.tolist(), strict=True):
+        if value > best.get(key, -np.inf):
+            best[key] = value
+    return np.array([best[key] for key in keys.tolist()], dtype=np.float64)
+
+
 def _scaled(scores: np.ndarray) -> np.ndarray:
     best = float(scores.max()) if scores.size else 0.0
     return scores / best if best > 0 else scores
@@ -148,6 +159,14 @@ class ToolRetriever:
         for card, group in zip(self.cards, self._group, strict=True):
             self._group_words[group] = _words(card_group(card))
         self._name_words = [_words(c.name) for c in self.cards]
+        categories: dict[str, int] = {}
+        self._category = np.array(
+            [
+                categories.setdefault(c.tags[0] if c.tags else "", len(categories))
+                for c in self.cards
+            ],
+            dtype=np.int64,
+        )
         self._encoder = CachedEncoder(encoder, vector_cache) if encoder is not None else None
         self._card_vectors: np.ndarray | None = None
         self._example_vectors: np.ndarray | None = None
@@ -214,7 +233,18 @@ class ToolRetriever:
         k = min(self.config.example_neighbours, len(sims))
         nearest = np.argpartition(-sims, k - 1)[:k]
         out = np.zeros(len(self.cards), dtype=np.float32)
-        np.maximum.at(out, self._example_owner[nearest], np.maximum(sims[nearest], 0))
+        votes = self.config.example_votes
+        if votes <= 1:
+            np.maximum.at(out, self._example_owner[nearest], np.maximum(sims[nearest], 0))
+            return out
+        # the mean of a tool's `votes` nearest examples: tools many close requests ask for win
+        order = nearest[np.argsort(-sims[nearest])]
+        taken: dict[int, int] = {}
+        for row in order:
+            owner = int(self._example_owner[row])
+            if taken.get(owner, 0) < votes:
+                taken[owner] = taken.get(owner, 0) + 1
+                out[owner] += max(float(sims[row]), 0.0) / votes
         return out
 
     def encode_query(self, text: str) -> np.ndarray | None:
@@ -271,13 +301,11 @@ class ToolRetriever:
             dtype=np.float64,
         )
         final = final + cfg.name_bonus * named
+        base = final.copy()
         if cfg.group_weight > 0:
-            groups = self._group[candidates]
-            best_of_group: dict[int, float] = {}
-            for group, value in zip(groups.tolist(), final.tolist(), strict=True):
-                if value > best_of_group.get(group, -np.inf):
-                    best_of_group[group] = value
-            final = final + cfg.group_weight * np.array([best_of_group[g] for g in groups.tolist()])
+            final = final + cfg.group_weight * _best_of(self._group[candidates], base)
+        if cfg.category_weight > 0:
+            final = final + cfg.category_weight * _best_of(self._category[candidates], base)
         order = np.argsort(-final, kind="stable")[:k]
         hits: list[ToolHit] = []
         for position in order:
