@@ -111,8 +111,9 @@ class CachedEncoder:
         return np.stack([known[key] for key in keys]).astype(np.float32, copy=False)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for queries: encoded directly, never stored (they rarely repeat)."""
-        return self.encoder.encode(list(texts), batch_size=max(1, len(texts)))
+        """Vectors for queries: encoded directly (64 at a time: one batch of thousands of padded
+        texts ran out of memory), never stored (they rarely repeat)."""
+        return self.encoder.encode(list(texts), batch_size=min(64, max(1, len(texts))))
 
     def close(self) -> None:
         with self._lock:
