@@ -35,7 +35,7 @@ def bench_json(results: dict[str, dict[str, MethodScore]]) -> dict[str, Any]:
     }
 
 
-def _table(results: dict[str, dict[str, MethodScore]]) -> Table:
+def _table(results: dict[str, dict[str, MethodScore]], sizes: dict[str, str]) -> Table:
     table = Table(title="Tool retrieval (test queries)")
     table.add_column("set")
     table.add_column("queries / tools", justify="right")
@@ -45,7 +45,7 @@ def _table(results: dict[str, dict[str, MethodScore]]) -> Table:
     table.add_column("Δ R@5 vs BM25", justify="right")
     table.add_column("ms/query", justify="right")
     for name, scores in results.items():
-        row = [name, scores.get("_size", "")]
+        row = [name, sizes.get(name, "")]
         for method in METHODS:
             score = scores.get(method)
             row += (
@@ -98,5 +98,5 @@ def run_tool_bench(
                 item, encoder, vector_cache=vector_cache, methods=METHODS, progress=progress
             )
     sizes = {item.name: f"{len(item.test)} / {len(item.cards)}" for item in data}
-    console.print(_table({k: {**v, "_size": sizes[k]} for k, v in results.items()}))  # type: ignore[dict-item]
+    console.print(_table(results, sizes))
     return results

@@ -20,7 +20,12 @@ from evals.tool_metrics import ndcg_at, recall_at
 from evals.toolret import ToolRetrievalSet
 from retriever.bm25 import BM25FIndex, plain_tokenize
 from retriever.encoder import Encoder
-from retriever.tool_retriever import ToolRetriever, ToolRetrieverConfig, card_text
+from retriever.tool_retriever import (
+    ToolRetriever,
+    ToolRetrieverConfig,
+    card_text,
+    texts_to_encode,
+)
 from retriever.vector_cache import CachedEncoder
 
 __all__ = ["MethodScore", "evaluate_set"]
@@ -103,8 +108,7 @@ def evaluate_set(
         cached.close()
     if "wideseek" in methods:
         cards_with_examples = data.cards_with_examples()
-        build = ToolRetriever(cards_with_examples, None, config=config)
-        advance = task("embedding cards", build.texts_to_encode())
+        advance = task("embedding cards", texts_to_encode(cards_with_examples, config))
         retriever = ToolRetriever(
             cards_with_examples, encoder, config=config, vector_cache=vector_cache, progress=advance
         )

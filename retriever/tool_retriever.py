@@ -19,7 +19,7 @@ call (all segments in one batch) plus a few milliseconds.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ __all__ = [
     "card_fields",
     "card_group",
     "card_text",
+    "texts_to_encode",
 ]
 
 FIELD_WEIGHTS = {"name": 2.0, "group": 1.0, "description": 1.0, "parameters": 0.5, "examples": 0.3}
@@ -77,7 +78,7 @@ class ToolHit:
 def card_group(card: ToolCard) -> str:
     """The API a tool belongs to: its tags' last entry for imported catalogues that name it,
     else the card's source file (`openapi:<file>`), else the card itself."""
-    if card.source and card.source not in ("builtin",) and ":" in card.source:
+    if ":" in card.source:
         return card.source.split(":", 1)[1]
     return card.tags[-1] if card.tags else card.name
 
@@ -109,6 +110,21 @@ def card_text(card: ToolCard) -> str:
     """What the dense encoder reads of a card: name, description and tags."""
     tags = f" ({', '.join(card.tags)})" if card.tags else ""
     return f"{card.name}: {card.description}{tags}"[:2000]
+
+
+def _example_requests(
+    cards: Sequence[ToolCard], config: ToolRetrieverConfig
+) -> Iterator[tuple[int, int, str]]:
+    """(card index, example index, request) of every example request the dense side embeds."""
+    for index, card in enumerate(cards):
+        for position, example in enumerate(card.examples[: config.max_examples_per_tool]):
+            if example.query:
+                yield index, position, example.query
+
+
+def texts_to_encode(cards: Sequence[ToolCard], config: ToolRetrieverConfig | None = None) -> int:
+    """How many texts a `ToolRetriever` over `cards` encodes (cards plus example requests)."""
+    return len(cards) + sum(1 for _ in _example_requests(cards, config or ToolRetrieverConfig()))
 
 
 def _words(text: str) -> str:
@@ -184,10 +200,7 @@ class ToolRetriever:
 
     def texts_to_encode(self) -> int:
         """How many texts building the dense side encodes (cards plus example requests)."""
-        per_tool = self.config.max_examples_per_tool
-        return len(self.cards) + sum(
-            len([e for e in c.examples[:per_tool] if e.query]) for c in self.cards
-        )
+        return texts_to_encode(self.cards, self.config)
 
     def _embed(self, progress: Callable[[int], None] | None) -> None:
         assert self._encoder is not None
@@ -196,12 +209,10 @@ class ToolRetriever:
         )
         texts: list[str] = []
         owners: list[int] = []
-        for index, card in enumerate(self.cards):
-            for position, example in enumerate(card.examples[: self.config.max_examples_per_tool]):
-                if example.query:
-                    texts.append(example.query)
-                    owners.append(index)
-                    self._example_row[(index, position)] = len(self._example_row)
+        for index, position, query in _example_requests(self.cards, self.config):
+            texts.append(query)
+            owners.append(index)
+            self._example_row[(index, position)] = len(self._example_row)
         if texts:
             self._example_vectors = self._encoder.encode(texts, progress=progress)
             self._example_owner = np.array(owners, dtype=np.int64)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from retriever.demo_selector import select_demos
@@ -123,16 +121,6 @@ CLEAR = {
     "Email Validator": "is john..doe@@example.com written in valid email syntax?",
     "Email Checker": "can mail be delivered to bob@example.com or will it bounce?",
 }
-
-
-@pytest.fixture(scope="module")
-def encoder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Encoder]:
-    from retriever.onnx_encoder import fast_minilm
-
-    # one ONNX export per test session, shared by the modules that need the real encoder
-    model = fast_minilm(tmp_path_factory.getbasetemp() / "onnx-minilm")
-    yield model
-    model.close()
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -304,16 +303,6 @@ def test_ten_thousand_card_catalogue() -> None:
 
 
 # --- the dense side (real all-MiniLM-L6-v2 on ONNX Runtime) -----------------------------------
-
-
-@pytest.fixture(scope="module")
-def encoder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Encoder]:
-    from retriever.onnx_encoder import fast_minilm
-
-    # one ONNX export per test session, shared by the modules that need the real encoder
-    model = fast_minilm(tmp_path_factory.getbasetemp() / "onnx-minilm")
-    yield model
-    model.close()
 
 
 @pytest.mark.slow
