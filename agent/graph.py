@@ -20,10 +20,10 @@ from agent.citations import SourceRef, attribute_uncited, enforce_citations
 from agent.facts import check_reflection, fact_item, fact_observations, grounded_facts
 from agent.llm.base import ModelError, Usage
 from agent.llm.repair import strip_think
-from agent.prompts import load_prompt
+from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
-from agent.steps import budget_reason
+from agent.steps import budget_reason, record_call
 from agent.steps import event as _event
 from agent.steps import failed_usage as _failed_usage
 from agent.steps import structured as _structured
@@ -140,7 +140,13 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
     usage = Usage()
     try:
         plan, usage = await _structured(
-            ctx, "planner", load_prompt("planner").render(question=question), Plan, 400
+            ctx,
+            "planner",
+            load_prompt("planner").render(
+                question=question, collection=WEB_COLLECTION if ctx.web else LOCAL_COLLECTION
+            ),
+            Plan,
+            400,
         )
     except (ModelError, TimeoutError) as error:
         usage = _failed_usage(error)
@@ -208,7 +214,7 @@ async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
             "events": [_event("budget", state, reason=reason)],
         }
     goal = open_goals[0]
-    action = {"tool": "search", "arguments": {"query": goal["query"], "k": ctx.search.k}}
+    action = {"tool": "search", "arguments": search_arguments(ctx, goal["query"])}
     event = _event(
         "goal",
         state,
@@ -224,6 +230,15 @@ async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
         "next": "recall" if recall else _act_route(ctx, action),
         "events": [event],
     }
+
+
+def search_arguments(ctx: RunContext, query: str) -> dict[str, Any]:
+    """The arguments of a planned search: the query, the configured k, and with web search on
+    the recency the question asks for."""
+    arguments: dict[str, Any] = {"query": query, "k": ctx.search.k}
+    if ctx.web and ctx.recency:
+        arguments["recency"] = ctx.recency
+    return arguments
 
 
 def _act_route(ctx: RunContext, action: dict[str, Any] | None) -> str:
@@ -482,7 +497,7 @@ def _decide(
             focus = f"{goal['goal']}. {reflection.missing}".strip()
             return "act", {"tool": "read", "arguments": {"doc_id": doc_id, "goal": focus}}, "open"
         query = reflection.query.strip() or goal["query"]
-        return "act", {"tool": "search", "arguments": {"query": query, "k": ctx.search.k}}, "open"
+        return "act", {"tool": "search", "arguments": search_arguments(ctx, query)}, "open"
     settled = "satisfied" if reflection.verdict == "satisfied" else None
     fallback_status = settled or ("partial" if reflection.evidence.strip() else "abandoned")
     if reflection.verdict == "satisfied" or reflection.next_action == "next_goal":
@@ -497,7 +512,7 @@ def _decide(
     query = reflection.query.strip()
     used = {q.lower() for q in goal["queries"]}
     if query and query.lower() not in used and goal["attempts"] < ctx.budget.max_attempts_per_goal:
-        return "act", {"tool": "search", "arguments": {"query": query, "k": ctx.search.k}}, "open"
+        return "act", {"tool": "search", "arguments": search_arguments(ctx, query)}, "open"
     return "goal", None, fallback_status
 
 
@@ -748,6 +763,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
                 ctx.models["writer"].complete(messages, max_tokens=500), timeout
             )
             usage = completion.usage
+            record_call(ctx, "writer", "answer", messages, completion.text, usage)
             text = strip_think(completion.text).strip()
             if not text:
                 raise ModelError("the writer returned an empty answer")

@@ -15,10 +15,10 @@ from agent.checkpoint import open_checkpointer
 from agent.config import ROLES, Role, Settings, load_settings
 from agent.events import Event
 from agent.graph import build_graph, fallback_result, find_stored_answer
-from agent.llm.base import ChatModel
+from agent.llm.base import ChatModel, Usage
 from agent.llm.factory import build_role_models
 from agent.result import Citation, ResearchResult, RunUsage, Timings
-from agent.state import ResearchState, RunContext, add_usage
+from agent.state import RecordCallFn, ResearchState, RunContext, add_usage
 from agent.tool_choice import CORE_TOOLS, ToolSelector
 from memory.fact_index import FactIndex, recall
 from memory.knowledge import FactRecord, KnowledgeCache, KnowledgeCacheError
@@ -346,6 +346,25 @@ class Researcher:
 
         return asyncio.run(go())
 
+    def _call_recorder(self, run_id: str) -> RecordCallFn:
+        """Model calls of `run_id` go to the run store (the traces `finetune export` reads)."""
+        store = self.run_store
+
+        def record(
+            role: str, task: str, messages: list[dict[str, str]], output: str, usage: Usage
+        ) -> None:
+            store.add_model_call(
+                run_id,
+                role,
+                task,
+                messages,
+                output,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+            )
+
+        return record
+
     async def _execute(
         self,
         graph_input: dict[str, Any] | None,
@@ -365,6 +384,7 @@ class Researcher:
             recall=self.recall if self.knowledge is not None else None,
             answer_scope=self._answer_scope(),
             run_id=run_id,
+            record_call=self._call_recorder(run_id),
         )
         stop = self._stops.setdefault(run_id, asyncio.Event())  # cancel() sets it
         watcher: asyncio.Task[None] | None = None

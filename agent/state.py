@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from agent.config import BudgetConfig, KnowledgeConfig, Role, SearchConfig, WideConfig
-from agent.llm.base import ChatModel
+from agent.llm.base import ChatModel, Usage
 from memory.knowledge import FactRecord, KnowledgeCache
 from tools.base import ToolRegistry
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 RecallFn = Callable[[str, str, str], list[FactRecord]]
 """(goal, keywords, run id) -> facts stored by other runs that bear on the goal, best first."""
+RecordCallFn = Callable[[str, str, list[dict[str, str]], str, Usage], None]
+"""(role, task, messages, output, usage) of one model call."""
 
 USAGE_KEYS = (
     "prompt_tokens",
@@ -118,6 +120,12 @@ class RunContext:
     tool_selector: ToolSelector | None = None
     """Set when imported tools are registered: each search step retrieves tools for its goal
     and the model picks one (`agent.tool_choice`)."""
+    record_call: RecordCallFn | None = None
+    """Where model calls go (role, task, messages, output, usage): the run store's traces."""
+    web: bool = False
+    """Web search is on: `search` also asks the web backends and `read` reads URLs."""
+    recency: str | None = None
+    """With web search: how recent results must be (day/week/month/year), from the question."""
     answer_scope: str = ""
     """What a stored answer depends on besides the sources: models, corpora, tool names."""
     run_id: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel
 from agent.events import Event, EventType
 from agent.llm.base import Message, StructuredOutputError, Usage
 from agent.state import ResearchState, RunContext
+
+log = logging.getLogger(__name__)
 
 
 def event(event_type: EventType, state: ResearchState, /, **data: Any) -> dict[str, Any]:
@@ -54,10 +57,35 @@ async def structured(
     messages: Sequence[Message],
     schema: type[BaseModel],
     max_tokens: int,
+    *,
+    task: str | None = None,
 ) -> tuple[Any, Usage]:
-    """A schema-constrained call bounded by the time budget. Raises ModelError/TimeoutError."""
+    """A schema-constrained call bounded by the time budget. Raises ModelError/TimeoutError.
+    The call is recorded (`ctx.record_call`) under `task` (default: the schema's name)."""
     left = ctx.seconds_left()
     if left <= 0:
         raise TimeoutError("no time left in the budget")
     model = ctx.models[role]  # type: ignore[index]
-    return await asyncio.wait_for(model.parse(messages, schema, max_tokens=max_tokens), left)
+    parsed, usage = await asyncio.wait_for(
+        model.parse(messages, schema, max_tokens=max_tokens), left
+    )
+    record_call(ctx, role, task or schema.__name__, messages, parsed.model_dump_json(), usage)
+    return parsed, usage
+
+
+def record_call(
+    ctx: RunContext,
+    role: str,
+    task: str,
+    messages: Sequence[Message],
+    output: str,
+    usage: Usage,
+) -> None:
+    """Hand one model call to the run's recorder (the run store's traces); a recorder that
+    fails costs the trace, never the run."""
+    if ctx.record_call is None:
+        return
+    try:
+        ctx.record_call(role, task, [m.to_dict() for m in messages], output, usage)
+    except Exception as error:
+        log.warning("model call not recorded: %s", error)

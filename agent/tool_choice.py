@@ -150,7 +150,9 @@ async def choose_tool(
     error: str | None = None
     for _attempt in range(2):
         try:
-            reply, used = await structured(ctx, "planner", messages, schema, CHOICE_TOKENS)
+            reply, used = await structured(
+                ctx, "planner", messages, schema, CHOICE_TOKENS, task="tool_choice"
+            )
         except (ModelError, TimeoutError) as exc:
             error = f"tool choice failed: {exc}"
             break

@@ -11,7 +11,7 @@ from memory.knowledge import (
     PassageRecord,
     tool_cache_key,
 )
-from memory.run_store import RunRecord, RunStore, RunStoreError
+from memory.run_store import ModelCallRecord, RunRecord, RunStore, RunStoreError
 
 __all__ = [
     "AnswerRecord",
@@ -21,6 +21,7 @@ __all__ = [
     "FactRecord",
     "KnowledgeCache",
     "KnowledgeCacheError",
+    "ModelCallRecord",
     "PassageRecord",
     "RunRecord",
     "RunStore",

@@ -1,5 +1,7 @@
 """Runs and their events in SQLite (sqlite-utils, WAL): written as they happen, so nothing is
-lost on a crash, and past runs can be listed and reopened."""
+lost on a crash, and past runs can be listed and reopened. Every model call of a run (the
+messages sent and the text that came back, per role and task) is kept too: the traces that
+fine-tuning data is made of (`finetune export`)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,22 @@ class RunRecord:
     finished_at: float | None
     answer: str | None
     result: dict[str, Any] | None
+
+
+@dataclass
+class ModelCallRecord:
+    """One model call of a run: who asked (role), for what (task: the output schema's name, or
+    "answer" for the writer's free text), the messages sent and the text that came back."""
+
+    run_id: str
+    seq: int
+    role: str
+    task: str
+    messages: list[dict[str, str]]
+    output: str
+    time: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class RunStore:
@@ -65,6 +83,21 @@ class RunStore:
                 {"run_id": str, "seq": int, "type": str, "step": int, "time": float, "data": str},
                 pk=("run_id", "seq"),
             )
+        if "model_calls" not in self.db.table_names():
+            self._table("model_calls").create(
+                {
+                    "run_id": str,
+                    "seq": int,
+                    "role": str,
+                    "task": str,
+                    "messages": str,
+                    "output": str,
+                    "time": float,
+                    "prompt_tokens": int,
+                    "completion_tokens": int,
+                },
+                pk=("run_id", "seq"),
+            )
 
     def start_run(self, run_id: str, question: str) -> None:
         existing = self._table("runs").count_where("run_id = ?", [run_id])
@@ -97,6 +130,53 @@ class RunStore:
                 "data": json.dumps(event.get("data", {}), default=str),
             }
         )
+
+    def add_model_call(
+        self,
+        run_id: str,
+        role: str,
+        task: str,
+        messages: list[dict[str, str]],
+        output: str,
+        *,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+    ) -> None:
+        """Record one model call of `run_id` (messages as {"role", "content"} dicts)."""
+        seq = self.db.execute(
+            "SELECT COALESCE(MAX(seq), -1) + 1 FROM model_calls WHERE run_id = ?", [run_id]
+        ).fetchone()[0]
+        self._table("model_calls").insert(
+            {
+                "run_id": run_id,
+                "seq": seq,
+                "role": role,
+                "task": task,
+                "messages": json.dumps(messages, ensure_ascii=False),
+                "output": output,
+                "time": time.time(),
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+            }
+        )
+
+    def model_calls(self, run_id: str) -> list[ModelCallRecord]:
+        """The model calls of `run_id`, in order."""
+        rows = self._table("model_calls").rows_where("run_id = ?", [run_id], order_by="seq")
+        return [
+            ModelCallRecord(
+                run_id=r["run_id"],
+                seq=r["seq"],
+                role=r["role"],
+                task=r["task"],
+                messages=json.loads(r["messages"]),
+                output=r["output"],
+                time=r["time"],
+                prompt_tokens=r["prompt_tokens"] or 0,
+                completion_tokens=r["completion_tokens"] or 0,
+            )
+            for r in rows
+        ]
 
     def finish_run(self, run_id: str, status: str, answer: str, result: dict[str, Any]) -> None:
         self._table("runs").update(

@@ -1,17 +1,25 @@
 """Prompt files live here, next to the code that uses them.
 
 Each file has a `# system` and a `# user` section; `$name` placeholders are filled with
-`string.Template` (so JSON braces in examples need no escaping).
+`string.Template` (so JSON braces in examples need no escaping). Always available: `$today`, the
+current date (ISO), so the model knows what "recent" and "now" mean, and `$collection`, what
+the search tool searches (the local collection unless the caller says the web too).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from string import Template
 
 from agent.llm.base import Message
+
+LOCAL_COLLECTION = "a local document collection with a keyword (BM25) search engine"
+WEB_COLLECTION = (
+    "the web (through web search engines) and a local document collection, with keyword queries"
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,8 @@ class Prompt:
 
     def render(self, **values: object) -> list[Message]:
         text = {k: str(v) for k, v in values.items()}
+        text.setdefault("today", date.today().isoformat())
+        text.setdefault("collection", LOCAL_COLLECTION)
         return [
             Message("system", self.system.substitute(text).strip()),
             Message("user", self.user.substitute(text).strip()),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import json
 from pathlib import Path
 
 import pytest
@@ -355,3 +357,32 @@ async def test_unsupported_evidence_without_a_new_query_does_not_settle_the_goal
     result = await researcher.arun("What is the capital of France?")
     reflection = next(e for e in result.events if e.type == "reflection")
     assert reflection.data["goal_status"] == "abandoned" and search.queries == ["capital France"]
+
+
+async def test_model_calls_are_traced_in_the_run_store(tmp_path: Path) -> None:
+    researcher, model, _ = make(tmp_path, [PLAN, SATISFIED, "The capital of France is Paris [1]."])
+    result = await researcher.arun("What is the capital of France?")
+    calls = researcher.run_store.model_calls(result.run_id)
+    assert [(c.role, c.task) for c in calls] == [
+        ("planner", "Plan"),
+        ("reflector", "Reflection"),
+        ("writer", "answer"),
+    ]
+    # exactly what the model was sent, and what it gave back
+    assert calls[0].messages == [m.to_dict() for m in model.calls[0]]
+    assert json.loads(calls[1].output)["verdict"] == "satisfied"
+    assert calls[2].output == "The capital of France is Paris [1]."
+    # every prompt knows today's date
+    today = datetime.date.today().isoformat()
+    assert all(today in c.messages[-1]["content"] for c in calls)
+
+
+async def test_a_failing_trace_recorder_costs_the_trace_not_the_run(tmp_path: Path) -> None:
+    researcher, _, _ = make(tmp_path, [PLAN, SATISFIED, "The capital of France is Paris [1]."])
+
+    def broken(*args: object) -> None:
+        raise OSError("disk full")
+
+    researcher._call_recorder = lambda run_id: broken  # type: ignore[method-assign]
+    result = await researcher.arun("What is the capital of France?")
+    assert result.answer == "The capital of France is Paris [1]."

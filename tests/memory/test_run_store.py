@@ -31,3 +31,22 @@ def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"garbage" * 1000)
     with pytest.raises(RunStoreError, match="unreadable"):
         RunStore(path)
+
+
+def test_model_calls_round_trip_in_order(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    store.start_run("a", "q?")
+    messages = [{"role": "system", "content": "plan"}, {"role": "user", "content": "q? é"}]
+    store.add_model_call("a", "planner", "Plan", messages, '{"task_kind": "lookup"}',
+                         prompt_tokens=12, completion_tokens=5)  # fmt: skip
+    store.add_model_call("a", "writer", "answer", messages[:1], "Paris [1].")
+    store.add_model_call("b", "writer", "answer", messages[:1], "other run")
+    store.close()
+    calls = RunStore(tmp_path / "runs.db").model_calls("a")
+    assert [(c.seq, c.role, c.task) for c in calls] == [
+        (0, "planner", "Plan"),
+        (1, "writer", "answer"),
+    ]
+    assert calls[0].messages == messages and calls[0].output == '{"task_kind": "lookup"}'
+    assert (calls[0].prompt_tokens, calls[0].completion_tokens) == (12, 5)
+    assert RunStore(tmp_path / "runs.db").model_calls("zzz") == []
