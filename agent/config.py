@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from tools.api_call import ApiConfig
+from tools.web.backends import AnyBackendSettings, BackendSettings, parse_backend_settings
 
 Backend = Literal["embedded", "openai", "scripted"]
 StructuredMode = Literal["auto", "json_schema", "json_object", "tool_call", "prompt"]
@@ -233,6 +234,54 @@ class ToolsConfig(_Strict):
     demos: int = Field(3, ge=0, le=10, description="demonstrations in the tool-choice prompt")
 
 
+class WebFetchConfig(_Strict):
+    """Limits on reading one URL."""
+
+    max_bytes: int = Field(5_000_000, ge=1000, description="larger pages are refused")
+    timeout: float = Field(20.0, gt=0, description="seconds for the whole fetch, redirects too")
+    connect_timeout: float = Field(5.0, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+
+
+class WebConfig(_Strict):
+    """Web search and URL reading (off by default: no network needed). Backends are
+    `[[web.backends]]` tables (kind = "searxng" | "brave" | "tavily" | "serper", base_url,
+    api_key or api_key_env, requests_per_second, max_concurrent, timeout, max_retries); with
+    none listed, every service whose key is in the environment (BRAVE_API_KEY, TAVILY_API_KEY,
+    SERPER_API_KEY, WIDESEEK_<KIND>_API_KEY) or `WIDESEEK_SEARXNG_URL` is used."""
+
+    enabled: bool = Field(False, description="search the web and read URLs (`ask --web`)")
+    backends: list[AnyBackendSettings] = Field(default_factory=list)
+    corpus: bool = Field(True, description="keep searching the local corpora beside the web")
+    cache_ttl: float = Field(
+        6 * 3600.0, ge=0, description="seconds a backend's results stay in the knowledge cache"
+    )
+    fetch: WebFetchConfig = WebFetchConfig()
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts that may be read although they are private or local "
+        "(e.g. 'wiki.intranet', '*.corp.example'); everything private is refused otherwise",
+    )
+    allow_networks: list[str] = Field(
+        default_factory=list, description="CIDRs that may be read although private"
+    )
+
+    def configured_backends(self, environ: dict[str, str] | None = None) -> list[BackendSettings]:
+        """The listed backends, else those the environment has keys (or a SearxNG URL) for."""
+        if self.backends:
+            return list(self.backends)
+        env = dict(os.environ if environ is None else environ)
+        found: list[BackendSettings] = []
+        searxng = env.get("WIDESEEK_SEARXNG_URL", "").strip()
+        if searxng:
+            found.append(parse_backend_settings({"kind": "searxng", "base_url": searxng}))
+        for kind in ("brave", "tavily", "serper"):
+            settings = parse_backend_settings({"kind": kind})
+            if settings.secret(env) is not None:
+                found.append(settings)
+        return found
+
+
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
 
 
@@ -269,6 +318,7 @@ class Settings(BaseSettings):
     search: SearchConfig = SearchConfig()
     wide: WideConfig = WideConfig()
     tools: ToolsConfig = ToolsConfig()
+    web: WebConfig = WebConfig()
 
     @field_validator("corpora", mode="before")
     @classmethod
@@ -335,9 +385,10 @@ def _set_nested(target: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 # WIDESEEK_* variables that are not settings: the config file path, the setup script's wheel cache,
-# and (by prefix) the secrets of imported tools' APIs, WIDESEEK_TOOL_<API>_TOKEN.
+# and (by prefix) the secrets of imported tools' APIs, WIDESEEK_TOOL_<API>_TOKEN, the web search
+# backends' keys and URL (WIDESEEK_BRAVE_API_KEY, WIDESEEK_SEARXNG_URL, ...) and the vLLM command.
 _NON_SETTING_ENV = {"CONFIG", "WHEEL_DIR"}
-_NON_SETTING_PREFIXES = ("TOOL_",)
+_NON_SETTING_PREFIXES = ("TOOL_", "SEARXNG_", "BRAVE_", "TAVILY_", "SERPER_", "VLLM_")
 
 
 def _check_env_keys() -> None:

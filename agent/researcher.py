@@ -26,7 +26,8 @@ from memory.run_store import RunStore
 from retriever.dense import DenseIndexError
 from retriever.encoder import Encoder, EncoderError
 from retriever.tool_retriever import ToolRetriever
-from tools.base import ToolRegistry
+from tools.base import Tool, ToolRegistry
+from tools.web.recency import recency_from_text
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,74 @@ class ResearchError(RuntimeError):
     """A run cannot start (bad question, unknown corpus, missing model); the message says why."""
 
 
-def _default_tools(settings: Settings, encoder: Any) -> ToolRegistry:
+def _default_tools(
+    settings: Settings, encoder: Any, cache: KnowledgeCache | None = None
+) -> ToolRegistry:
+    """Corpus search and read; with `[web] enabled`, search and read reach the web too (the
+    corpora stay beside it unless `[web] corpus = false`, and are optional then)."""
+    web = settings.web
+    if not web.enabled:
+        return ToolRegistry(_corpus_tools(settings, encoder))
+    search: Tool | None = None
+    read: Tool | None = None
+    if web.corpus and settings.corpus_db.exists():
+        search, read = _corpus_tools(settings, encoder)
+    elif web.corpus:
+        log.info("no corpus indexed: searching the web only")
+    return ToolRegistry(web_tools(settings, search, read, cache=cache))
+
+
+def web_tools(
+    settings: Settings,
+    corpus_search: Tool | None = None,
+    corpus_read: Tool | None = None,
+    *,
+    cache: KnowledgeCache | None = None,
+    resolver: Any = None,
+) -> list[Tool]:
+    """`search` and `read` over the configured web backends (and the given corpus tools):
+    backend results cached in `cache` for `[web] cache_ttl`; URLs read under the `[web]`
+    fetch limits and private-address policy. `resolver` replaces DNS (tests)."""
+    from tools.web import (
+        BackendConfigError,
+        FetchLimits,
+        MultiSearch,
+        ReadUrlTool,
+        UrlPolicy,
+        WebSearchTool,
+        build_backend,
+    )
+    from tools.web.combined import WebAndCorpusReadTool, WebAndCorpusSearchTool
+
+    web = settings.web
+    backends = web.configured_backends()
+    if not backends:
+        raise ResearchError(
+            "web search is on but no backend is configured: add a [[web.backends]] table "
+            '(kind = "searxng" with base_url, or "brave" / "tavily" / "serper" with api_key) '
+            "to wideseek.toml, or set BRAVE_API_KEY, TAVILY_API_KEY, SERPER_API_KEY or "
+            "WIDESEEK_SEARXNG_URL"
+        )
+    try:
+        search = MultiSearch([build_backend(b) for b in backends], cache, web.cache_ttl)
+        policy = UrlPolicy(allow_hosts=web.allow_hosts, allow_networks=web.allow_networks)
+    except (BackendConfigError, ValueError) as error:
+        raise ResearchError(f"web: {error}") from None
+    limits = FetchLimits(
+        max_bytes=web.fetch.max_bytes,
+        timeout=web.fetch.timeout,
+        connect_timeout=web.fetch.connect_timeout,
+        max_redirects=web.fetch.max_redirects,
+    )
+    reader = ReadUrlTool(policy, limits, resolver=resolver)
+    urls: dict[str, str] = {}  # web source id -> the URL its search result gave
+    return [
+        WebAndCorpusSearchTool(WebSearchTool(search), corpus_search, urls),
+        WebAndCorpusReadTool(reader, corpus_read, urls),
+    ]
+
+
+def _corpus_tools(settings: Settings, encoder: Any) -> list[Tool]:
     from retriever.corpus_store import CorpusError, CorpusStore
     from tools.corpus import CorpusSearchTool, ReadDocumentTool
 
@@ -58,20 +126,18 @@ def _default_tools(settings: Settings, encoder: Any) -> ToolRegistry:
             f"{', '.join(sorted(known)) or 'none'} "
             "(add one with: wideseek index PATH --corpus NAME)"
         )
-    return ToolRegistry(
-        [
-            CorpusSearchTool(
-                store,
-                corpora=settings.corpora,
-                default_k=settings.search.k,
-                vectors=_dense_vectors(settings, store, encoder),
-                weights=(settings.search.bm25_weight, settings.search.dense_weight),
-                rrf_k=settings.search.rrf_k,
-                candidates=settings.search.candidates,
-            ),
-            ReadDocumentTool(store),
-        ]
-    )
+    return [
+        CorpusSearchTool(
+            store,
+            corpora=settings.corpora,
+            default_k=settings.search.k,
+            vectors=_dense_vectors(settings, store, encoder),
+            weights=(settings.search.bm25_weight, settings.search.dense_weight),
+            rrf_k=settings.search.rrf_k,
+            candidates=settings.search.candidates,
+        ),
+        ReadDocumentTool(store),
+    ]
 
 
 def _imported_tools(settings: Settings) -> list[Any]:
@@ -167,7 +233,7 @@ class Researcher:
 
     def tools(self) -> ToolRegistry:
         if self._tools is None:
-            registry = _default_tools(self.settings, self.encoder)
+            registry = _default_tools(self.settings, self.encoder, self.knowledge)
             for tool in _imported_tools(self.settings):
                 if tool.name not in registry:
                     registry.register(tool)
@@ -248,7 +314,18 @@ class Researcher:
             for role, model in sorted(self.models().items())
         )
         tools = ",".join(sorted(self.tools().names()))
+        if self.web_enabled:
+            tools += "|web=" + self.tools().get("search").cache_scope()
         return f"corpora={','.join(self.settings.corpora)}|tools={tools}|models={models}"
+
+    @property
+    def web_enabled(self) -> bool:
+        """Whether this researcher's `search` reaches the web (`[web] enabled`, or a registry
+        built with `web_tools`)."""
+        from tools.web.combined import WebAndCorpusSearchTool
+
+        registry = self.tools()
+        return "search" in registry and isinstance(registry.get("search"), WebAndCorpusSearchTool)
 
     @property
     def run_store(self) -> RunStore:
@@ -385,6 +462,8 @@ class Researcher:
             answer_scope=self._answer_scope(),
             run_id=run_id,
             record_call=self._call_recorder(run_id),
+            web=self.web_enabled,
+            recency=recency_from_text(question) if self.web_enabled else None,
         )
         stop = self._stops.setdefault(run_id, asyncio.Event())  # cancel() sets it
         watcher: asyncio.Task[None] | None = None

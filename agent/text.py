@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from agent.injection import neutralise_instructions
+
 STOPWORDS = frozenset(
     [
         "a",
@@ -137,7 +139,9 @@ def clip(text: str, limit: int) -> str:
 
 
 def quote_untrusted(text: str) -> str:
-    """Document text is data: neutralise anything that looks like our own markup."""
-    return re.sub(
+    """Document text is data: neutralise anything that looks like our own markup, and cut the
+    sentences that instruct an AI (`agent.injection`)."""
+    unmarked = re.sub(
         r"</?\s*(result|source|document|system|user|assistant)\b[^>]*>", "", text, flags=re.I
     )
+    return neutralise_instructions(unmarked)

@@ -20,6 +20,8 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("WIDESEEK_") and key != "WIDESEEK_CACHE_DIR":
             monkeypatch.delenv(key)
+    for key in ("BRAVE_API_KEY", "BRAVE_SEARCH_API_KEY", "TAVILY_API_KEY", "SERPER_API_KEY"):
+        monkeypatch.delenv(key, raising=False)  # web backends found in the environment
     monkeypatch.setenv("WIDESEEK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
 

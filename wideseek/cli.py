@@ -157,9 +157,19 @@ def ask(
             "reused (what this run learns is still stored)",
         ),
     ] = False,
+    web: Annotated[
+        bool | None,
+        typer.Option(
+            "--web/--no-web",
+            help="also search the web and read URLs ([web] backends in wideseek.toml, or "
+            "BRAVE_API_KEY / TAVILY_API_KEY / SERPER_API_KEY / WIDESEEK_SEARXNG_URL)",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Research QUESTION over the indexed corpora and answer with numbered sources."""
+    """Research QUESTION over the indexed corpora (and the web with --web) and answer with
+    numbered sources."""
     if not question.strip():
         raise CliError("the question is empty")
     if output not in ("text", "csv", "json"):
@@ -172,7 +182,12 @@ def ask(
     settings = _settings(
         config,
         corpora=corpus or None,
-        **{"budget.max_steps": max_steps, "budget.max_seconds": max_seconds, **reuse},
+        **{
+            "budget.max_steps": max_steps,
+            "budget.max_seconds": max_seconds,
+            "web.enabled": web,
+            **reuse,
+        },
     )
     quiet = quiet or output != "text"
     raise typer.Exit(asyncio.run(_ask(settings, question.strip(), as_json, quiet, output)))
@@ -778,6 +793,32 @@ def tui(
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file_handler)
     WideseekApp(settings, config_file=config).run()
+
+
+@app.command()
+def doctor(
+    probe: Annotated[
+        bool, typer.Option("--probe/--no-probe", help="send one test search to each backend")
+    ] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Check what this installation can use: models, corpora and web search backends
+    (configured, key present, reachable). Keys are never printed."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from wideseek.doctor import run_checks
+
+    settings = _settings(config)
+    checks = asyncio.run(run_checks(settings, probe=probe))
+    table = Table(title="wideseek doctor", show_lines=False)
+    for column in ("area", "check", "", "detail"):
+        table.add_column(column)
+    marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[dim]-[/]"}
+    for check in checks:
+        table.add_row(check.area, escape(check.name), marks[check.ok], escape(check.detail))
+    console.print(table)
+    raise typer.Exit(1 if any(c.ok is False for c in checks) else 0)
 
 
 @app.command("config")

@@ -8,7 +8,8 @@ import socket
 from functools import partial
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, Markdown, RichLog, TabbedContent, Tree
+import pytest
+from textual.widgets import DataTable, Input, Markdown, RichLog, Switch, TabbedContent, Tree
 
 from agent import Researcher
 from tests.agent.fakes import HangsOnSecondCall, Slow
@@ -316,3 +317,30 @@ async def test_a_damaged_stored_run_is_a_notice_when_reopened(tmp_path: Path) ->
         await pilot.pause()
         assert any("cannot be reopened" in n.message for n in app._notifications)
         assert app.is_running
+
+
+async def test_web_search_switch_needs_a_backend_and_then_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("BRAVE_API_KEY", "TAVILY_API_KEY", "SERPER_API_KEY", "WIDESEEK_SEARXNG_URL"):
+        monkeypatch.delenv(name, raising=False)
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        assert "backends: none" in str(app.screen.query_one("#web-backends").render())
+        app.screen.query_one("#web", Switch).value = True
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)  # refused: nothing to search the web with
+        assert "no search backend" in str(app.screen.query_one("#settings-error").render())
+        await pilot.press("escape")
+    monkeypatch.setenv("WIDESEEK_SEARXNG_URL", "http://127.0.0.1:9")
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        assert "searxng (searxng)" in str(app.screen.query_one("#web-backends").render())
+        app.screen.query_one("#web", Switch).value = True
+        await pilot.press("ctrl+s")
+        await until(lambda: not isinstance(app.screen, SettingsScreen), pilot)
+        assert app.settings.web.enabled
+        assert [b.kind for b in app.settings.web.configured_backends()] == ["searxng"]

@@ -1,4 +1,4 @@
-"""Model, corpus and budget settings for this session; validated before they apply."""
+"""Model, corpus, web and budget settings for this session; validated before they apply."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from agent.config import ConfigError, Settings
 
@@ -80,6 +80,11 @@ class SettingsScreen(Screen[Settings | None]):
                 f"indexed: {', '.join(self.corpora) or 'none (wideseek index PATH --corpus NAME)'}",
                 id="corpora-known",
             )
+            yield Static("Web", classes="section")
+            with Grid():
+                yield Label("search the web")
+                yield Switch(self.settings.web.enabled, id="web")
+            yield Static(self._backends_text(), id="web-backends")
             yield Static("Budget", classes="section")
             with Grid():
                 for field_id, label, key, kind in BUDGET_FIELDS:
@@ -94,6 +99,15 @@ class SettingsScreen(Screen[Settings | None]):
                 yield Button("Cancel", id="cancel")
         yield Footer()
 
+    def _backends_text(self) -> str:
+        backends = self.settings.web.configured_backends()
+        if not backends:
+            return (
+                "backends: none ([[web.backends]] in wideseek.toml, or BRAVE_API_KEY / "
+                "TAVILY_API_KEY / SERPER_API_KEY / WIDESEEK_SEARXNG_URL)"
+            )
+        return "backends: " + ", ".join(f"{b.backend_name} ({b.kind})" for b in backends)
+
     def overrides(self) -> dict[str, Any]:
         values: dict[str, Any] = {
             "models.default.backend": self.query_one("#backend", Select).value,
@@ -102,6 +116,7 @@ class SettingsScreen(Screen[Settings | None]):
             "corpora": [
                 c.strip() for c in self.query_one("#corpora", Input).value.split(",") if c.strip()
             ],
+            "web.enabled": self.query_one("#web", Switch).value,
         }
         for field_id, _, key, _ in BUDGET_FIELDS:
             values[key] = self.query_one(f"#{field_id}", Input).value.strip()
@@ -123,6 +138,11 @@ class SettingsScreen(Screen[Settings | None]):
                 and not overrides["models.default.base_url"]
             ):
                 raise ConfigError("server URL: the OpenAI-compatible backend needs one")
+            if overrides["web.enabled"] and not self.settings.web.configured_backends():
+                raise ConfigError(
+                    "web: no search backend is configured ([[web.backends]] in wideseek.toml, "
+                    "or BRAVE_API_KEY / TAVILY_API_KEY / SERPER_API_KEY / WIDESEEK_SEARXNG_URL)"
+                )
             settings = self.build(overrides)
         except ConfigError as error:
             self.query_one("#settings-error", Static).update(str(error))
