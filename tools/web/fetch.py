@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from retriever.http_client import clean_message
+from retriever.http_client import clean_message, retry_after_seconds
 from tools.web.safety import ResolvedTarget, Resolver, UnsafeUrlError, UrlPolicy, check_url
 
 __all__ = [
@@ -67,6 +67,8 @@ def _version() -> str:
 
 
 DEFAULT_USER_AGENT = f"wideseek/{_version()} (+research assistant)"
+MAX_RETRY_AFTER = 5.0
+"""A page answering 429/503 with a Retry-After up to this many seconds is fetched once more."""
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PDF_TYPE = "application/pdf"
@@ -408,6 +410,7 @@ async def _fetch(
 ) -> FetchedPage:
     redirects: list[str] = []
     current = url
+    waited = False
     while True:
         try:
             target = await check_url(current, policy, resolver)
@@ -447,6 +450,13 @@ async def _fetch(
                         status=status,
                     ) from None
                 continue
+            if status in (429, 503) and not waited:
+                # busy: one polite retry when the server says when (and that fits the budget)
+                delay = retry_after_seconds(response)
+                if delay is not None and delay <= MAX_RETRY_AFTER:
+                    waited = True
+                    await asyncio.sleep(delay)
+                    continue
             if not 200 <= status < 300 or status == 204:
                 reason = clean_message(response.reason_phrase or "", limit=80)
                 raise FetchError(

@@ -193,6 +193,7 @@ class FakePages:
         self.seen_headers: dict[str, dict[str, str]] = {}
         self.pdf = make_pdf(PDF_PAGES)
         self.static = self._static()
+        self.busy_hits: dict[str, int] = {}
         pages = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -308,6 +309,9 @@ class FakePages:
             "/huge-declared": self._huge_declared,
             "/huge-chunked": self._huge_chunked,
             "/slow": self._slow,
+            "/busy-once": self._busy,
+            "/busy-always": self._busy,
+            "/busy-long": self._busy,
         }
         if path in special:
             special[path](handler)
@@ -322,6 +326,24 @@ class FakePages:
         handler.send_response(status)
         for name, value in headers.items():
             handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _busy(self, handler: BaseHTTPRequestHandler) -> None:
+        """429 with Retry-After: once then the article (/busy-once), always (/busy-always), or
+        asking for an hour (/busy-long)."""
+        path = handler.path.split("?", 1)[0]
+        self.busy_hits[path] = self.busy_hits.get(path, 0) + 1
+        if path == "/busy-once" and self.busy_hits[path] > 1:
+            body = ARTICLE_HTML.encode()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html; charset=utf-8")
+        else:
+            body = b"<h1>Too many requests</h1>"
+            handler.send_response(429)
+            handler.send_header("Retry-After", "3600" if path == "/busy-long" else "1")
+            handler.send_header("Content-Type", "text/html")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)

@@ -246,6 +246,20 @@ async def test_http_errors_carry_the_status(pages: FakePages, path: str, status:
     assert "\n" not in str(caught.value)
 
 
+async def test_429_with_a_short_retry_after_is_fetched_once_more(pages: FakePages) -> None:
+    started = time.monotonic()
+    page = await fetch_url(pages.url("/busy-once"), LOCAL)
+    assert page.status == 200 and b"Harbour Bridge" in page.body
+    assert time.monotonic() - started >= 0.9  # waited the Retry-After (1 s)
+    with pytest.raises(FetchError, match="HTTP 429") as caught:
+        await fetch_url(pages.url("/busy-always"), LOCAL)  # one retry only
+    assert caught.value.status == 429 and pages.busy_hits["/busy-always"] == 2
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="HTTP 429"):
+        await fetch_url(pages.url("/busy-long"), LOCAL)  # an hour: not waited for
+    assert time.monotonic() - started < 1 and pages.busy_hits["/busy-long"] == 1
+
+
 @pytest.mark.parametrize(
     ("path", "reason"),
     [
