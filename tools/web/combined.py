@@ -91,8 +91,10 @@ class WebAndCorpusSearchTool(Tool):
         self.last_failures: list[str] = []
 
     def cache_scope(self) -> str:
+        """The backends (name and URL: another instance is another source) and the corpora."""
+        web = ",".join(f"{b.name}={b.base_url}" for b in self.web.search.backends)
         corpus = self.corpus.cache_scope() if self.corpus is not None else "no corpus"
-        return f"{self.web.cache_scope()}|{corpus}"
+        return f"{web}|{corpus}"
 
     def source_status(
         self, source_id: str, start: int | None, end: int | None, text: str | None
