@@ -41,6 +41,8 @@ _PATTERNS = [
     r"needs? to|is required to|are required to|is instructed to|will now)\b",
     rf"(?:^|[.!?]\s+)(?:{_AI}|assistant)s?\s*[,:]",
     rf"\b(?:if you are|as an?) (?:an? )?{_AI}\b",
+    rf"\b(?:{_AI}|assistants?|agents?|models?|crawlers?|bots?)\b (?:reading|summari[sz]ing|"
+    r"processing|parsing|browsing|visiting|indexing) (?:this|these)\b",
     # dictating the answer, the citations or our reply fields
     rf"\byou (?:must|should|shall|are required to|have to|need to|will) (?:now |always |only )?"
     rf"{_OUTPUT}\b",

@@ -24,8 +24,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Observation, Tool, ToolError
+from tools.corpus import FULL_TEXT_LIMIT
 from tools.web.read_tool import ReadUrlTool
-from tools.web.search_tool import WebSearchTool
+from tools.web.search_tool import WebSearchTool, web_source_id
 
 __all__ = ["WEB_PREFIX", "WebAndCorpusReadTool", "WebAndCorpusSearchTool"]
 
@@ -143,8 +144,8 @@ class WebAndCorpusReadArgs(BaseModel):
         description="the source_id of a search result: 'web:<url>' for a web page, "
         "'<corpus>:<doc_id>' for a local document",
     )
-    goal: str = Field(min_length=1, max_length=500, description="what to learn from it")
-    full: bool = Field(default=False, description="corpus documents: the whole text")
+    goal: str = Field(default="", max_length=500, description="what to learn from it")
+    full: bool = Field(default=False, description="the whole text as one passage")
 
 
 class WebAndCorpusReadTool(Tool):
@@ -170,6 +171,21 @@ class WebAndCorpusReadTool(Tool):
         corpus = self.corpus.cache_scope() if self.corpus is not None else "no corpus"
         return f"{self.web.cache_scope()}|{corpus}"
 
+    async def _whole_page(self, url: str) -> Observation:
+        """A page's whole main text as one passage (at most `FULL_TEXT_LIMIT` characters),
+        as the corpus reader gives a whole document (wide tasks read rows this way)."""
+        page = await self.web.fetch(url)
+        document = await self.web.extract(page)
+        text = document.text[:FULL_TEXT_LIMIT]
+        return Observation(
+            source_id=web_source_id(page.final_url),
+            url=page.final_url,
+            title=document.title or page.final_url,
+            text=text,
+            start=0,
+            end=len(text),
+        )
+
     def source_status(
         self, source_id: str, start: int | None, end: int | None, text: str | None
     ) -> bool | None:
@@ -183,7 +199,9 @@ class WebAndCorpusReadTool(Tool):
             url = self.urls.get(doc_id) or (
                 doc_id[len(WEB_PREFIX) :] if doc_id.startswith(WEB_PREFIX) else doc_id
             )
-            return await self.web({"url": url, "goal": args.goal})
+            if args.full:
+                return [await self._whole_page(url)]
+            return await self.web({"url": url, "goal": args.goal or "the page's main content"})
         if self.corpus is None:
             raise ToolError(f"read: {doc_id!r} is not a web address and no corpus is searched")
         return await self.corpus({"doc_id": doc_id, "goal": args.goal, "full": args.full})

@@ -100,6 +100,11 @@ async def test_read_routes_web_ids_to_the_page_and_others_to_the_corpus(web: Fak
     passages = await read({"doc_id": first.source_id, "goal": "bridge one"})
     assert passages[0].url == web.base_url + "/one"  # ...read at the URL the engine gave
     assert passages[0].source_id == first.source_id  # one id per page, search and read alike
+    whole = await read({"doc_id": first.source_id, "full": True})  # as wide tasks read rows
+    assert len(whole) == 1 and "bridge one" in whole[0].text
+    assert whole[0].source_id == first.source_id and whole[0].start == 0
+    untargeted = await read({"doc_id": first.source_id, "goal": ""})
+    assert "bridge one" in untargeted[0].text
     local = await read({"doc_id": "wiki:a", "goal": "what a says"})
     assert local[0].text == "full text for what a says"
     web_only = tools(web, None)[1]
