@@ -10,4 +10,4 @@ test: setup
 	.venv/bin/python -m pytest -q -ra
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy agent tools retriever memory tui wideseek
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy agent tools retriever memory tui wideseek finetune

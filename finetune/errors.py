@@ -1,0 +1,26 @@
+"""The failures of `finetune` a user can act on: front ends print them as one line."""
+
+from __future__ import annotations
+
+INSTALL_HINT = "install with: pip install 'wideseek[train]'"
+
+
+class FinetuneError(RuntimeError):
+    """Bad input to export or training (a missing run store, an unknown run id, a malformed
+    data line, an unwritable folder, an unusable base model)."""
+
+
+class MissingExtraError(FinetuneError):
+    """The training libraries (trl, peft, datasets, accelerate, gguf) are not installed."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(f"{missing} is not installed; {INSTALL_HINT}")
+
+
+def require_train_extra() -> None:
+    """Raise MissingExtraError unless every library of the `train` extra imports."""
+    import importlib.util
+
+    for module in ("torch", "transformers", "trl", "peft", "datasets", "accelerate"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError(module)
