@@ -440,3 +440,54 @@ def test_tools_import_errors_are_one_line(tmp_path: Path) -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     db.write_bytes(b"this is not a database" * 100)
     one_line_error(run("tools", "list"), "tools.db")
+
+
+def test_ask_web_searches_the_web_and_cites_the_page(tmp_path: Path, server: FakeOpenAI) -> None:
+    """`ask --web` end to end in a real process: a SearxNG-style backend and its page on
+    127.0.0.1 (allow-listed in wideseek.toml), the model behind the OpenAI API."""
+    from tests.agent.fake_web import FakeWeb, page
+
+    plan = {"task_kind": "lookup", "columns": [], "sub_goals": [{
+        "goal": "Find when the Harbour Bridge opened", "evidence_needed": "the date",
+        "query": "Harbour Bridge opened"}]}  # fmt: skip
+    satisfied = {"evidence": "opened on 19 March 1932 [1]", "facts": [], "missing": "",
+                 "verdict": "satisfied", "next_action": "next_goal", "query": "",
+                 "read": 0}  # fmt: skip
+
+    def script(req: Any) -> Reply:
+        if req.path.endswith("/models"):
+            return Reply(body={"object": "list", "data": [{"id": "m"}]})
+        system = req.body["messages"][0]["content"]
+        if "planner of a research assistant" in system:
+            return Reply(body=chat(json.dumps(plan)))
+        if "reflection step" in system:
+            return Reply(body=chat(json.dumps(satisfied)))
+        return Reply(body=chat("The Harbour Bridge opened on 19 March 1932 [1]."))
+
+    server.script = script
+    config = tmp_path / "web.toml"
+    config.write_text(
+        '[models.default]\nbackend = "openai"\nmodel = "m"\n'
+        f'base_url = "{server.url}"\n\n[web]\nallow_hosts = ["127.0.0.1"]\n'
+    )
+    bridge = page("Harbour Bridge", "The Harbour Bridge was opened on 19 March 1932.")
+    with FakeWeb({"/bridge": bridge}).running() as web:
+        env = {"WIDESEEK_SEARXNG_URL": web.base_url}
+        proc = run("ask", "When did the Harbour Bridge open?", "--web", "--json",
+                   "--config", str(config), env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert "1932" in result["answer"]
+        assert result["citations"][0]["url"] == web.base_url + "/bridge"
+        assert any(r.startswith("/search?") for r in web.requests)
+        # without --web (and [web] off) the same question never reaches the web
+        before = len(web.requests)
+        no_web = run("ask", "When did the Harbour Bridge open?", "--json", "--config",
+                     str(config), env=env)  # fmt: skip
+        assert len(web.requests) == before
+        one_line_error(no_web, "no corpus is indexed")
+    # --web with no backend anywhere: one clear line
+    one_line_error(
+        run("ask", "When did it open?", "--web", "--config", str(config)),
+        "no backend is configured",
+    )
