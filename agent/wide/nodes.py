@@ -146,11 +146,14 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
 
 def _corpus_search(ctx: RunContext) -> Any | None:
     """The run's `search` tool when it searches an indexed corpus (exact phrases and the share
-    of documents stating one: `CorpusSearchTool`), else None."""
+    of documents stating one: `CorpusSearchTool`), or the corpus side of a web-and-corpus
+    search; else None."""
     try:
         tool = ctx.tools.get("search")
     except ToolError:
         return None
+    if not hasattr(tool, "phrase_share") and getattr(tool, "corpus", None) is not None:
+        tool = tool.corpus  # type: ignore[attr-defined]
     if not (hasattr(tool, "phrase_share") and hasattr(tool, "search")):
         return None
     return tool

@@ -336,3 +336,29 @@ async def test_a_named_value_no_document_labels_adds_no_condition(tmp_path: Path
     result = await researcher.arun(question)
     (plan_event,) = events(result, "table_plan")
     assert not any(c["field"] == "Basin" for c in plan_event["conditions"])
+
+
+async def test_with_web_search_on_the_corpus_side_still_probes_labelled_fields(
+    tmp_path: Path,
+) -> None:
+    """Wide questions with `--web`: search is the web-and-corpus tool; the labelled-field probe
+    (and exact phrases) use its corpus side, and the table is still complete."""
+    from agent.researcher import web_tools
+    from tests.agent.fake_web import FakeWeb, page
+
+    store = build(tmp_path)
+    no_region = {**PLAN, "conditions": [PLAN["conditions"][1]]}
+    with FakeWeb({"/x": page("Unrelated", "qqq zzz")}).running() as web:
+        settings = load_settings(
+            data_dir=tmp_path / "data",
+            **{"web.enabled": True, "web.allow_hosts": ["127.0.0.1"],
+               "web.backends": [{"kind": "searxng", "base_url": web.base_url}]},
+        )  # fmt: skip
+        tools = ToolRegistry(web_tools(settings, CorpusSearchTool(store), ReadDocumentTool(store)))
+        researcher = Researcher(settings, models=ScriptedChatModel([oracle(no_region)] * 40),
+                                tools=tools, checkpoint_path=tmp_path / "ckpt.db")  # fmt: skip
+        result = await researcher.arun(QUESTION)
+        assert any(r.startswith("/search?") for r in web.requests)  # the web was asked too
+    (plan_event,) = events(result, "table_plan")
+    assert {"field": "Region", "test": "equals", "value": "Europe"} in plan_event["conditions"]
+    assert sorted(row["River"] for row in result.table) == sorted(EUROPE_LONG)
