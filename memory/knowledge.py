@@ -40,7 +40,7 @@ DEFAULT_TIMEOUT_S = 30.0
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # Tables another wideseek store may already have put in the file (the run store): a file holding
 # only these is adopted rather than refused as foreign.
-_ADOPTABLE_TABLES = frozenset({"runs", "events"})
+_ADOPTABLE_TABLES = frozenset({"runs", "events", "model_calls"})  # the run store's
 _OUR_TABLES = frozenset(
     {"meta", "documents", "passages", "facts", "facts_fts", "evidence", "tool_cache", "answers"}
 )

@@ -183,6 +183,9 @@ def serve(
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, on_term) if in_main else None
+    # SIGINT too, explicitly: a process started in the background by a script inherits SIGINT
+    # ignored, and an explicit `kill -INT` must still stop the server
+    previous_int = signal.signal(signal.SIGINT, on_term) if in_main else None
     code = 0
     try:
         label = "vLLM" if spec.backend == "vllm" else "llama.cpp"
@@ -210,6 +213,7 @@ def serve(
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
         # a further Ctrl-C while stopping: stop() has already killed what it could
         with contextlib.suppress(KeyboardInterrupt):
             server.stop(grace=30.0 if spec.backend == "vllm" else 10.0)
