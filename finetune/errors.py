@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 INSTALL_HINT = "install with: pip install 'wideseek[train]'"
 
 
@@ -24,3 +26,16 @@ def require_train_extra() -> None:
     for module in ("torch", "transformers", "trl", "peft", "datasets", "accelerate"):
         if importlib.util.find_spec(module) is None:
             raise MissingExtraError(module)
+
+
+def ensure_writable(folder: Path, what: str) -> None:
+    """Create `folder` and check a file can be written in it; else a FinetuneError naming it
+    as `what` ("output folder", "adapter folder")."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise FinetuneError(f"{what} {folder} is not writable ({reason})") from None

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.accepted import accepted_ids
-from finetune.errors import FinetuneError
+from finetune.errors import FinetuneError, ensure_writable
 
 SUB_TASKS = ("planning", "tool_choice", "reflection", "extraction", "answer")
 GENERAL = "general"
@@ -475,17 +475,6 @@ def general_count(trace_count: int, ratio: float) -> int:
 # --- export ------------------------------------------------------------------------------------
 
 
-def _writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise FinetuneError(f"output folder {out} is not writable ({reason})") from None
-
-
 def export_runs(out: Path, options: ExportOptions | None = None) -> ExportStats:
     """Write the training data of the selected runs to `out`; the statistics."""
     options = options or ExportOptions()
@@ -498,7 +487,7 @@ def export_runs(out: Path, options: ExportOptions | None = None) -> ExportStats:
         raise FinetuneError("--val-share must be at least 0 and below 1")
     general = read_general(options.general) if options.general is not None else []
     selected, skipped = select_runs(options)
-    _writable(out)
+    ensure_writable(out, "output folder")
     stats = ExportStats(out=out, runs_selected=len(selected), runs_skipped=skipped)
     invalid: Counter[str] = Counter()
     traces: list[Example] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune.errors import FinetuneError
+from finetune.errors import FinetuneError, ensure_writable
 
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 """The attention and MLP projections (Llama / Qwen2 / Mistral names), which vLLM's LoRA
@@ -38,14 +38,7 @@ class TrainResult:
 def prepare_out(out: Path, resume: bool) -> tuple[Path, str | None]:
     """The checkpoint folder in `out` and the checkpoint to resume from. An `out` with
     checkpoints of an earlier run needs `resume` (so nothing is overwritten by accident)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise FinetuneError(f"adapter folder {out} is not writable ({reason})") from None
+    ensure_writable(out, "adapter folder")
     checkpoints = out / CHECKPOINTS
     last = last_checkpoint(checkpoints)
     if last and not resume:

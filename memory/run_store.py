@@ -99,6 +99,13 @@ class RunStore:
                 pk=("run_id", "seq"),
             )
 
+    def _next_seq(self, table: str, run_id: str) -> int:
+        """The next sequence number of `run_id` in `table` (events or model_calls)."""
+        row = self.db.execute(
+            f"SELECT COALESCE(MAX(seq), -1) + 1 FROM {table} WHERE run_id = ?", [run_id]
+        ).fetchone()
+        return int(row[0])
+
     def start_run(self, run_id: str, question: str) -> None:
         existing = self._table("runs").count_where("run_id = ?", [run_id])
         if existing:
@@ -117,9 +124,7 @@ class RunStore:
         )
 
     def add_event(self, run_id: str, event: dict[str, Any]) -> None:
-        seq = self.db.execute(
-            "SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE run_id = ?", [run_id]
-        ).fetchone()[0]
+        seq = self._next_seq("events", run_id)
         self._table("events").insert(
             {
                 "run_id": run_id,
@@ -143,9 +148,7 @@ class RunStore:
         completion_tokens: int = 0,
     ) -> None:
         """Record one model call of `run_id` (messages as {"role", "content"} dicts)."""
-        seq = self.db.execute(
-            "SELECT COALESCE(MAX(seq), -1) + 1 FROM model_calls WHERE run_id = ?", [run_id]
-        ).fetchone()[0]
+        seq = self._next_seq("model_calls", run_id)
         self._table("model_calls").insert(
             {
                 "run_id": run_id,

@@ -87,17 +87,7 @@ async def _model_checks(settings: Any, timeout: float) -> list[Check]:
             checks.append(Check("models", role, previous.ok, f"same as {previous.name}"))
             continue
         if config.backend == "openai":
-            url = f"{config.base_url}/models"
-            headers = {}
-            if config.api_key is not None:
-                headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
-            try:
-                async with httpx.AsyncClient(timeout=timeout) as client:
-                    response = await client.get(url, headers=headers)
-                ok = response.status_code == 200
-                detail = f"{config.model} at {config.base_url}: HTTP {response.status_code}"
-            except httpx.HTTPError as error:
-                ok, detail = False, f"{config.base_url}: {type(error).__name__}: {error}"
+            ok, detail = await _server_models(config, timeout)
         elif config.backend == "embedded":
             ok, detail = _embedded_weights(config.model, settings)
         else:
@@ -106,6 +96,22 @@ async def _model_checks(settings: Any, timeout: float) -> list[Check]:
         seen[key] = check
         checks.append(check)
     return checks
+
+
+async def _server_models(config: Any, timeout: float) -> tuple[bool, str]:
+    """GET /models through the agent's own client (its auth and one-line, key-free errors)."""
+    from agent.llm.base import ModelError
+    from agent.llm.factory import build_model
+
+    model: Any = build_model(config)
+    try:
+        served = await asyncio.wait_for(model.list_models(), timeout)
+    except (ModelError, TimeoutError) as error:
+        return False, str(error) or f"GET {config.base_url}/models: timed out"
+    finally:
+        await model.aclose()
+    listed = "listed" if config.model in served else f"not among {', '.join(served[:5])}"
+    return True, f"{config.model} at {config.base_url} ({listed})"
 
 
 def _embedded_weights(model: str, settings: Any) -> tuple[bool, str]:

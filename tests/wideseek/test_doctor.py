@@ -10,6 +10,7 @@ import pytest
 
 from agent import load_settings
 from tests.agent.fake_web import FakeWeb, page
+from tests.fake_openai import FakeOpenAI, Reply
 from tests.wideseek.test_cli import run
 from wideseek.doctor import run_checks, web_checks
 
@@ -78,3 +79,14 @@ def test_doctor_command_prints_a_table_and_never_the_key(tmp_path: Path, probe: 
     assert "serper (serper)" in proc.stdout and "key set" in proc.stdout
     assert SECRET not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+async def test_a_model_server_answering_its_model_list_is_ok(server: FakeOpenAI) -> None:
+    server.script = lambda req: Reply(body={"object": "list", "data": [{"id": "m"}]})
+    models = {"default": {"backend": "openai", "model": "m", "base_url": server.url,
+                          "api_key": SECRET}}  # fmt: skip
+    checks = await run_checks(load_settings(models=models), probe=False, timeout=5)
+    planner = next(c for c in checks if c.name == "planner")
+    assert planner.ok is True and "(listed)" in planner.detail
+    assert server.requests[0].headers.get("authorization") == f"Bearer {SECRET}"
+    assert all(SECRET not in c.detail for c in checks)

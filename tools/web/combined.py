@@ -64,7 +64,26 @@ def _interleave(first: list[Observation], second: list[Observation], k: int) -> 
     return unique[:k]
 
 
-class WebAndCorpusSearchTool(Tool):
+class _WebAndCorpus(Tool):
+    """What both tools share: a web side, an optional corpus side, and the source ids each
+    side answers for."""
+
+    web: Tool
+    corpus: Tool | None
+
+    def cache_scope(self) -> str:
+        corpus = self.corpus.cache_scope() if self.corpus is not None else "no corpus"
+        return f"{self.web.cache_scope()}|{corpus}"
+
+    def source_status(
+        self, source_id: str, start: int | None, end: int | None, text: str | None
+    ) -> bool | None:
+        if self.corpus is None or source_id.startswith(WEB_PREFIX):
+            return None
+        return self.corpus.source_status(source_id, start, end, text)
+
+
+class WebAndCorpusSearchTool(_WebAndCorpus):
     """The web and the local corpora in one search step."""
 
     name: ClassVar[str] = "search"
@@ -82,6 +101,8 @@ class WebAndCorpusSearchTool(Tool):
     """Never cached as a whole: each backend's results are cached inside the web search, and a
     merged result made while one side was down must not outlive the outage."""
 
+    web: WebSearchTool
+
     def __init__(
         self, web: WebSearchTool, corpus: Tool | None = None, urls: dict[str, str] | None = None
     ) -> None:
@@ -90,19 +111,6 @@ class WebAndCorpusSearchTool(Tool):
         self.urls = urls if urls is not None else {}
         """source id -> the URL a search result gave for it (what `read` fetches)."""
         self.last_failures: list[str] = []
-
-    def cache_scope(self) -> str:
-        """The backends (name and URL: another instance is another source) and the corpora."""
-        web = ",".join(f"{b.name}={b.base_url}" for b in self.web.search.backends)
-        corpus = self.corpus.cache_scope() if self.corpus is not None else "no corpus"
-        return f"{web}|{corpus}"
-
-    def source_status(
-        self, source_id: str, start: int | None, end: int | None, text: str | None
-    ) -> bool | None:
-        if self.corpus is None or source_id.startswith(WEB_PREFIX):
-            return None
-        return self.corpus.source_status(source_id, start, end, text)
 
     async def _side(self, tool: Tool, arguments: dict[str, Any]) -> list[Observation] | str:
         try:
@@ -148,7 +156,7 @@ class WebAndCorpusReadArgs(BaseModel):
     full: bool = Field(default=False, description="the whole text as one passage")
 
 
-class WebAndCorpusReadTool(Tool):
+class WebAndCorpusReadTool(_WebAndCorpus):
     """Reads a web page (`web:<url>`) or a local document, whichever the source id names."""
 
     name: ClassVar[str] = "read"
@@ -160,16 +168,14 @@ class WebAndCorpusReadTool(Tool):
     tags: ClassVar[tuple[str, ...]] = ("web", "read", "corpus")
     cache_ttl: ClassVar[float | None] = ReadUrlTool.cache_ttl
 
+    web: ReadUrlTool
+
     def __init__(
         self, web: ReadUrlTool, corpus: Tool | None = None, urls: dict[str, str] | None = None
     ) -> None:
         self.web = web
         self.corpus = corpus
         self.urls = urls if urls is not None else {}
-
-    def cache_scope(self) -> str:
-        corpus = self.corpus.cache_scope() if self.corpus is not None else "no corpus"
-        return f"{self.web.cache_scope()}|{corpus}"
 
     async def _whole_page(self, url: str) -> Observation:
         """A page's whole main text as one passage (at most `FULL_TEXT_LIMIT` characters),
@@ -185,13 +191,6 @@ class WebAndCorpusReadTool(Tool):
             start=0,
             end=len(text),
         )
-
-    def source_status(
-        self, source_id: str, start: int | None, end: int | None, text: str | None
-    ) -> bool | None:
-        if self.corpus is None or source_id.startswith(WEB_PREFIX):
-            return None
-        return self.corpus.source_status(source_id, start, end, text)
 
     async def run(self, args: WebAndCorpusReadArgs) -> list[Observation]:
         doc_id = args.doc_id.strip()

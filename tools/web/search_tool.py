@@ -99,7 +99,8 @@ class WebSearchTool(Tool):
         return f"<WebSearchTool {self.search!r}>"
 
     def cache_scope(self) -> str:
-        return ",".join(backend.name for backend in self.search.backends)
+        """The backends by name and URL: another instance is another source."""
+        return ",".join(f"{backend.name}={backend.base_url}" for backend in self.search.backends)
 
     async def run(self, args: WebSearchArgs) -> list[Observation]:
         if not self.search.backends:
