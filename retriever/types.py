@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from retriever.structure import DocumentStructure
 
 
 @dataclass(frozen=True)
 class Document:
-    """One source document. `doc_id` is stable within a corpus."""
+    """One source document. `doc_id` is stable within a corpus. `structure` (sections, tables,
+    lists... with spans into `text`) is set by parsers of markup; the corpus store parses plain
+    text when it is None."""
 
     doc_id: str
     text: str
     url: str = ""
     title: str = ""
     source: str = ""
+    structure: DocumentStructure | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,9 @@ class Passage:
     start: int
     end: int
     text: str
+    context: str = ""
+    """What the passage needs to be read alone (its section path; in a table, the caption and
+    column names): shown beside it and searched with it, never part of `text`."""
 
 
 @dataclass
@@ -40,3 +50,5 @@ class Hit:
     end: int
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    context: str = ""
+    """The passage's section path and, inside a table, its caption and column names."""
