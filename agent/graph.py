@@ -433,7 +433,11 @@ def _format_results(observations: list[dict[str, Any]], limit: int) -> str:
     for n, obs in enumerate(observations, 1):
         text = quote_untrusted(clip(obs["text"], share))
         title = quote_untrusted(obs.get("title") or obs["source_id"])
-        blocks.append(f'<result n="{n}" title="{title}">\n{text}\n</result>')
+        context = obs.get("context") or ""
+        where = (
+            f"({quote_untrusted(clip('; '.join(context.splitlines()), 300))})\n" if context else ""
+        )
+        blocks.append(f'<result n="{n}" title="{title}">\n{where}{text}\n</result>')
     return "\n".join(blocks)
 
 

@@ -9,10 +9,19 @@ sentence and any whitespace in the last part of the window; a single "word" long
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
+from retriever.structure import (
+    Block,
+    DefinitionList,
+    DocumentStructure,
+    ListBlock,
+    Section,
+    Table,
+)
 from retriever.types import Passage
 
-__all__ = ["chunk_text"]
+__all__ = ["chunk_document", "chunk_text"]
 
 _SENTENCE_END = re.compile(r"[.!?;:][\"')\]]*\s")
 _WHITESPACE = re.compile(r"\s")
@@ -90,3 +99,183 @@ def _next_start(text: str, start: int, cut: int, overlap: int) -> int:
         match = _WHITESPACE.search(text, target, cut)
         target = match.start() if match else cut
     return _skip_whitespace(text, target)
+
+
+# --- structure-aware passages ---------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    """A piece of text that passages are made of: a heading line, a block, or text no block
+    holds; `parts` are the spans it may be cut at (table rows, list items, entries)."""
+
+    start: int
+    end: int
+    section: Section
+    block: Block | None = None
+    heading: bool = False
+    parts: list[tuple[int, int]] = field(default_factory=list)
+
+
+def chunk_document(
+    doc_id: str,
+    text: str,
+    structure: DocumentStructure,
+    size: int = 800,
+    overlap: int = 150,
+) -> list[Passage]:
+    """Cut `text` into passages along the blocks of `structure`.
+
+    Consecutive blocks are packed into one passage while they fit in `size` characters; a new
+    section starts a new passage once the current one is a third full, and a heading never ends
+    a passage. A block longer than `size` is cut between its rows, items or entries (a table's
+    first passage keeps its caption and header); a row, item or paragraph that is itself longer
+    is cut by `chunk_text` with `overlap`. Every passage's `context` is its section path and,
+    for a table passage that starts below the header, the table's caption and column names, so
+    a passage holding row 40 still says what its columns are. As with `chunk_text`,
+    `text[p.start:p.end] == p.text` and no passage starts or ends with whitespace.
+    """
+    if size <= 0:
+        raise ValueError(f"size must be positive, got {size}")
+    if not 0 <= overlap < size:
+        raise ValueError(f"overlap must be in [0, size), got {overlap} with size {size}")
+    units = _units(text, structure)
+    spans: list[tuple[int, int, str]] = []
+    current: list[_Unit] = []
+
+    def flush() -> None:
+        if not current:
+            return
+        spans.append((current[0].start, current[-1].end, _context(current[0], current[0].start)))
+        current.clear()
+
+    for unit in units:
+        if current:
+            fits = unit.end - current[0].start <= size
+            full = current[-1].end - current[0].start >= size // 3
+            if fits and not (unit.heading and full):
+                current.append(unit)
+                continue
+            carried: list[_Unit] = []  # a heading opens the next passage, it never ends one
+            while current and current[-1].heading:
+                carried.insert(0, current.pop())
+            flush()
+            current.extend(carried)
+            if current and unit.end - current[0].start <= size:
+                current.append(unit)
+                continue
+        if unit.end - unit.start <= size:
+            flush()
+            current.append(unit)
+            continue
+        # too long for one passage: cut it, a pending heading joining the first piece
+        lead = current[0].start if current else None
+        current.clear()
+        for piece_start, piece_end in _cut(text, unit, size, overlap, lead):
+            spans.append((piece_start, piece_end, _context(unit, piece_start)))
+    flush()
+
+    passages: list[Passage] = []
+    for start, end, context in spans:
+        start, end = _trim(text, start, end)
+        if start < end:
+            passages.append(Passage(doc_id, len(passages), start, end, text[start:end], context))
+    return passages
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _units(text: str, structure: DocumentStructure) -> list[_Unit]:
+    units: list[_Unit] = []
+    for section in structure.root.walk():
+        if section.level > 0 and section.heading_end > section.start:
+            units.append(_Unit(section.start, section.heading_end, section, heading=True))
+        for block in section.blocks:
+            units.append(_Unit(block.start, block.end, section, block, parts=_parts(block)))
+    units.sort(key=lambda unit: (unit.start, not unit.heading))
+    # text no block holds (a parser that skipped something) still becomes passages
+    out: list[_Unit] = []
+    position = 0
+    for unit in units:
+        if unit.start < position:  # overlapping spans from a faulty structure: keep the first
+            continue
+        out.extend(_gap(text, position, unit.start, structure))
+        out.append(unit)
+        position = unit.end
+    out.extend(_gap(text, position, len(text), structure))
+    return out
+
+
+def _gap(text: str, start: int, end: int, structure: DocumentStructure) -> list[_Unit]:
+    start, end = _trim(text, start, min(end, len(text)))
+    if start >= end:
+        return []
+    return [_Unit(start, end, structure.section_at(start))]
+
+
+def _parts(block: Block) -> list[tuple[int, int]]:
+    if isinstance(block, Table):
+        return list(block.row_spans)
+    if isinstance(block, ListBlock):
+        return [(item.start, item.end) for item in block.items]
+    if isinstance(block, DefinitionList):
+        return [(entry.start, entry.end) for entry in block.entries]
+    return []
+
+
+def _context(unit: _Unit, start: int) -> str:
+    lines = [unit.section.path_text] if unit.section.path else []
+    block = unit.block
+    if isinstance(block, Table) and block.row_spans and start >= block.row_spans[0][0]:
+        if block.caption:
+            lines.append(block.caption)
+        if block.header:
+            lines.append(" | ".join(block.columns))
+    return "\n".join(lines)
+
+
+def _cut(
+    text: str, unit: _Unit, size: int, overlap: int, lead: int | None
+) -> list[tuple[int, int]]:
+    """Spans of at most `size` characters covering `unit`: whole parts (rows, items, entries)
+    packed together, the first piece starting at `lead` (a heading before it) or the unit's
+    start (a table's caption and header); a part too long alone is cut by `chunk_text`."""
+    pieces: list[tuple[int, int]] = []
+    first = lead if lead is not None else unit.start
+    parts = [(a, b) for a, b in unit.parts if unit.start <= a < b <= unit.end]
+    if not parts:
+        return _prose(text, first, unit.end, size, overlap)
+    if parts[0][0] - first > size:  # a head (caption, header) too long to share a piece
+        pieces.extend(_prose(text, first, parts[0][0], size, overlap))
+        first = parts[0][0]
+    start, end = first, -1  # the piece being packed: start..end (-1: nothing in it yet)
+    for a, b in parts:
+        if b - start <= size:
+            end = b
+            continue
+        if end >= 0:
+            pieces.append((start, end))
+            start, end = a, -1
+        if b - start <= size:
+            end = b
+        else:  # one part longer than a passage (a table's head joins its first piece)
+            pieces.extend(_prose(text, start, b, size, overlap))
+            start, end = b, -1
+    if end >= 0:
+        pieces.append((start, end))
+    covered = max((piece[1] for piece in pieces), default=first)
+    if covered < unit.end:  # text after the last part (never expected from the parsers)
+        pieces.extend(_prose(text, covered, unit.end, size, overlap))
+    return pieces
+
+
+def _prose(text: str, start: int, end: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    return [
+        (start + p.start, start + p.end) for p in chunk_text("", text[start:end], size, overlap)
+    ]

@@ -3,10 +3,17 @@
 Layout (all tables prefixed so the file can sit beside, or inside, other wideseek databases):
 
 - `corpus_meta(key, value)`: the schema version.
-- `corpora(id, name, created, updated)`: one row per named corpus.
+- `corpora(id, name, created, updated, format)`: one row per named corpus; `format` is the
+  document format its documents were indexed with (`DOCUMENT_FORMAT`; 1 = text only, before
+  documents kept their structure). Documents are never added to a corpus of an older format:
+  `OutdatedCorpusError` says to re-index it.
 - `corpus_documents(id, corpus, doc_id, url, title, source, text)`, unique on (corpus, doc_id).
 - `corpus_passages(id, doc, ordinal, start_char, end_char)`: chunks of a document's text by
-  character offsets; the passage text is never stored twice. Passage ids of corpus `c` lie in
+  character offsets; the passage text is never stored twice. Passages are cut along the
+  document's blocks (`chunk_document`); `context` is what a passage needs to be read alone (its
+  section path; in a table, the caption and column names), searched with it and shown beside it.
+- `corpus_structures(doc, data)`: each document's structure (`retriever.structure`), as
+  zlib-compressed JSON. Passage ids of corpus `c` lie in
   `[c.id << 40, (c.id + 1) << 40)`, so searching some corpora is an FTS5 rowid-range query (which
   FTS5 answers without touching other corpora), and a document's passages have consecutive ids.
 - `corpus_fts`: an FTS5 index over (title, passage text), an *external content* table reading
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import json
 import logging
 import re
 import sqlite3
@@ -31,6 +39,7 @@ import threading
 import time
 import unicodedata
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +48,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from retriever.chunking import chunk_text
+from retriever.chunking import chunk_document
+from retriever.parse_text import parse_text
+from retriever.structure import DocumentStructure, StructureError
 from retriever.term_selection import TermSelector
 from retriever.types import Document, Hit, Passage
 
@@ -51,6 +62,7 @@ __all__ = [
     "CorpusStore",
     "DocumentNotFoundError",
     "InvalidCorpusNameError",
+    "OutdatedCorpusError",
     "UnknownCorpusError",
     "build_match_query",
     "query_terms",
@@ -58,7 +70,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+DOCUMENT_FORMAT = 2
+"""Format of the documents a corpus holds: 2 = with their structure, passages along blocks."""
 TITLE_WEIGHT = 4.0
 """BM25 weight of the title column relative to the passage text (1.0)."""
 COVERAGE_WEIGHT = 0.5
@@ -78,6 +92,28 @@ REBUILD_HINT = "delete it and rebuild the index with `wideseek index`"
 _TOKENIZE = "porter unicode61 remove_diacritics 2"
 _CORPUS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
+_CONTENT_VIEW = """CREATE VIEW IF NOT EXISTS corpus_passage_content AS
+    SELECT p.id AS id, p.doc AS doc, d.title AS title,
+           CASE WHEN p.context = '' THEN substr(d.text, p.start_char + 1, p.end_char - p.start_char)
+                ELSE p.context || char(10)
+                     || substr(d.text, p.start_char + 1, p.end_char - p.start_char) END AS body
+    FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc;"""
+"""What FTS5 indexes for a passage: the title, and the context (if any) above the passage text.
+For a passage without context the body is exactly the old one, so an index built before
+contexts existed stays consistent."""
+
+_MIGRATE_FROM_1 = f"""
+ALTER TABLE corpora ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE corpus_passages ADD COLUMN context TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS corpus_structures (
+    doc INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+DROP VIEW IF EXISTS corpus_passage_content;
+{_CONTENT_VIEW}
+"""
+"""Schema 1 -> 2 in place: existing corpora keep their documents and index, marked format 1."""
+
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS corpus_meta (
     key TEXT PRIMARY KEY,
@@ -87,7 +123,8 @@ CREATE TABLE IF NOT EXISTS corpora (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    format INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS corpus_documents (
     id INTEGER PRIMARY KEY,
@@ -105,13 +142,15 @@ CREATE TABLE IF NOT EXISTS corpus_passages (
     doc INTEGER NOT NULL,
     ordinal INTEGER NOT NULL,
     start_char INTEGER NOT NULL,
-    end_char INTEGER NOT NULL
+    end_char INTEGER NOT NULL,
+    context TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS corpus_passages_doc ON corpus_passages (doc, ordinal);
-CREATE VIEW IF NOT EXISTS corpus_passage_content AS
-    SELECT p.id AS id, p.doc AS doc, d.title AS title,
-           substr(d.text, p.start_char + 1, p.end_char - p.start_char) AS body
-    FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc;
+CREATE TABLE IF NOT EXISTS corpus_structures (
+    doc INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+{_CONTENT_VIEW}
 CREATE VIRTUAL TABLE IF NOT EXISTS corpus_fts USING fts5 (
     title, body,
     content = 'corpus_passage_content', content_rowid = 'id',
@@ -165,6 +204,21 @@ class InvalidCorpusNameError(CorpusError, ValueError):
     """A corpus name that cannot be used (it must be a short slug without ':')."""
 
 
+class OutdatedCorpusError(CorpusError):
+    """A corpus indexed in an older document format: it must be re-indexed before more
+    documents are added to it."""
+
+    def __init__(self, name: str, found: int) -> None:
+        self.name = name
+        self.format = found
+        super().__init__(
+            f"corpus {name!r} was indexed by an older wideseek (document format {found}: text "
+            f"only, no sections or tables); re-index it before adding documents: run the same "
+            f"`wideseek index ... --corpus {name}` with --rebuild (it replaces the corpus), or "
+            f"`wideseek corpus remove {name}` first"
+        )
+
+
 class DocumentNotFoundError(CorpusError):
     """No document with that id."""
 
@@ -180,6 +234,12 @@ class CorpusInfo:
     passages: int
     created: datetime
     updated: datetime
+    format: int = DOCUMENT_FORMAT
+
+    @property
+    def outdated(self) -> bool:
+        """Indexed in an older document format (re-index it to get document structure)."""
+        return self.format < DOCUMENT_FORMAT
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -402,9 +462,24 @@ class CorpusStore:
             )
         if row is not None and int(row[0]) == SCHEMA_VERSION:
             return
+        script = _SCHEMA
+        if row is not None and int(row[0]) == 1:
+            script = _MIGRATE_FROM_1
+            log.info("corpus database %s: schema 1 -> %d", self.path, SCHEMA_VERSION)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for statement in _split_sql(_SCHEMA):
+            # another process may have migrated the file since we looked
+            now = (
+                conn.execute(
+                    "SELECT value FROM corpus_meta WHERE key = 'schema_version'"
+                ).fetchone()
+                if has_meta
+                else None
+            )
+            if now is not None and int(now[0]) == SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return
+            for statement in _split_sql(script):
                 conn.execute(statement)
             conn.execute(
                 "INSERT OR REPLACE INTO corpus_meta (key, value) VALUES ('schema_version', ?)",
@@ -460,7 +535,7 @@ class CorpusStore:
         with self._use() as conn:
             rows = conn.execute(
                 """
-                SELECT c.name, c.created, c.updated,
+                SELECT c.name, c.created, c.updated, c.format,
                        (SELECT count(*) FROM corpus_documents AS d WHERE d.corpus = c.name),
                        (SELECT count(*) FROM corpus_passages AS p
                           WHERE p.id BETWEEN c.id << ? AND ((c.id + 1) << ?) - 1)
@@ -469,8 +544,8 @@ class CorpusStore:
                 (_ID_BITS, _ID_BITS),
             ).fetchall()
         return [
-            CorpusInfo(name, documents, passages, _utc(created), _utc(updated))
-            for name, created, updated, documents, passages in rows
+            CorpusInfo(name, documents, passages, _utc(created), _utc(updated), fmt)
+            for name, created, updated, fmt, documents, passages in rows
         ]
 
     def version(self, corpora: Sequence[str] | None = None) -> str:
@@ -505,6 +580,11 @@ class CorpusStore:
             )
             conn.execute(
                 "DELETE FROM corpus_passages WHERE doc IN "
+                "(SELECT id FROM corpus_documents WHERE corpus = ?)",
+                (name,),
+            )
+            conn.execute(
+                "DELETE FROM corpus_structures WHERE doc IN "
                 "(SELECT id FROM corpus_documents WHERE corpus = ?)",
                 (name,),
             )
@@ -551,28 +631,43 @@ class CorpusStore:
         return done
 
     def _write_batch(self, corpus: str, docs: Sequence[Document]) -> int:
-        prepared: list[tuple[Document, list[Passage]]] = []
+        prepared: list[tuple[Document, list[Passage], bytes]] = []
         for doc in docs:
             if not isinstance(doc.doc_id, str) or not doc.doc_id.strip():
                 raise ValueError(f"document with an empty doc_id in corpus {corpus!r}")
+            text = _clean_str(doc.text)
+            structure = doc.structure
+            if structure is None or text != doc.text:
+                # plain text (or text that had to be cleaned): its structure from the text
+                structure = parse_text(text, title=doc.title)
             clean = Document(
                 doc_id=_clean_str(doc.doc_id),
-                text=_clean_str(doc.text),
+                text=text,
                 url=_clean_str(doc.url),
                 title=_clean_str(doc.title),
                 source=_clean_str(doc.source),
+                structure=structure,
             )
-            passages = chunk_text(clean.doc_id, clean.text, self.passage_size, self.passage_overlap)
+            passages = chunk_document(
+                clean.doc_id, text, structure, self.passage_size, self.passage_overlap
+            )
             if not passages:  # keep an empty passage so the title stays searchable
                 passages = [Passage(clean.doc_id, 0, 0, 0, "")]
-            prepared.append((clean, passages))
+            data = zlib.compress(
+                json.dumps(structure.to_json(), ensure_ascii=False, separators=(",", ":")).encode(),
+                1,  # fast: level 6 took a tenth of the ingest time for a few percent less space
+            )
+            prepared.append((clean, passages, data))
 
         now = time.time()
         with self._transaction() as conn:
+            found = conn.execute("SELECT format FROM corpora WHERE name = ?", (corpus,)).fetchone()
+            if found is not None and int(found[0]) < DOCUMENT_FORMAT:
+                raise OutdatedCorpusError(corpus, int(found[0]))
             conn.execute(
-                "INSERT INTO corpora (name, created, updated) VALUES (?, ?, ?) "
+                "INSERT INTO corpora (name, created, updated, format) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET updated = excluded.updated",
-                (corpus, now, now),
+                (corpus, now, now, DOCUMENT_FORMAT),
             )
             low, high = self._id_range(conn, corpus)
             next_id = conn.execute(
@@ -587,7 +682,7 @@ class CorpusStore:
             ).fetchone()
             if mark is not None:
                 next_id = max(next_id, int(mark[0]))
-            for doc, passages in prepared:
+            for doc, passages, data in prepared:
                 old = conn.execute(
                     "SELECT id, url, title, source, text FROM corpus_documents "
                     "WHERE corpus = ? AND doc_id = ?",
@@ -607,16 +702,22 @@ class CorpusStore:
                 ids = range(next_id, next_id + len(passages))
                 next_id += len(passages)
                 conn.executemany(
-                    "INSERT INTO corpus_passages (id, doc, ordinal, start_char, end_char) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO corpus_passages (id, doc, ordinal, start_char, end_char, "
+                    "context) VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        (i, row_id, p.ordinal, p.start, p.end)
+                        (i, row_id, p.ordinal, p.start, p.end, _clean_str(p.context))
                         for i, p in zip(ids, passages, strict=True)
                     ],
                 )
+                conn.execute(
+                    "INSERT INTO corpus_structures (doc, data) VALUES (?, ?)", (row_id, data)
+                )
                 conn.executemany(
                     "INSERT INTO corpus_fts (rowid, title, body) VALUES (?, ?, ?)",
-                    [(i, doc.title, p.text) for i, p in zip(ids, passages, strict=True)],
+                    [
+                        (i, doc.title, _body(_clean_str(p.context), p.text))
+                        for i, p in zip(ids, passages, strict=True)
+                    ],
                 )
             conn.execute(
                 "INSERT OR REPLACE INTO corpus_meta (key, value) VALUES (?, ?)",
@@ -639,6 +740,7 @@ class CorpusStore:
             (row_id,),
         )
         conn.execute("DELETE FROM corpus_passages WHERE doc = ?", (row_id,))
+        conn.execute("DELETE FROM corpus_structures WHERE doc = ?", (row_id,))
         conn.execute("DELETE FROM corpus_documents WHERE id = ?", (row_id,))
 
     def remove_document(self, corpus: str, doc_id: str) -> bool:
@@ -662,6 +764,38 @@ class CorpusStore:
                 (corpus, doc_id),
             ).fetchone()
         return Document(*row) if row is not None else None
+
+    def corpus_format(self, name: str) -> int | None:
+        """The document format of corpus `name` (None: no such corpus)."""
+        with self._use() as conn:
+            row = conn.execute("SELECT format FROM corpora WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row is not None else None
+
+    def get_structure(self, corpus: str, doc_id: str) -> tuple[Document, DocumentStructure]:
+        """A document with its structure (sections, tables, lists... with spans into its text).
+
+        Documents of a corpus in the old format have no stored structure: theirs is parsed from
+        the text on the fly. Raises `DocumentNotFoundError`."""
+        with self._use() as conn:
+            row = conn.execute(
+                "SELECT d.doc_id, d.text, d.url, d.title, d.source, s.data "
+                "FROM corpus_documents AS d LEFT JOIN corpus_structures AS s ON s.doc = d.id "
+                "WHERE d.corpus = ? AND d.doc_id = ?",
+                (corpus, doc_id),
+            ).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(f"no document {doc_id!r} in corpus {corpus!r}")
+        document = Document(*row[:5])
+        structure: DocumentStructure | None = None
+        if row[5] is not None:
+            try:
+                structure = DocumentStructure.from_json(json.loads(zlib.decompress(row[5])))
+            except (StructureError, zlib.error, ValueError) as error:
+                log.warning("structure of %s:%s unreadable (%s); parsed again", corpus, doc_id,
+                            error)  # fmt: skip
+        if structure is None:
+            structure = parse_text(document.text, title=document.title)
+        return document, structure
 
     def resolve(self, source_id: str) -> tuple[str, str]:
         """Map `"<corpus>:<doc_id>"`, or a bare doc_id found in one corpus only, to
@@ -947,18 +1081,18 @@ class CorpusStore:
             details = conn.execute(
                 f"""
                 SELECT p.id, d.corpus, d.doc_id, d.url, d.title, p.start_char, p.end_char,
-                       substr(d.text, p.start_char + 1, p.end_char - p.start_char)
+                       substr(d.text, p.start_char + 1, p.end_char - p.start_char), p.context
                 FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
                 WHERE p.id IN ({marks})
                 """,
                 list(scores),
             ).fetchall()
             details.sort(key=lambda row: scores[row[0]])
-            for pid, corpus, doc_id, url, title, start, end, text in details:
+            for pid, corpus, doc_id, url, title, start, end, text, context in details:
                 bm25 = -float(scores[pid])  # FTS5 ranks lower-is-better
                 if len(best) >= k and bm25 * _MAX_BONUS < best[0]:
                     return hits
-                coverage = coverage_of(title, text)
+                coverage = coverage_of(title, _body(context, text))
                 title_match = _title_match(terms, title)
                 score = (
                     bm25
@@ -980,6 +1114,7 @@ class CorpusStore:
                         end=end,
                         score=score,
                         scores={"bm25": bm25, "coverage": coverage, "title": title_match},
+                        context=context,
                     )
                 )
         return hits
@@ -1056,7 +1191,8 @@ class CorpusStore:
                     rows = conn.execute(
                         """
                         SELECT p.id, d.title,
-                               substr(d.text, p.start_char + 1, p.end_char - p.start_char)
+                               substr(d.text, p.start_char + 1, p.end_char - p.start_char),
+                               p.context
                         FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
                         WHERE p.id BETWEEN ? AND ? ORDER BY p.id LIMIT ?
                         """,
@@ -1064,7 +1200,10 @@ class CorpusStore:
                     ).fetchall()
                 if not rows:
                     break
-                yield [(pid, f"{title}\n{text}".strip()) for pid, title, text in rows]
+                yield [
+                    (pid, f"{title}\n{_body(context, text)}".strip())
+                    for pid, title, text, context in rows
+                ]
                 last = rows[-1][0] + 1
 
     def passages_by_ids(self, ids: Sequence[int]) -> list[Hit]:
@@ -1094,16 +1233,16 @@ class CorpusStore:
             for first in range(0, len(wanted), 500):
                 chunk = wanted[first : first + 500]
                 marks = ",".join("?" * len(chunk))
-                for pid, corpus, doc_id, url, title, start, end, text in conn.execute(
+                for pid, corpus, doc_id, url, title, start, end, text, context in conn.execute(
                     f"""
                     SELECT p.id, d.corpus, d.doc_id, d.url, d.title, p.start_char, p.end_char,
-                           substr(d.text, p.start_char + 1, p.end_char - p.start_char)
+                           substr(d.text, p.start_char + 1, p.end_char - p.start_char), p.context
                     FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
                     WHERE p.id IN ({marks})
                     """,
                     chunk,
                 ):
-                    found[pid] = Hit(doc_id, corpus, url, title, text, start, end, 0.0, {})
+                    found[pid] = Hit(doc_id, corpus, url, title, text, start, end, 0.0, {}, context)
         return [(i, found[i]) for i in wanted if i in found]
 
     def best_passages(self, corpus: str, doc_id: str, goal: str, k: int = 3) -> list[Hit]:
@@ -1146,11 +1285,11 @@ class CorpusStore:
             hits = hits[:k]
             if len(hits) < k:
                 taken = {hit.start for hit in hits}
-                for start, end, text, title, url in conn.execute(
+                for start, end, text, title, url, context in conn.execute(
                     """
                     SELECT p.start_char, p.end_char,
                            substr(d.text, p.start_char + 1, p.end_char - p.start_char),
-                           d.title, d.url
+                           d.title, d.url, p.context
                     FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
                     WHERE p.doc = ? ORDER BY p.ordinal
                     """,
@@ -1161,7 +1300,18 @@ class CorpusStore:
                     if start in taken:
                         continue
                     hits.append(
-                        Hit(doc_id, corpus, url, title, text, start, end, 0.0, {"bm25": 0.0})
+                        Hit(
+                            doc_id,
+                            corpus,
+                            url,
+                            title,
+                            text,
+                            start,
+                            end,
+                            0.0,
+                            {"bm25": 0.0},
+                            context,
+                        )
                     )
         return hits
 
@@ -1184,6 +1334,11 @@ class CorpusStore:
         """Rebuild the FTS5 index from the stored documents and passages."""
         with self._use() as conn:
             conn.execute("INSERT INTO corpus_fts (corpus_fts) VALUES ('rebuild')")
+
+
+def _body(context: str, text: str) -> str:
+    """A passage as FTS5 indexes it (the view `corpus_passage_content` computes the same)."""
+    return f"{context}\n{text}" if context else text
 
 
 def _split_sql(script: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Read documents from files: JSONL (optionally gzipped), Markdown, plain text and HTML.
+"""Read documents from files: JSONL (optionally gzipped), Markdown, plain text, HTML and PDF.
 
 `load_documents(path)` takes a file or a directory (walked recursively in sorted order, hidden
 files and folders skipped) and yields `Document`s. Nothing here raises for bad input except a
@@ -9,11 +9,18 @@ Formats:
 - `.jsonl`, `.ndjson`, `.jsonl.gz`, `.ndjson.gz`: one JSON object per line with `id` and `text`
   (required) and `url`, `title`, `source` (optional); the format of `bench/corpus/*.jsonl.gz`.
 - `.md`, `.markdown`: title from YAML front matter `title:`, else the first `#` heading, else the
-  file name; the text is the Markdown source.
+  file name; the text is the Markdown source, its structure (headings, pipe tables, lists, code)
+  read from it (`retriever.parse_text`).
 - `.txt`: title is the first non-empty line when it is short (at most 100 characters), else the
-  file name.
-- `.html`, `.htm`: title from `<title>`, else the first `<h1>`; the text is the visible text
-  (scripts, styles and the like dropped), read with the standard library's lenient parser.
+  file name; structure as for JSONL text.
+- `.html`, `.htm`: title from `<title>`, else the first `<h1>`; the page's structure read with lxml
+  (`retriever.parse_html`: sections, tables with headers, lists, definition lists, code;
+  scripts, navigation, footers and link bars around the content dropped) and written out as
+  plain text whose spans the structure keeps.
+- `.pdf`: the pages' text (`retriever.parse_pdf`), title from the document information.
+
+Every document carries its `structure`; for JSONL the corpus store reads it from the `text`
+(pipe- or tab-separated runs of lines become tables, `Label: value` lines definition lists).
 
 For files other than JSONL the document id is the path relative to the root given (a single
 file: its name) and the URL is the file's absolute `file://` URI. Texts longer than
@@ -31,10 +38,13 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from retriever.parse_html import parse_html
+from retriever.parse_pdf import PdfError, pdf_text
+from retriever.parse_text import parse_text
+from retriever.structure import DocumentStructure
 from retriever.types import Document
 
 __all__ = [
@@ -57,8 +67,9 @@ _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
 _TEXT_SUFFIXES = (".txt",)
 _HTML_SUFFIXES = (".html", ".htm")
+_PDF_SUFFIXES = (".pdf",)
 SUPPORTED_SUFFIXES: tuple[str, ...] = (
-    _JSONL_SUFFIXES + _MARKDOWN_SUFFIXES + _TEXT_SUFFIXES + _HTML_SUFFIXES
+    _JSONL_SUFFIXES + _MARKDOWN_SUFFIXES + _TEXT_SUFFIXES + _HTML_SUFFIXES + _PDF_SUFFIXES
 )
 _SNIFF_BYTES = 8192
 
@@ -186,6 +197,9 @@ def _load_file(
         report.files_skipped += 1
         report.add_problem(where, f"cannot read: {error.strerror or error}; skipped")
         return
+    if suffix in _PDF_SUFFIXES:
+        yield from _load_pdf(file, base, data, source, report, max_chars)
+        return
     text = _decode(data)
     if text is None:
         report.files_skipped += 1
@@ -193,16 +207,17 @@ def _load_file(
         return
     report.files_read += 1
 
+    structure: DocumentStructure | None = None
     if suffix in _HTML_SUFFIXES:
-        title, text = _parse_html(text, where, report)
-    elif suffix in _MARKDOWN_SUFFIXES:
-        title = _markdown_title(text)
+        title, text, structure = _parse_html(text, where, report, max_chars)
     else:
-        title = _text_title(text)
+        markdown = suffix in _MARKDOWN_SUFFIXES
+        title = _markdown_title(text) if markdown else _text_title(text)
+        text = _cap(text, where, report, max_chars)
+        structure = parse_text(text, markdown=markdown, title=title)
     if not text.strip():
         report.add_problem(where, "no text; skipped")
         return
-    text = _cap(text, where, report, max_chars)
     report.documents += 1
     yield Document(
         doc_id=file.relative_to(base).as_posix(),
@@ -210,6 +225,30 @@ def _load_file(
         url=file.resolve().as_uri(),
         title=title or file.stem,
         source=source,
+        structure=structure,
+    )
+
+
+def _load_pdf(
+    file: Path, base: Path, data: bytes, source: str, report: IngestReport, max_chars: int
+) -> Iterator[Document]:
+    where = str(file)
+    try:
+        pdf = pdf_text(data, where)
+    except PdfError as error:
+        report.files_skipped += 1
+        report.add_problem(where, f"{error}; skipped")
+        return
+    report.files_read += 1
+    text = _cap(pdf.text.replace("\x00", ""), where, report, max_chars)
+    report.documents += 1
+    yield Document(
+        doc_id=file.relative_to(base).as_posix(),
+        text=text,
+        url=file.resolve().as_uri(),
+        title=pdf.title or file.stem,
+        source=source,
+        structure=parse_text(text, title=pdf.title),
     )
 
 
@@ -334,94 +373,14 @@ def _text_title(text: str) -> str:
 
 # --- HTML -----------------------------------------------------------------------------------
 
-_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "iframe"})
-_PARAGRAPH_TAGS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "div", "dl", "figcaption", "figure",
-        "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "nav",
-        "ol", "p", "pre", "section", "table", "ul",
-    }
-)  # fmt: skip
-"""Tags that start and end a paragraph (a blank line in the text)."""
-_LINE_TAGS = frozenset({"br", "dd", "dt", "li", "tr"})
-"""Tags that start a new line."""
-_CELL_TAGS = frozenset({"td", "th"})
 
-
-class _TextExtractor(HTMLParser):
-    """Collects the title, the first h1 and the visible text of an HTML page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title_parts: list[str] = []
-        self.h1_parts: list[str] = []
-        self._skip_stack: list[str] = []
-        self._in_title = False
-        self._in_h1 = False
-        self._h1_done = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in _SKIPPED_TAGS:
-            self._skip_stack.append(tag)
-        elif tag == "h1" and not self._h1_done:
-            self._in_h1 = True
-        self._break(tag)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._break(tag)
-
-    def _break(self, tag: str) -> None:
-        if tag in _PARAGRAPH_TAGS:
-            self.parts.append("\n\n")
-        elif tag in _LINE_TAGS:
-            self.parts.append("\n")
-        elif tag in _CELL_TAGS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in self._skip_stack:
-            # Close up to the matching open tag; tolerates unclosed inner elements.
-            while self._skip_stack and self._skip_stack.pop() != tag:
-                pass
-        elif tag == "h1" and self._in_h1:
-            self._in_h1 = False
-            self._h1_done = True
-        if tag in _PARAGRAPH_TAGS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title_parts.append(data)
-            return
-        if self._skip_stack:
-            return
-        if self._in_h1:
-            self.h1_parts.append(data)
-        self.parts.append(data)
-
-
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-
-
-def _clean(text: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-
-
-def _parse_html(html: str, where: str, report: IngestReport) -> tuple[str, str]:
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception as error:  # the parser is lenient, but never let one page stop a run
-        report.add_problem(where, f"HTML parse error ({error}); kept the text read so far")
-    title = " ".join("".join(parser.title_parts).split())
-    if not title:
-        title = " ".join("".join(parser.h1_parts).split())
-    return title, _clean("".join(parser.parts))
+def _parse_html(
+    html: str, where: str, report: IngestReport, max_chars: int
+) -> tuple[str, str, DocumentStructure]:
+    parsed = parse_html(html, max_chars=max_chars)
+    for problem in parsed.problems:
+        report.add_problem(where, problem)
+    if parsed.truncated:
+        report.truncated += 1
+    document = parsed.document
+    return parsed.title, document.text, document.structure

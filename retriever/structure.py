@@ -9,9 +9,10 @@ so a row of a table or an entry of a list can be quoted and cited like any passa
 
 Parsers build structures two ways:
 
-- over a text that already exists (plain text, Markdown, JSONL `text` fields: `retriever.parse_text`)
-  they give spans into that text and assemble sections with `SectionAssembler`;
-- from markup (HTML, PDF pages: `retriever.parse_html`) they *render* the text with
+- over a text that already exists (plain text, Markdown, PDF text, JSONL `text` fields:
+  `retriever.parse_text`) they give spans into that text and assemble sections with
+  `SectionAssembler`;
+- from markup (HTML: `retriever.parse_html`) they *render* the text with
   `DocumentRenderer`, which writes each block in a plain, readable form (`## Heading`,
   `cell | cell` rows, `- item`, `term: description`) and records the spans as it writes.
 
@@ -306,7 +307,7 @@ class DocumentStructure:
                     )
         if len(lines) > max_lines:
             hidden = len(lines) - max_lines
-            lines = lines[:max_lines] + [f"... {hidden} more lines"]
+            lines = [*lines[:max_lines], f"... {hidden} more lines"]
         return "\n".join(lines)
 
     def context_of(self, offset: int) -> str:
@@ -492,7 +493,9 @@ class SectionAssembler:
         self.root = Section(heading="", level=0, start=0, end=0)
         self._open: list[Section] = [self.root]
 
-    def heading(self, text: str, level: int, start: int, heading_end: int, anchor: str = "") -> None:
+    def heading(
+        self, text: str, level: int, start: int, heading_end: int, anchor: str = ""
+    ) -> None:
         level = max(1, min(level, 9))
         while len(self._open) > 1 and self._open[-1].level >= level:
             self._open.pop().end = start
@@ -706,7 +709,8 @@ class DocumentRenderer:
                 lines.append(f"{term}: {description}")
             else:
                 lines.append(term)
-                lines.extend("  " + line if line else "" for line in description.split("\n"))
+                if description:  # a term alone is one line (no blank line after it)
+                    lines.extend("  " + line if line else "" for line in description.split("\n"))
             spans.append((term, description, first, len(lines) - 1))
         if not lines:
             return

@@ -21,6 +21,9 @@ class Observation(BaseModel):
     score: float | None = None
     start: int | None = None
     end: int | None = None
+    context: str = ""
+    """Where the text sits in its source (section path; a table's caption and columns): shown
+    beside the text, never part of it (`text` is exactly the source's `start:end`)."""
 
 
 class ToolError(RuntimeError):

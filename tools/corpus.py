@@ -16,6 +16,7 @@ from retriever.corpus_store import CorpusError, CorpusStore
 from retriever.hybrid import RRF_K, HybridSearcher
 from retriever.types import Hit
 from tools.base import Observation, Tool, ToolError
+from tools.structured_read import FULL_TEXT_LIMIT, StructureArgs, structured_read, wants_structure
 
 if TYPE_CHECKING:
     from retriever.vectors import CorpusVectors
@@ -59,6 +60,7 @@ def hit_observation(hit: Hit) -> Observation:
         score=hit.score,
         start=hit.start,
         end=hit.end,
+        context=hit.context,
     )
 
 
@@ -184,17 +186,15 @@ class CorpusSearchTool(Tool):
         return [hit_observation(hit) for hit in hits]
 
 
-FULL_TEXT_LIMIT = 200_000
-"""Characters of a document a full read returns (the rest is cut, and says so)."""
-
-
-class ReadDocumentArgs(BaseModel):
+class ReadDocumentArgs(StructureArgs):
     doc_id: str = Field(
         description="the source_id of a search result, '<corpus>:<doc_id>' (a bare doc_id "
         "works when only one corpus has it)",
         min_length=1,
     )
     goal: str = Field(
+        default="",
+        max_length=1000,
         description="what you want to learn from the document; picks the passages to return",
     )
     full: bool = Field(
@@ -218,13 +218,19 @@ class ReadDocumentTool(Tool):
     description: ClassVar[str] = (
         "Read one document from the local corpus: give its source_id (from a `search` result) "
         "and your goal, and get back the document's 3 passages most relevant to the goal "
-        "(its opening passages if none match). Use it when a search hit looks right but its "
-        "passage does not hold the fact you need."
+        "(its opening passages if none match), each with its section path. Use it when a "
+        "search hit looks right but its passage does not hold the fact you need. Documents "
+        "keep their structure: outline=true lists the sections and tables; section='...' "
+        "returns one whole section and table='2' (or words of its caption or columns) one "
+        "whole table with its header, e.g. to read every row of a listing."
     )
     Args: ClassVar[type[BaseModel]] = ReadDocumentArgs
     examples: ClassVar[list[dict[str, Any]]] = [
         {"doc_id": "wiki-offline:Mona Lisa", "goal": "when it was painted and by whom"},
         {"doc_id": "wiki-offline:Saturn", "goal": "number of moons"},
+        {"doc_id": "manual:errors", "outline": True},
+        {"doc_id": "manual:errors", "table": "error codes"},
+        {"doc_id": "manual:config", "section": "Replication"},
     ]
     passages: ClassVar[int] = 3
 
@@ -238,6 +244,8 @@ class ReadDocumentTool(Tool):
         try:
             if args.full:
                 return [await asyncio.to_thread(self._read_full, args.doc_id)]
+            if wants_structure(args):
+                return await asyncio.to_thread(self._read_structure, args)
             hits = await asyncio.to_thread(self._read, args.doc_id, args.goal)
         except CorpusError as error:
             raise ToolError(f"cannot read {args.doc_id!r}: {error}") from error
@@ -261,6 +269,18 @@ class ReadDocumentTool(Tool):
             text=text,
             start=0,
             end=len(text),
+        )
+
+    def _read_structure(self, args: ReadDocumentArgs) -> list[Observation]:
+        corpus, doc_id = self.store.resolve(args.doc_id)
+        document, structure = self.store.get_structure(corpus, doc_id)
+        return structured_read(
+            args,
+            source_id=source_id(corpus, doc_id),
+            url=document.url,
+            title=document.title,
+            text=document.text,
+            structure=structure,
         )
 
     def _read(self, wanted: str, goal: str) -> list[Hit]:

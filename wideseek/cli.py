@@ -218,11 +218,22 @@ def resume(
 # --- indexing ----------------------------------------------------------------------------------
 
 
-def _index_documents(settings: Any, corpus: str, docs: Any, label: str) -> int:
-    from retriever.corpus_store import CorpusStore
+def _index_documents(
+    settings: Any, corpus: str, docs: Any, label: str, *, rebuild: bool = False
+) -> int:
+    """Index `docs` into `corpus` with a progress bar. `rebuild` replaces the corpus first; a
+    corpus indexed in an older document format is never added to (the error says to rebuild)."""
+    from retriever.corpus_store import DOCUMENT_FORMAT, CorpusStore, OutdatedCorpusError
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = CorpusStore(settings.corpus_db)
+    found = store.corpus_format(corpus)
+    if found is not None and (rebuild or found < DOCUMENT_FORMAT):
+        if not rebuild:
+            store.close()
+            raise CliError(str(OutdatedCorpusError(corpus, found)))
+        store.remove_corpus(corpus)
+        err_console.print(f"removed corpus [bold]{corpus}[/] to index it anew")
     started = time.perf_counter()
     with Progress(
         SpinnerColumn(),
@@ -260,6 +271,14 @@ def index(
         bool,
         typer.Option("--embed", help="also build dense vectors (MiniLM; resumable, ~25-40/s)"),
     ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="replace the corpus instead of adding to it (needed once for a corpus "
+            "indexed by an older wideseek)",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Add documents to a corpus (incremental: re-indexing a document replaces it)."""
@@ -267,9 +286,14 @@ def index(
     from retriever.ingest import IngestReport, load_documents
 
     settings = _settings(config)
-    if default:
+    if default:  # its source is known: an outdated default corpus is simply rebuilt
+        name = corpus or DEFAULT_CORPUS
         _index_documents(
-            settings, corpus or DEFAULT_CORPUS, default_corpus_documents(), "default corpus"
+            settings,
+            name,
+            default_corpus_documents(),
+            "default corpus",
+            rebuild=rebuild or _outdated(settings, name),
         )
         if embed:
             _embed(settings, [corpus or DEFAULT_CORPUS])
@@ -291,7 +315,7 @@ def index(
             yield from load_documents(path, report=report)
 
     for name, group in groups.items():
-        _index_documents(settings, name, documents(group), f"indexing {name}")
+        _index_documents(settings, name, documents(group), f"indexing {name}", rebuild=rebuild)
     if embed:
         _embed(settings, list(groups))
     err_console.print(report.summary())
@@ -299,6 +323,20 @@ def index(
         err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
     if report.problem_count > len(report.problems):
         err_console.print(f"… and {report.problem_count - len(report.problems)} more problems")
+
+
+def _outdated(settings: Any, corpus: str) -> bool:
+    """Whether `corpus` exists and was indexed in an older document format."""
+    from retriever.corpus_store import DOCUMENT_FORMAT, CorpusStore
+
+    if not settings.corpus_db.exists():
+        return False
+    store = CorpusStore(settings.corpus_db)
+    try:
+        found = store.corpus_format(corpus)
+    finally:
+        store.close()
+    return found is not None and found < DOCUMENT_FORMAT
 
 
 def _embed(settings: Any, corpora: list[str] | None) -> None:
@@ -352,12 +390,25 @@ def corpus_list(config: ConfigOpt = None) -> None:
         console.print("no corpora indexed yet: wideseek index PATH --corpus NAME")
         return
     store = CorpusStore(settings.corpus_db)
-    table = Table("corpus", "documents", "passages", "updated")
+    table = Table("corpus", "documents", "passages", "updated", "format")
+    outdated = []
     for info in store.corpora():
         table.add_row(
-            info.name, str(info.documents), str(info.passages), f"{info.updated:%Y-%m-%d %H:%M}"
+            info.name,
+            str(info.documents),
+            str(info.passages),
+            f"{info.updated:%Y-%m-%d %H:%M}",
+            f"{info.format} (old: re-index)" if info.outdated else str(info.format),
         )
+        if info.outdated:
+            outdated.append(info.name)
     console.print(table)
+    if outdated:
+        console.print(
+            f"[yellow]{', '.join(outdated)}: indexed by an older wideseek without document "
+            "structure (sections, tables); re-index with `wideseek index PATH --corpus NAME "
+            "--rebuild`[/]"
+        )
 
 
 @corpus_app.command("stats")
@@ -842,8 +893,15 @@ def demo(
     store = CorpusStore(settings.corpus_db)
     indexed = store.has_corpus(DEFAULT_CORPUS)
     store.close()
-    if not indexed:
-        _index_documents(settings, DEFAULT_CORPUS, default_corpus_documents(), "default corpus")
+    outdated = indexed and _outdated(settings, DEFAULT_CORPUS)
+    if not indexed or outdated:
+        _index_documents(
+            settings,
+            DEFAULT_CORPUS,
+            default_corpus_documents(),
+            "default corpus",
+            rebuild=outdated,
+        )
     settings.corpora = [DEFAULT_CORPUS]
     raise typer.Exit(asyncio.run(_ask(settings, question, False, False)))
 

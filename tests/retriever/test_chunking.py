@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from retriever.chunking import chunk_text
+from retriever.chunking import chunk_document, chunk_text
+from retriever.structure import DocumentRenderer, DocumentStructure, Paragraph
 from retriever.types import Passage
 
 
@@ -102,3 +103,91 @@ def test_random_texts_keep_exact_offsets(seed: int) -> None:
 def test_bad_parameters_raise(size: int, overlap: int) -> None:
     with pytest.raises(ValueError):
         chunk_text("d", "some text", size=size, overlap=overlap)
+
+
+# --- chunk_document -------------------------------------------------------------------------
+
+
+def _listing(rows: int = 60) -> tuple[str, DocumentStructure]:
+    r = DocumentRenderer("Parts catalogue")
+    r.paragraph("The catalogue lists every part. " * 3)
+    r.heading("Parts", 2, "parts")
+    r.table(
+        [["Part", "Weight (g)"]],
+        [[f"P-{n:03d}", str(10 + n)] for n in range(rows)],
+        caption="Table 1. Parts and weights",
+    )
+    r.heading("Care", 2)
+    r.heading("Cleaning", 3)
+    r.list([(f"step {n}: wipe the part gently", []) for n in range(4)])
+    r.heading("Storage", 3)
+    r.paragraph("word " * 300)
+    rendered = r.finish()
+    return rendered.text, rendered.structure
+
+
+def test_chunk_document_cuts_along_blocks_and_repeats_table_context() -> None:
+    text, structure = _listing()
+    passages = chunk_document("doc", text, structure, size=300, overlap=50)
+    _check_invariants(text, passages, 300)
+    table = structure.tables()[0][1]
+    table_passages = [p for p in passages if p.end > table.start and p.start < table.end]
+    assert len(table_passages) >= 3
+    first, *rest = table_passages
+    assert first.text.startswith("## Parts\n\nTable 1. Parts and weights\nPart | Weight (g)\nP-000")
+    assert first.context == "Parts"
+    for passage in rest:  # every later table passage is whole rows, and says what the columns are
+        assert passage.context == "Parts\nTable 1. Parts and weights\nPart | Weight (g)"
+        assert any(passage.start == a for a, _ in table.row_spans)
+        assert any(passage.end == b for _, b in table.row_spans)
+    # no passage ends with a heading; sections open passages
+    for passage in passages:
+        assert not passage.text.splitlines()[-1].startswith("#")
+    cleaning = next(p for p in passages if "step 0" in p.text)
+    assert cleaning.text.startswith("## Care\n\n### Cleaning")
+    assert cleaning.context == "Care"
+    storage = [p for p in passages if p.text.startswith("word") or "### Storage" in p.text]
+    assert storage[0].text.startswith("### Storage\n\nword")
+    assert all(p.context == "Care > Storage" for p in storage)
+    assert len(storage) > 3  # the long paragraph is cut by words, with overlap
+    assert storage[1].start < storage[0].end
+
+
+def test_chunk_document_covers_text_the_structure_misses() -> None:
+    text = "A heading-less note.\n\nName: Widget\nColour: blue\n\nStray text after."
+    structure = DocumentStructure.empty(len(text))
+    passages = chunk_document("doc", text, structure, size=800)
+    assert [p.text for p in passages] == [text]
+    assert passages[0].context == ""
+
+
+def test_chunk_document_small_document_is_one_passage_and_empty_is_none() -> None:
+    passages = chunk_document("doc", "", DocumentStructure.empty(0), size=800)
+    assert passages == []
+    r = DocumentRenderer()
+    r.paragraph("Only one line.")
+    rendered = r.finish()
+    only = chunk_document("doc", rendered.text, rendered.structure)
+    assert [(p.start, p.end, p.text) for p in only] == [(0, 14, "Only one line.")]
+
+
+def test_chunk_document_rejects_bad_sizes() -> None:
+    with pytest.raises(ValueError):
+        chunk_document("doc", "x", DocumentStructure.empty(1), size=0)
+    with pytest.raises(ValueError):
+        chunk_document("doc", "x", DocumentStructure.empty(1), size=10, overlap=10)
+
+
+def test_chunk_document_huge_row_is_cut_and_faulty_spans_are_tolerated() -> None:
+    r = DocumentRenderer()
+    r.table([["Key", "Text"]], [["k1", "long " * 400], ["k2", "short"]])
+    rendered = r.finish()
+    passages = chunk_document("doc", rendered.text, rendered.structure, size=500, overlap=100)
+    _check_invariants(rendered.text, passages, 500)
+    assert passages[-1].text.endswith("k2 | short")
+    # a structure whose blocks overlap (a faulty parser) still gives valid passages
+    text = "one two three four five six"
+    faulty = DocumentStructure.empty(len(text))
+    faulty.root.blocks = [Paragraph("one two three", 0, 13), Paragraph("three four", 8, 18)]
+    passages = chunk_document("doc", text, faulty, size=800)
+    _check_invariants(text, passages, 800)

@@ -550,3 +550,167 @@ def test_passage_ids_are_never_reused(tmp_path: Path) -> None:
         store.add_documents("a", [Document("z", "four")])
         assert not store.passage_ids() & used
         assert store.instance_id() == store.instance_id() != ""
+
+
+# --- document structure ---------------------------------------------------------------------
+
+_V1_SCHEMA = """
+CREATE TABLE corpus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE corpora (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created REAL NOT NULL,
+    updated REAL NOT NULL);
+CREATE TABLE corpus_documents (id INTEGER PRIMARY KEY, corpus TEXT NOT NULL, doc_id TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL, UNIQUE (corpus, doc_id));
+CREATE INDEX corpus_documents_doc_id ON corpus_documents (doc_id);
+CREATE TABLE corpus_passages (id INTEGER PRIMARY KEY, doc INTEGER NOT NULL,
+    ordinal INTEGER NOT NULL, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL);
+CREATE INDEX corpus_passages_doc ON corpus_passages (doc, ordinal);
+CREATE VIEW corpus_passage_content AS
+    SELECT p.id AS id, p.doc AS doc, d.title AS title,
+           substr(d.text, p.start_char + 1, p.end_char - p.start_char) AS body
+    FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc;
+CREATE VIRTUAL TABLE corpus_fts USING fts5 (title, body, content = 'corpus_passage_content',
+    content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2');
+INSERT INTO corpus_fts (corpus_fts, rank) VALUES ('rank', 'bm25(4.0, 1.0)');
+INSERT INTO corpus_meta VALUES ('schema_version', '1');
+INSERT INTO corpora VALUES (1, 'old', 1.0, 1.0);
+INSERT INTO corpus_documents VALUES (1, 'old', 'gizmo', '', 'Gizmo',
+    '', 'Name: Gizmo
+Colour: teal');
+INSERT INTO corpus_passages VALUES (1099511627776, 1, 0, 0, 25);
+INSERT INTO corpus_fts (corpus_fts) VALUES ('rebuild');
+"""
+
+MANUAL = (
+    """# Gadget manual
+
+Gadgets come in several kinds.
+
+## Error codes
+
+Code | Condition | Meaning
+"""
+    + "\n".join(f"G{n:03d} | condition_{n} | gadget fault number {n}" for n in range(40))
+    + """
+
+## Settings
+
+Name: gadget
+Colour: orange
+"""
+)
+
+
+def _v1_database(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(_V1_SCHEMA)
+    conn.close()
+
+
+def test_schema_1_is_migrated_in_place_and_old_corpora_must_be_reindexed(tmp_path: Path) -> None:
+    from retriever.corpus_store import DOCUMENT_FORMAT, OutdatedCorpusError
+
+    path = tmp_path / "corpus.db"
+    _v1_database(path)
+    with CorpusStore(path) as store:
+        [info] = store.corpora()
+        assert (info.name, info.format, info.outdated) == ("old", 1, True)
+        [hit] = store.search("teal gizmo")  # the old index still answers
+        assert (hit.doc_id, hit.text, hit.context) == ("gizmo", "Name: Gizmo\nColour: teal", "")
+        document, structure = store.get_structure("old", "gizmo")  # parsed from the text
+        assert document.title == "Gizmo"
+        assert [b.kind for _, b in structure.blocks()] == ["definitions"]
+        with pytest.raises(OutdatedCorpusError, match="--rebuild"):
+            store.add_documents("old", [Document("new", "Some new text.")])
+        assert store.get_document("old", "new") is None  # nothing mixed in
+        store.check()
+        assert store.remove_corpus("old")
+        store.add_documents("old", [Document("new", MANUAL, title="Gadget manual")])
+        assert store.corpus_format("old") == DOCUMENT_FORMAT
+        store.check()
+    conn = sqlite3.connect(path)
+    assert (
+        conn.execute("SELECT value FROM corpus_meta WHERE key = 'schema_version'").fetchone()[0]
+        == "2"
+    )
+    conn.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.db"
+    with CorpusStore(path) as store:
+        store.add_documents("c", DOCS[:1])
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE corpus_meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CorpusError, match="newer"), CorpusStore(path) as store:
+        store.corpora()
+
+
+def test_structure_is_stored_and_table_passages_know_their_columns(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "corpus.db", passage_size=300, passage_overlap=50) as store:
+        store.add_documents("m", [Document("gadget", MANUAL, title="Gadget manual")])
+        document, structure = store.get_structure("m", "gadget")
+        assert document.text == MANUAL
+        [(section, table)] = structure.tables()
+        assert section.path == ("Gadget manual", "Error codes")
+        assert table.columns == ["Code", "Condition", "Meaning"]
+        assert len(table.rows) == 40 and table.rows[39] == [
+            "G039",
+            "condition_39",
+            "gadget fault number 39",
+        ]
+        # a hit on a late row carries the header it was cut away from
+        [hit] = store.search("condition_37", k=1)
+        assert "G037 | condition_37" in hit.text and not hit.text.startswith("Code |")
+        assert hit.context == "Gadget manual > Error codes\nCode | Condition | Meaning"
+        assert MANUAL[hit.start : hit.end] == hit.text
+        # the columns are searched with the row: a query naming a column finds late rows too
+        hits = store.search("meaning G033", k=3)
+        assert any("G033" in h.text for h in hits)
+        best = store.best_passages("m", "gadget", "orange colour", k=1)
+        assert best[0].context == "Gadget manual > Settings"
+        with pytest.raises(DocumentNotFoundError):
+            store.get_structure("m", "nope")
+        # re-adding an unchanged document keeps it; a changed one replaces its structure
+        store.add_documents("m", [Document("gadget", MANUAL.replace("orange", "green"))])
+        _, again = store.get_structure("m", "gadget")
+        assert again.blocks()[-1][1].entries[1].description == "green"  # type: ignore[union-attr]
+        store.check()
+        assert store.remove_document("m", "gadget")
+        store.check()
+
+
+def test_html_documents_keep_their_parsed_structure(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Ports</title></head><body><h1>Ports</h1>"
+        "<table><thead><tr><th>Port</th><th>Service</th></tr></thead>"
+        "<tbody><tr><td>22</td><td>ssh</td></tr><tr><td>80</td><td>http</td></tr></tbody>"
+        "</table></body></html>",
+        encoding="utf-8",
+    )
+    with CorpusStore(tmp_path / "corpus.db") as store:
+        store.add_documents("web", load_documents(page))
+        document, structure = store.get_structure("web", "page.html")
+        [(section, table)] = structure.tables()
+        assert section.path == ("Ports",)
+        assert table.header == [["Port", "Service"]] and table.rows == [
+            ["22", "ssh"],
+            ["80", "http"],
+        ]
+        assert [document.text[a:b] for a, b in table.row_spans] == ["22 | ssh", "80 | http"]
+
+
+def test_damaged_structure_is_parsed_again(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.db"
+    with CorpusStore(path) as store:
+        store.add_documents("m", [Document("gadget", MANUAL)])
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE corpus_structures SET data = x'00ff'")
+    conn.commit()
+    conn.close()
+    with CorpusStore(path) as store:
+        _, structure = store.get_structure("m", "gadget")
+        assert len(structure.tables()) == 1

@@ -107,7 +107,12 @@ def test_html_visible_text(tmp_path: Path) -> None:
     assert "Big & Bold" in doc.text
     assert "First paragraph." in doc.text
     assert "Second para." in doc.text
-    assert "one\ntwo" in doc.text
+    assert "Menu" not in doc.text  # navigation is dropped
+    assert doc.text == "# Big & Bold\n\nFirst paragraph.\n\nSecond para.\n\n- one\n- two"
+    assert doc.structure is not None
+    [(section, listing)] = [(s, b) for s, b in doc.structure.blocks() if b.kind == "list"]
+    assert section.path == ("Big & Bold",)
+    assert [item.text for item in listing.items] == ["one", "two"]  # type: ignore[union-attr]
 
 
 def test_html_title_from_h1_and_broken_html(tmp_path: Path) -> None:

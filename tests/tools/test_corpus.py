@@ -113,7 +113,7 @@ def test_cards_and_registry(store: CorpusStore) -> None:
     assert search_card.examples and search_card.description
     assert search_card.source == "builtin"
     read_card = registry.get("read").card()
-    assert set(read_card.parameters["required"]) == {"doc_id", "goal"}
+    assert set(read_card.parameters["required"]) == {"doc_id"}
     for tool in registry:
         for example in tool.examples:
             tool.validate_args(example)
@@ -199,3 +199,79 @@ async def test_search_pages_and_exact_phrases_and_full_reads(tmp_path: Path) -> 
     read = ReadDocumentTool(store)
     (whole,) = await read({"doc_id": "p:d3", "goal": "", "full": True})
     assert whole.text.startswith("Homepage:") and (whole.start, whole.end) == (0, len(whole.text))
+
+
+GUIDE = """# Field guide
+
+Birds of the marsh, listed by size.
+
+## Waders
+
+Bird | Length (cm) | Call
+Heron | 95 | harsh croak
+Stilt | 35 | sharp yelp
+Curlew | 55 | rising whistle
+
+## Songbirds
+
+### Warblers
+
+Name: reed warbler
+Habitat: reed beds
+
+## Seasons
+
+Spring | Autumn
+arrive | leave
+"""
+
+
+@pytest.fixture
+def guide_store(tmp_path: Path) -> Iterator[CorpusStore]:
+    with CorpusStore(tmp_path / "g.db", passage_size=120, passage_overlap=20) as opened:
+        opened.add_documents("birds", [Document("guide", GUIDE, "https://x/guide", "Field guide")])
+        yield opened
+
+
+async def test_read_by_structure_outline_section_and_table(guide_store: CorpusStore) -> None:
+    tool = ReadDocumentTool(guide_store)
+    [outline] = await tool({"doc_id": "birds:guide", "outline": True})
+    assert outline.start is None and outline.context == "outline"
+    assert outline.text.splitlines() == [
+        "Outline of Field guide:",
+        "- Field guide [#field-guide]",
+        "  - Waders [#waders]",
+        "    table 1: Bird | Length (cm) | Call (3 rows)",
+        "  - Songbirds [#songbirds]",
+        "    - Warblers [#warblers]",
+        "      definitions (2): Name, Habitat",
+        "  - Seasons [#seasons]",
+        "    table 2: Spring | Autumn (1 rows)",
+    ]
+    [table] = await tool({"doc_id": "birds:guide", "table": "length call"})
+    assert table.text == (
+        "Bird | Length (cm) | Call\nHeron | 95 | harsh croak\nStilt | 35 | sharp yelp\n"
+        "Curlew | 55 | rising whistle"
+    )
+    assert GUIDE[table.start : table.end] == table.text  # type: ignore[index]
+    assert table.context == "Field guide > Waders"
+    [second] = await tool({"doc_id": "birds:guide", "table": 2})
+    assert second.text.startswith("Spring | Autumn")
+    [section] = await tool({"doc_id": "birds:guide", "section": "Songbirds"})
+    assert section.text == "## Songbirds\n\n### Warblers\n\nName: reed warbler\nHabitat: reed beds"
+    assert section.context == "Field guide"
+    [nested] = await tool({"doc_id": "birds:guide", "section": "songbirds > warblers"})
+    assert nested.text.startswith("### Warblers")
+    with pytest.raises(ToolError, match=r"no table '7'.*2 tables"):
+        await tool({"doc_id": "birds:guide", "table": "7"})
+    with pytest.raises(ToolError, match=r"no section 'Mammals'.*Waders"):
+        await tool({"doc_id": "birds:guide", "section": "Mammals"})
+    passages = await tool({"doc_id": "birds:guide", "goal": "curlew call"})
+    assert "Curlew" in passages[0].text and passages[0].context.startswith("Field guide > Waders")
+
+
+def test_read_card_tells_models_about_structure() -> None:
+    card = ReadDocumentTool.card()
+    assert "outline" in card.description and "table" in card.description
+    properties = card.parameters["properties"]
+    assert {"outline", "section", "table", "goal", "full"} <= set(properties)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -491,3 +492,19 @@ def test_ask_web_searches_the_web_and_cites_the_page(tmp_path: Path, server: Fak
         run("ask", "When did it open?", "--web", "--config", str(config)),
         "no backend is configured",
     )
+
+
+def test_an_old_format_corpus_must_be_rebuilt(mini_corpus: Path) -> None:
+    db = Path(os.environ["WIDESEEK_DATA_DIR"]) / "corpus.db"
+    conn = sqlite3.connect(db)  # what a corpus indexed by an older wideseek looks like
+    conn.execute("UPDATE corpora SET format = 1 WHERE name = 'mini'")
+    conn.commit()
+    conn.close()
+    proc = run("corpus", "list")
+    assert proc.returncode == 0 and "old: re-index" in proc.stdout and "--rebuild" in proc.stdout
+    one_line_error(run("index", str(mini_corpus), "--corpus", "mini"), "--rebuild")
+    proc = run("index", str(mini_corpus), "--corpus", "mini", "--rebuild")
+    assert proc.returncode == 0, proc.stderr
+    assert "removed corpus mini" in proc.stderr and "indexed 3 documents" in proc.stderr
+    proc = run("corpus", "list")
+    assert "old: re-index" not in proc.stdout

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Observation, Tool, ToolError
-from tools.corpus import FULL_TEXT_LIMIT
+from tools.structured_read import FULL_TEXT_LIMIT, StructureArgs
 from tools.web.read_tool import ReadUrlTool
 from tools.web.search_tool import WebSearchTool, web_source_id
 
@@ -145,7 +145,7 @@ class WebAndCorpusSearchTool(_WebAndCorpus):
         return _interleave(lists[0], lists[1], args.k)
 
 
-class WebAndCorpusReadArgs(BaseModel):
+class WebAndCorpusReadArgs(StructureArgs):
     doc_id: str = Field(
         min_length=1,
         max_length=2100,
@@ -162,7 +162,9 @@ class WebAndCorpusReadTool(_WebAndCorpus):
     name: ClassVar[str] = "read"
     description: ClassVar[str] = (
         "Read a search result in full: a web page or PDF ('web:<url>') or a local document "
-        "('<corpus>:<doc_id>'); returns the passages most relevant to the goal."
+        "('<corpus>:<doc_id>'); returns the passages most relevant to the goal, each with its "
+        "section path. outline=true lists the sections and tables; section='...' returns one "
+        "whole section and table='2' (or words of its caption) one whole table."
     )
     Args: ClassVar[type[BaseModel]] = WebAndCorpusReadArgs
     tags: ClassVar[tuple[str, ...]] = ("web", "read", "corpus")
@@ -200,7 +202,19 @@ class WebAndCorpusReadTool(_WebAndCorpus):
             )
             if args.full:
                 return [await self._whole_page(url)]
-            return await self.web({"url": url, "goal": args.goal or "the page's main content"})
+            structure = {"outline": args.outline, "section": args.section, "table": args.table}
+            return await self.web(
+                {"url": url, "goal": args.goal or "the page's main content", **structure}
+            )
         if self.corpus is None:
             raise ToolError(f"read: {doc_id!r} is not a web address and no corpus is searched")
-        return await self.corpus({"doc_id": doc_id, "goal": args.goal, "full": args.full})
+        return await self.corpus(
+            {
+                "doc_id": doc_id,
+                "goal": args.goal,
+                "full": args.full,
+                "outline": args.outline,
+                "section": args.section,
+                "table": args.table,
+            }
+        )

@@ -10,14 +10,18 @@ surprise from the parsers are all `ExtractError` with a one-line reason).
   web's usual legacy encoding); at worst windows-1252 with replacement characters. A page
   declared ISO-8859-1/ASCII/windows-1252 whose bytes are valid UTF-8 with multibyte characters
   is read as UTF-8 (the usual mislabel); "iso-8859-1" means windows-1252, as in browsers.
-- HTML: trafilatura's main-text extraction as Markdown (headings and paragraph breaks kept;
-  scripts, styles, navigation, footers and comments dropped); title and publication date from
-  its metadata (`<title>` as the fallback title). When trafilatura finds no main text (tiny or
-  malformed pages) an lxml text dump of the page without scripts/styles is used.
+- HTML: the page's structure read with lxml (`retriever.parse_html`: the main content, headings
+  as sections, tables with their headers, lists, definition lists, code; scripts, styles,
+  navigation, footers and link bars around the content dropped), written as plain text with
+  spans; title and publication date from trafilatura's metadata (`<title>` as the fallback
+  title). When that finds no text, trafilatura's main-text extraction (as Markdown), and failing
+  that an lxml text dump of the page, are read as text.
 - PDF: pypdf's page texts, joined by blank lines (at most `MAX_PDF_PAGES` pages); the title
   and creation date from the document information. A PDF with an empty user password is read;
-  one that needs a password is refused.
-- Anything else allowed by the fetcher (text, Markdown, JSON, XML, CSV): the decoded text.
+  one that needs a password is refused. Its structure is its paragraphs (and whatever lists or
+  tables its text shows: `retriever.parse_text`).
+- Anything else allowed by the fetcher (text, Markdown, JSON, XML, CSV): the decoded text, its
+  structure read from the text.
 
 The text is at most `MAX_TEXT_CHARS` characters. It is untrusted page content: data to quote
 and cite, never instructions.
@@ -26,13 +30,16 @@ and cite, never instructions.
 from __future__ import annotations
 
 import codecs
-import io
 import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from retriever.parse_html import parse_html
+from retriever.parse_pdf import MAX_PDF_PAGES, PdfError, pdf_text
+from retriever.parse_text import parse_text
+from retriever.structure import DocumentStructure
 from tools.web.fetch import HTML_TYPES, PDF_TYPE, FetchedPage, sniff_binary
 
 __all__ = [
@@ -50,7 +57,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
 MAX_TEXT_CHARS = 1_000_000
-MAX_PDF_PAGES = 300
 
 Kind = Literal["html", "pdf", "text"]
 
@@ -84,12 +90,20 @@ class ExtractError(ValueError):
 
 @dataclass(frozen=True)
 class ExtractedDocument:
-    """The readable text of a page. `published` is the page's own publication date, if any."""
+    """The readable text of a page and its structure (spans into `text`). `published` is the
+    page's own publication date, if any."""
 
     title: str
     text: str
     published: date | None
     kind: Kind
+    structure: DocumentStructure | None = None
+
+    def sections(self) -> DocumentStructure:
+        """The structure (read from the text if the extractor gave none)."""
+        if self.structure is not None:
+            return self.structure
+        return parse_text(self.text, title=self.title)
 
 
 def extract_text(page: FetchedPage) -> ExtractedDocument:
@@ -127,7 +141,14 @@ def _extract(page: FetchedPage) -> ExtractedDocument:
     text = _clean(text)
     if not text.strip():
         raise ExtractError(f"no text at {page.final_url}")
-    return ExtractedDocument(title="", text=text, published=None, kind="text")
+    markdown = page.content_type in ("text/markdown", "text/x-markdown")
+    return ExtractedDocument(
+        title="",
+        text=text,
+        published=None,
+        kind="text",
+        structure=parse_text(text, markdown=markdown),
+    )
 
 
 # --- charsets -------------------------------------------------------------------------------
@@ -225,6 +246,24 @@ def _clean(text: str) -> str:
 
 
 def _extract_html(html: str, url: str) -> ExtractedDocument:
+    parsed = parse_html(html, url=url, main_only=True, max_chars=MAX_TEXT_CHARS)
+    structure: DocumentStructure | None = None
+    text = parsed.document.text
+    if text.strip():
+        structure = parsed.document.structure
+    else:
+        text = _trafilatura_text(html, url)
+    title, published = _html_metadata(html, url)
+    title = title or parsed.title
+    if structure is None:
+        structure = parse_text(text, markdown=True, title=title)
+    return ExtractedDocument(
+        title=title, text=text, published=published, kind="html", structure=structure
+    )
+
+
+def _trafilatura_text(html: str, url: str) -> str:
+    """trafilatura's main text as Markdown, else a text dump; `ExtractError` if neither."""
     import trafilatura
 
     text = (
@@ -245,6 +284,13 @@ def _extract_html(html: str, url: str) -> ExtractedDocument:
         text = _clean(_html_dump(html))
     if not text:
         raise ExtractError(f"no text found in the HTML page at {url}")
+    return text
+
+
+def _html_metadata(html: str, url: str) -> tuple[str, date | None]:
+    """The page's title and publication date (trafilatura's metadata, `<title>` failing it)."""
+    import trafilatura
+
     title = ""
     published: date | None = None
     try:
@@ -266,7 +312,7 @@ def _extract_html(html: str, url: str) -> ExtractedDocument:
             import html as html_lib
 
             title = _one_line(html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1))))
-    return ExtractedDocument(title=title, text=text, published=published, kind="html")
+    return title, published
 
 
 def _html_dump(html: str) -> str:
@@ -309,48 +355,17 @@ def _parse_date(value: Any) -> date | None:
 
 
 def _extract_pdf(body: bytes, url: str) -> ExtractedDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError, PyPdfError
-
     try:
-        reader = PdfReader(io.BytesIO(body), strict=False)
-        if reader.is_encrypted:
-            try:
-                unlocked = reader.decrypt("")
-            except (PyPdfError, NotImplementedError) as error:
-                raise ExtractError(f"cannot decrypt the PDF at {url}: {error}") from None
-            if not unlocked:
-                raise ExtractError(f"the PDF at {url} is encrypted (needs a password)")
-        pages = reader.pages
-        count = len(pages)
-    except ExtractError:
-        raise
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError) as error:
-        raise ExtractError(f"broken PDF at {url}: {type(error).__name__}: {error}") from None
-    texts: list[str] = []
-    failures = 0
-    for index in range(min(count, MAX_PDF_PAGES)):
-        try:
-            page_text = pages[index].extract_text() or ""
-        except Exception:  # one bad page must not lose the others
-            log.debug("PDF page %d of %s failed", index + 1, url, exc_info=True)
-            failures += 1
-            continue
-        page_text = page_text.strip()
-        if page_text:
-            texts.append(page_text)
-    text = _clean("\n\n".join(texts))
+        pdf = pdf_text(body, url)
+    except PdfError as error:
+        raise ExtractError(str(error)) from None
+    text = _clean(pdf.text)
     if not text:
-        if failures:
-            raise ExtractError(f"broken PDF at {url}: no page could be read")
         raise ExtractError(f"the PDF at {url} has no extractable text (scanned images?)")
-    title = ""
-    published: date | None = None
-    try:
-        info = reader.metadata
-        if info is not None:
-            title = _one_line(str(info.title or ""))
-            published = _parse_date(info.creation_date)
-    except Exception:  # malformed document information: the text is still good
-        log.debug("PDF metadata of %s unreadable", url, exc_info=True)
-    return ExtractedDocument(title=title, text=text, published=published, kind="pdf")
+    return ExtractedDocument(
+        title=pdf.title,
+        text=text,
+        published=pdf.created,
+        kind="pdf",
+        structure=parse_text(text, title=pdf.title),
+    )

@@ -1,11 +1,14 @@
 """`read_url`: read a web page or PDF at a URL and return the passages that bear on a goal.
 
 The URL-side twin of `tools.corpus.ReadDocumentTool`: fetch safely (`tools.web.fetch`, checked
-against a `UrlPolicy`, bounded by `FetchLimits`), extract the text (`tools.web.extract`), cut it
-into passages (`retriever.chunking.chunk_text`) and rank them for the goal with BM25 (the
-corpus store's coverage bonus included), fused by reciprocal rank with a dense encoder's cosine
-ranking when one is given. If fewer than k passages match, the page's earliest other passages
-fill in, in order, with score 0 (as `read` does), so a page always answers.
+against a `UrlPolicy`, bounded by `FetchLimits`), extract the text and its structure
+(`tools.web.extract`), cut it into passages along its blocks
+(`retriever.chunking.chunk_document`: each passage knows its section path, and a table passage
+its columns) and rank them for the goal with BM25 (the corpus store's coverage bonus included),
+fused by reciprocal rank with a dense encoder's cosine ranking when one is given. If fewer than
+k passages match, the page's earliest other passages fill in, in order, with score 0 (as `read`
+does), so a page always answers. Like `read`, it also returns a page's outline, one whole
+section or one whole table (`StructureArgs`).
 
 Each `Observation` cites the page after redirects: `source_id = web_source_id(final URL)` (the
 same id a search result for the page has),
@@ -25,12 +28,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from retriever.bm25 import BM25FIndex, tokenize
-from retriever.chunking import chunk_text
+from retriever.chunking import chunk_document
+from retriever.structure import DocumentStructure
 from retriever.types import Passage
 from tools.base import Observation, Tool, ToolError
+from tools.structured_read import StructureArgs, structured_read, wants_structure
 from tools.web.extract import ExtractedDocument, ExtractError, extract_text
 from tools.web.fetch import FetchedPage, FetchError, FetchLimits, fetch_url
 from tools.web.safety import Resolver, UnresolvableHostError, UnsafeUrlError, UrlPolicy
@@ -55,7 +60,7 @@ DENSE_CANDIDATES = 48
 every passage of a long page on a CPU would take too long)."""
 
 
-class ReadUrlArgs(BaseModel):
+class ReadUrlArgs(StructureArgs):
     url: str = Field(
         description="the http:// or https:// address of the page or PDF (e.g. from a web "
         "search result)",
@@ -63,8 +68,9 @@ class ReadUrlArgs(BaseModel):
         max_length=2000,
     )
     goal: str = Field(
-        description="what you want to learn from the page; picks the passages to return",
-        min_length=1,
+        default="",
+        description="what you want to learn from the page; picks the passages to return "
+        "(needed unless outline, section or table is given)",
         max_length=500,
     )
     k: int = Field(default=4, ge=1, le=10, description="how many passages to return (1-10)")
@@ -80,10 +86,14 @@ class ReadUrlArgs(BaseModel):
 
     @field_validator("goal")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("goal must not be blank")
+    def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @model_validator(mode="after")
+    def _goal_or_structure(self) -> ReadUrlArgs:
+        if not self.goal and not wants_structure(self):
+            raise ValueError("give a goal (or outline, section or table)")
+        return self
 
 
 def _coverage(goal_terms: set[str], passage: str) -> float:
@@ -151,9 +161,11 @@ class ReadUrlTool(Tool):
         "Read a web page or PDF at a URL and return the passages most relevant to a goal. "
         "Give the page's http(s) URL (e.g. from a web search result) and what you want to "
         "learn; get back up to k passages of the page's main text (navigation and ads "
-        "removed), best match first, each citing the page's URL. Only public web addresses "
-        "can be read; binary files (images, archives, video) and pages over the size limit "
-        "are refused."
+        "removed), best match first, each citing the page's URL with its section path. "
+        "outline=true lists the page's sections and tables; section='...' returns one whole "
+        "section and table='1' (or words of its caption or columns) one whole table with its "
+        "header. Only public web addresses can be read; binary files (images, archives, "
+        "video) and pages over the size limit are refused."
     )
     Args: ClassVar[type[BaseModel]] = ReadUrlArgs
     examples: ClassVar[list[dict[str, Any]]] = [
@@ -226,16 +238,30 @@ class ReadUrlTool(Tool):
                 f"{self.extract_timeout:g} s"
             ) from None
 
-    def _rank(self, text: str, url: str, goal: str, k: int) -> list[tuple[Passage, float]]:
-        passages = chunk_text(url, text, self.passage_size, self.passage_overlap)
+    def _rank(
+        self, text: str, structure: DocumentStructure, url: str, goal: str, k: int
+    ) -> list[tuple[Passage, float]]:
+        passages = chunk_document(url, text, structure, self.passage_size, self.passage_overlap)
         return rank_passages(passages, goal, k, self.encoder)
 
     async def run(self, args: ReadUrlArgs) -> list[Observation]:
         page = await self.fetch(args.url)
         document = await self.extract(page)
         url = page.final_url
-        ranked = await asyncio.to_thread(self._rank, document.text, url, args.goal, args.k)
         title = document.title or url
+        structure = document.sections()
+        if wants_structure(args):
+            return structured_read(
+                args,
+                source_id=web_source_id(url),
+                url=url,
+                title=title,
+                text=document.text,
+                structure=structure,
+            )
+        ranked = await asyncio.to_thread(
+            self._rank, document.text, structure, url, args.goal, args.k
+        )
         return [
             Observation(
                 source_id=web_source_id(url),
@@ -245,6 +271,7 @@ class ReadUrlTool(Tool):
                 score=score,
                 start=passage.start,
                 end=passage.end,
+                context=passage.context,
             )
             for passage, score in ranked
         ]

@@ -63,6 +63,30 @@ and a full coat takes about ten years and some eighty thousand litres of paint.<
 </body></html>
 """
 
+LISTING_HTML = """<!DOCTYPE html>
+<html><head><title>Ferry timetable | Harbour Transit</title></head><body>
+<div class="menu"><a href="/">Home</a> <a href="/routes">Routes</a> <a href="/fares">Fares</a>
+<a href="/help">Help</a></div>
+<h1>Ferry timetable</h1>
+<p>Ferries leave from the central wharf. Times are for weekdays.</p>
+<h2 id="routes">Routes</h2>
+<table>
+<caption>Table 1. Weekday departures</caption>
+<thead><tr><th rowspan="2">Route</th><th colspan="2">Departures</th></tr>
+<tr><th>First</th><th>Last</th></tr></thead>
+<tbody>
+<tr><td>F1 North Cove</td><td>06:10</td><td>23:40</td></tr>
+<tr><td>F2 Pine Island</td><td>06:45</td><td>21:15</td></tr>
+<tr><td>F3 Old Mill</td><td>07:05</td><td>19:50</td></tr>
+</tbody></table>
+<h2 id="rules">Rules</h2>
+<dl><dt>Bicycles</dt><dd>Allowed on F1 and F2 outside peak hours.</dd>
+<dt>Dogs</dt><dd>Allowed on a lead.</dd></dl>
+<div class="footer-links"><a href="/a">About</a> <a href="/b">Contact</a> <a href="/c">Jobs</a>
+<a href="/d">Press</a></div>
+</body></html>
+"""
+
 MALFORMED_HTML = (
     "<html><head><title>Broken &amp page</title><body><div><p>First paragraph about "
     "lighthouses &amp; their keepers &#xZZ; &bogus; entity<p>Second <b>bold <i>nested "
@@ -237,6 +261,7 @@ class FakePages:
         html = {"Content-Type": "text/html; charset=utf-8"}
         return {
             "/article": (200, html, ARTICLE_HTML.encode()),
+            "/listing": (200, html, LISTING_HTML.encode()),
             "/malformed": (200, {"Content-Type": "text/html"}, MALFORMED_HTML.encode()),
             "/tiny": (200, html, b"<p>Just one short line of text.</p>"),
             "/empty": (200, html, b""),

@@ -63,6 +63,11 @@ def test_falls_back_to_a_plain_text_dump_when_trafilatura_finds_nothing(
 ) -> None:
     import trafilatura
 
+    from retriever.parse_html import parse_html
+    from tools.web import extract
+
+    # neither the structure reader nor trafilatura finds text: the lxml dump still does
+    monkeypatch.setattr(extract, "parse_html", lambda *args, **kwargs: parse_html(""))
     monkeypatch.setattr(trafilatura, "extract", lambda *args, **kwargs: None)
     document = extract_text(page(ARTICLE_HTML.encode(), charset="utf-8"))
     assert "The bridge was opened on 19 March 1932" in document.text
@@ -231,11 +236,11 @@ def test_fuzzed_html_raises_only_extract_errors(seed: int) -> None:
 
 
 def test_a_parser_surprise_becomes_an_extract_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import trafilatura
+    from tools.web import extract
 
     def explode(*args: object, **kwargs: object) -> str:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(trafilatura, "extract", explode)
+    monkeypatch.setattr(extract, "parse_html", explode)
     with pytest.raises(ExtractError, match="RecursionError"):
         extract_text(page(ARTICLE_HTML.encode()))

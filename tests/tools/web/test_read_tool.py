@@ -186,7 +186,7 @@ def test_card_and_settings() -> None:
     assert card.description.startswith(
         "Read a web page or PDF at a URL and return the passages most relevant to a goal"
     )
-    assert set(card.parameters["properties"]) == {"url", "goal", "k"}
+    assert set(card.parameters["properties"]) == {"url", "goal", "k", "outline", "section", "table"}
     for example in ReadUrlTool.examples:
         ReadUrlArgs.model_validate(example)
     assert ReadUrlTool.cache_ttl == 24 * 3600
@@ -212,3 +212,37 @@ async def test_an_unresolvable_host_is_not_called_unsafe() -> None:
 
     with pytest.raises(ToolError, match=r"cannot read .*cannot resolve host 'gone\.example'"):
         await ReadUrlTool(resolver=resolve)({"url": "https://gone.example/", "goal": "x"})
+
+
+async def test_a_page_is_read_by_its_structure(pages: FakePages) -> None:
+    url = pages.url("/listing")
+    reader = tool()
+    [outline] = await reader({"url": url, "outline": True})
+    assert "- Routes [#routes]" in outline.text
+    assert (
+        "table 1 'Table 1. Weekday departures': Route | Departures / First | Departures / Last "
+        "(3 rows)" in outline.text
+    )
+    assert "Home" not in outline.text
+    [table] = await reader({"url": url, "table": "departures"})
+    assert table.text.splitlines()[-1] == "F3 Old Mill | 07:05 | 19:50"
+    assert table.context == "Ferry timetable > Routes\nTable 1. Weekday departures"
+    document = extract_text(await fetch_url(url, LOCAL))
+    assert document.text[table.start : table.end] == table.text  # type: ignore[index]
+    assert document.structure is not None
+    [(_, parsed)] = document.structure.tables()
+    assert parsed.header == [["Route", "Departures", "Departures"], ["Route", "First", "Last"]]
+    assert parsed.rows[1] == ["F2 Pine Island", "06:45", "21:15"]
+    [section] = await reader({"url": url, "section": "rules"})
+    assert section.text == (
+        "## Rules\n\nBicycles: Allowed on F1 and F2 outside peak hours.\nDogs: Allowed on a lead."
+    )
+    best = (await reader({"url": url, "goal": "can I take my bicycle"}))[0]
+    assert "Bicycles" in best.text and best.context.startswith("Ferry timetable")
+    with pytest.raises(ToolError, match="no table"):
+        await reader({"url": url, "table": "9"})
+
+
+async def test_goal_or_structure_is_required() -> None:
+    with pytest.raises(ToolError, match="goal"):
+        await tool()({"url": "http://127.0.0.1:1/x"})

@@ -1,0 +1,592 @@
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from retriever import parse_text as parse_text_module
+from retriever.parse_text import parse_text
+from retriever.structure import (
+    Block,
+    Code,
+    Definition,
+    DefinitionList,
+    DocumentRenderer,
+    DocumentStructure,
+    ListBlock,
+    ListItem,
+    Paragraph,
+    Section,
+    Table,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "text"
+
+
+def _fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def _skipped_lines(text: str, markdown: bool) -> set[int]:
+    """Line numbers parse_text may leave out of every block: Markdown front matter and
+    thematic breaks."""
+    lines = text.split("\n")
+    skipped: set[int] = set()
+    if markdown and lines and lines[0].rstrip() == "---":
+        for number in range(1, len(lines)):
+            if lines[number].rstrip() in ("---", "..."):
+                skipped.update(range(number + 1))
+                break
+    if markdown:
+        for number, line in enumerate(lines):
+            compact = line.replace(" ", "").replace("\t", "").rstrip("\r")
+            if len(compact) >= 3 and len(set(compact)) == 1 and compact[0] in "-*_":
+                skipped.add(number)
+    return skipped
+
+
+def _check_items(
+    text: str, items: list[ListItem], low: int, high: int, problems: list[str]
+) -> None:
+    last = low
+    for item in items:
+        if not (last <= item.start <= item.end <= high):
+            problems.append(f"list item {item.text!r} at {item.start}-{item.end} out of order")
+        if text[item.start] not in "-*+•0123456789":
+            problems.append(f"list item {item.text!r} does not start at its marker")
+        last = item.end
+        _check_items(text, item.children, item.start, item.end, problems)
+
+
+def _check_sections(section: Section, low: int, high: int, problems: list[str]) -> None:
+    if not (low <= section.start <= section.end <= high):
+        problems.append(f"section {section.heading!r} {section.start}-{section.end} not nested")
+    if section.level > 0 and not (section.start <= section.heading_end <= section.end):
+        problems.append(f"section {section.heading!r} heading_end {section.heading_end}")
+    for child in section.children:
+        _check_sections(child, section.start, section.end, problems)
+
+
+def span_problems(text: str, structure: DocumentStructure, markdown: bool = False) -> list[str]:
+    """What is wrong with the spans of `structure` over `text` (nothing: an empty list)."""
+    problems: list[str] = []
+    n = len(text)
+    spans: list[tuple[int, int, str]] = [(b.start, b.end, b.kind) for _, b in structure.blocks()]
+    spans += [(s.start, s.heading_end, "heading") for s in structure.sections()]
+    spans.sort()
+    covered = bytearray(n)
+    previous_end = 0
+    for start, end, kind in spans:
+        if not (0 <= start <= end <= n):
+            problems.append(f"{kind} span {start}-{end} outside the text")
+        if start < previous_end:
+            problems.append(f"{kind} at {start} overlaps what ends at {previous_end}")
+        previous_end = max(previous_end, end)
+        covered[start:end] = b"\x01" * (end - start)
+    for _, block in structure.blocks():
+        if (
+            text[block.start : block.start + 1].isspace()
+            or text[block.end - 1 : block.end].isspace()
+        ):
+            problems.append(f"{block.kind} span {block.start}-{block.end} not trimmed")
+        if isinstance(block, Table):
+            if len(block.row_spans) != len(block.rows):
+                problems.append("a table's row_spans and rows differ in number")
+            last = block.start
+            for (start, end), row in zip(block.row_spans, block.rows, strict=False):
+                line = text[start:end]
+                if not (last <= start <= end <= block.end) or "\n" in line:
+                    problems.append(f"row span {start}-{end} is not one line of its table")
+                unescaped = line.replace("\\|", "|")
+                for cell in row:
+                    word = cell.split()[0] if cell.split() else ""
+                    if word not in line and word not in unescaped:
+                        problems.append(f"row {row} is not read from {line!r}")
+                last = end
+        elif isinstance(block, ListBlock):
+            _check_items(text, block.items, block.start, block.end, problems)
+        elif isinstance(block, DefinitionList):
+            last = block.start
+            for entry in block.entries:
+                if not (last <= entry.start <= entry.end <= block.end):
+                    problems.append(f"definition {entry.term!r} span out of order")
+                last = entry.end
+    _check_sections(structure.root, 0, n, problems)
+    skipped = _skipped_lines(text, markdown)
+    offset = 0
+    for number, line in enumerate(text.split("\n")):
+        if number not in skipped:
+            for k, char in enumerate(line):
+                if not covered[offset + k] and not char.isspace() and char != "\ufeff":
+                    problems.append(f"line {number} {line[:60]!r} is in no block")
+                    break
+        offset += len(line) + 1
+    return problems
+
+
+def assert_spans_valid(text: str, structure: DocumentStructure, markdown: bool = False) -> None:
+    problems = span_problems(text, structure, markdown)
+    assert not problems, problems[:10]
+
+
+def _text(block: object) -> str:
+    assert isinstance(block, Paragraph | Code), block
+    return block.text
+
+
+def _items(block: object) -> list[str]:
+    assert isinstance(block, ListBlock), block
+    return [item.text for item in block.items]
+
+
+def _entries(block: object) -> list[tuple[str, str]]:
+    assert isinstance(block, DefinitionList), block
+    return [(entry.term, entry.description) for entry in block.entries]
+
+
+def _outline(structure: DocumentStructure) -> list[tuple[str, ...]]:
+    """Headings and blocks in text order, as short tuples to compare."""
+    found: list[tuple[int, tuple[str, ...]]] = []
+    for section in structure.sections():
+        found.append((section.start, ("heading", str(section.level), section.heading)))
+    for _, block in structure.blocks():
+        found.append((block.start, (block.kind,)))
+    return [item for _, item in sorted(found, key=lambda pair: pair[0])]
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+def test_markdown_page() -> None:
+    text = _fixture("guide.md")
+    structure = parse_text(text, markdown=True, title="Widget guide")
+    assert_spans_valid(text, structure, markdown=True)
+    assert structure.title == "Widget guide"
+    assert _outline(structure) == [
+        ("heading", "1", "Widget guide"),
+        ("paragraph",),
+        ("heading", "1", "Installing"),
+        ("paragraph",),
+        ("heading", "2", "Sizes"),
+        ("table",),
+        ("list",),
+        ("list",),
+        ("code",),
+        ("code",),
+        ("heading", "2", "Troubleshooting"),
+        ("list",),
+    ]
+    sections = structure.sections()
+    assert [(s.anchor, s.path) for s in sections] == [
+        ("widget-guide", ("Widget guide",)),
+        ("install", ("Installing",)),
+        ("sizes", ("Installing", "Sizes")),
+        ("troubleshooting", ("Installing", "Troubleshooting")),
+    ]
+    setext = sections[1]
+    assert text[setext.start : setext.heading_end] == "Installing {#install}\n" + "=" * 21
+    assert text[sections[2].start : sections[2].heading_end] == "## Sizes ##"
+    assert sections[0].end == setext.start and sections[1].end == len(text)
+
+    blocks = [block for _, block in structure.blocks()]
+    assert blocks[0] == Paragraph(
+        "An introduction to widgets.\nIt spans two lines.", blocks[0].start, blocks[0].end
+    )
+    table = blocks[2]
+    assert isinstance(table, Table)
+    assert table.header == [["Size", "Width (mm)", "Notes"]]
+    assert table.rows == [["S", "10", "small | light"], ["M", "20", ""]]
+    assert table.caption == ""
+    assert [text[a:b] for a, b in table.row_spans] == [
+        "| S    | 10         | small \\| light |",
+        "| M    | 20         | |",
+    ]
+    assert text[table.start : table.end].startswith("| Size |")
+
+    parts = blocks[3]
+    assert isinstance(parts, ListBlock) and not parts.ordered
+    assert [item.text for item in parts.items] == ["Parts", "Tools"]
+    assert [child.text for child in parts.items[0].children] == ["bolt", "nut with a washer"]
+    nut = parts.items[0].children[1]
+    assert text[nut.start : nut.end] == "- nut\n    with a washer"
+    assert text[parts.items[0].start : parts.items[0].end].endswith("with a washer")
+    steps = blocks[4]
+    assert isinstance(steps, ListBlock) and steps.ordered
+    assert [item.text for item in steps.items] == ["Unpack", "Assemble"]
+
+    fenced, indented = blocks[5], blocks[6]
+    assert fenced == Code(
+        'print("a | b")\n\n# not a heading', fenced.start, fenced.end, language="python"
+    )
+    assert text[fenced.start : fenced.end].startswith("```python") and text[
+        fenced.start : fenced.end
+    ].endswith("```")
+    assert indented == Code("indented code\nsecond line", indented.start, indented.end)
+    assert _items(blocks[7]) == ["Reset the widget.", "Call support."]
+
+
+def test_markdown_syntax_is_text_in_plain_mode() -> None:
+    text = _fixture("guide.md")
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    headings = [section.heading for section in structure.sections()]
+    assert headings == ["Widget guide", "Sizes"]  # no Setext; the ATX ones stay
+    kinds = [block.kind for _, block in structure.blocks()]
+    assert kinds.count("table") == 1 and kinds.count("code") == 1  # the indented code is text
+
+
+def test_plain_text_tables() -> None:
+    text = _fixture("sizes.txt")
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert _outline(structure) == [
+        ("paragraph",),
+        ("table",),
+        ("paragraph",),
+        ("table",),
+        ("heading", "2", "Ordering"),
+        ("paragraph",),
+    ]
+    (_, sizes), (_, colours) = structure.tables()
+    assert sizes.header == [["Size", "Width", "Weight"]]
+    assert sizes.rows == [["S", "10 mm", "1 kg"], ["M", "20 mm", "2 kg"], ["L", "30 mm", ""]]
+    assert [text[a:b] for a, b in sizes.row_spans] == [
+        "S | 10 mm | 1 kg",
+        "M | 20 mm | 2 kg",
+        "L | 30 mm",
+    ]
+    assert sizes.records()[0] == {"Size": "S", "Width": "10 mm", "Weight": "1 kg"}
+    assert colours.header == [["Colour", "Code", "Stock"]]
+    assert colours.rows == [["red", "R1", "yes"], ["blue", "B2", "no"]]
+    assert [text[a:b] for a, b in colours.row_spans] == ["red\tR1\tyes", "blue\tB2\tno"]
+    caption_line = structure.blocks()[2][1]
+    assert caption_line == Paragraph("Colours in stock:", caption_line.start, caption_line.end)
+    assert structure.find_table("Weight") == structure.tables()[0]
+
+
+def _record_structure(text: str) -> list[Block]:
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    return [block for _, block in structure.blocks()]
+
+
+def test_label_value_record_exactly() -> None:
+    text = _fixture("record.txt")
+    at = text.index
+    assert _record_structure(text) == [
+        DefinitionList(
+            [
+                Definition("Name", "widget", 0, at("\n")),
+                Definition("Version", "1.2.3", at("Version"), at("\nSize")),
+                Definition("Size", "42 KiB", at("Size"), at("\n\nPackage")),
+            ],
+            0,
+            at("\n\nPackage"),
+        ),
+        Paragraph("Package details:", at("Package"), at("\n- Maintainer")),
+        DefinitionList(
+            [
+                Definition(
+                    "Maintainer",
+                    "Ann Example <ann@example.org>",
+                    at("- Maintainer"),
+                    at("\n- License"),
+                ),
+                Definition("License", "MIT", at("- License"), at("\n- Homepage")),
+                Definition(
+                    "Homepage", "https://example.org/widget", at("- Homepage"), at("\n\nDescr")
+                ),
+            ],
+            at("- Maintainer"),
+            at("\n\nDescr"),
+        ),
+        DefinitionList(
+            [
+                Definition(
+                    "Description",
+                    "A small widget for testing.\nIt has two lines.",
+                    at("Description"),
+                    at("\n\nSome"),
+                )
+            ],
+            at("Description"),
+            at("\n\nSome"),
+        ),
+        Paragraph("Some closing prose.", at("Some"), len(text) - 1),
+    ]
+
+
+def test_crlf_text_gives_the_same_structure_with_crlf_offsets() -> None:
+    text = _fixture("record.txt").replace("\n", "\r\n")
+    blocks = _record_structure(text)
+    lf_blocks = _record_structure(_fixture("record.txt"))
+    assert [b.kind for b in blocks] == [b.kind for b in lf_blocks]
+    description = blocks[3]
+    assert isinstance(description, DefinitionList)
+    assert description.entries[0].description == "A small widget for testing.\nIt has two lines."
+    assert text[description.start : description.end].endswith("two lines.")
+    markdown = _fixture("guide.md").replace("\n", "\r\n")
+    structure = parse_text(markdown, markdown=True)
+    assert_spans_valid(markdown, structure, markdown=True)
+    assert _outline(structure) == _outline(parse_text(_fixture("guide.md"), markdown=True))
+    table = structure.tables()[0][1]
+    assert [markdown[a:b] for a, b in table.row_spans][1] == "| M    | 20         | |"
+
+
+def test_what_is_not_a_table_or_a_definition() -> None:
+    text = _fixture("prose.txt")
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert [block.kind for block in blocks] == ["paragraph"] * 5
+    assert [_text(block) for block in blocks] == [
+        "See https://example.org/widgets for more.\nhttp://example.org/a: b",
+        "The story began.\nHe said: this is fine and went on\nwith the story until the end.",
+        "He said: this is fine and went on",
+        "Pick one | or the other, as you like.",
+        "The options are: small, medium and large.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (
+            "Note: this is a long sentence that explains a detail of the widget in full.",
+            "definitions",
+        ),
+        ("http://example.org/page", "paragraph"),
+        ("As follows: nothing", "paragraph"),
+        ("Installed size: 42 KiB", "definitions"),
+        ("We found: nothing", "paragraph"),
+        ("The results are as follows: none", "paragraph"),
+        ("Diplomatic representation in the US: none", "definitions"),
+        ("f(a: int) -> int", "paragraph"),
+        ("a | b", "paragraph"),
+        ("a | b\nc | d", "table"),
+        ("- a | b\n- c | d", "list"),
+        ("[ a | b ]\n[ c | d ]", "paragraph"),
+        ("Key: a | b\nOther: c | d", "definitions"),
+        ("x\ty", "paragraph"),
+        ("x\ty\nz\tw", "table"),
+        ("x\ty\nz\tw\tv", "paragraph"),
+    ],
+)
+def test_single_line_forms(text: str, kind: str) -> None:
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert [block.kind for _, block in structure.blocks()] == [kind]
+
+
+def test_label_lines_ending_a_paragraph_and_a_label_above_a_list() -> None:
+    text = (
+        "Widget\nFrom the catalogue\nShort description: a widget\nTopic: Tools\n\n"
+        "Some parties are listed\nParts:\n  - bolt\n  - nut\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert [block.kind for block in blocks] == [
+        "paragraph",
+        "definitions",
+        "paragraph",
+        "paragraph",
+        "list",
+    ]
+    assert _text(blocks[0]) == "Widget\nFrom the catalogue"
+    assert _entries(blocks[1]) == [
+        ("Short description", "a widget"),
+        ("Topic", "Tools"),
+    ]
+    assert _text(blocks[3]) == "Parts:"
+    assert _items(blocks[4]) == ["bolt", "nut"]
+
+
+def test_mixed_list_stays_a_list_and_wrapped_values_continue() -> None:
+    text = (
+        "- Size: 3\n- plain item\n\n"
+        "Layout: the source folders (agent, tools),\nthe tests and the docs.\n"
+        "Package: widget\nThe page for widget.\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert isinstance(blocks[0], ListBlock)
+    assert [item.text for item in blocks[0].items] == ["Size: 3", "plain item"]
+    assert isinstance(blocks[1], DefinitionList)
+    assert [(e.term, e.description) for e in blocks[1].entries] == [
+        ("Layout", "the source folders (agent, tools),\nthe tests and the docs."),
+        ("Package", "widget"),
+    ]
+    assert blocks[2] == Paragraph("The page for widget.", blocks[2].start, blocks[2].end)
+
+
+def test_renderer_output_reads_back_the_same() -> None:
+    r = DocumentRenderer("Widget manual")
+    r.paragraph("An introduction to widgets.")
+    r.heading("Status codes", 2)
+    r.table([["Code", "Meaning"]], [["W1", "ok"], ["W2", "a|b"]])
+    r.heading("Setup", 3)
+    r.list([("Unpack", [("Check the box", [("Twice", [])])]), ("Plug in", [])])
+    r.list([("First", []), ("Second", [])], ordered=True)
+    r.definitions(
+        [
+            ("Voltage", "230 V"),
+            ("Long term", "First line.\nSecond line."),
+            ("Two parts", "One paragraph.\n\nAnother one,\nover two lines."),
+            ("Weight", "2 kg"),
+        ]
+    )
+    r.heading("Notes", 2)
+    r.paragraph("Last words.\nOn two lines.")
+    rendered = r.finish()
+    structure = parse_text(rendered.text, title="Widget manual")
+    assert_spans_valid(rendered.text, structure)
+    assert [block for _, block in structure.blocks()] == [
+        block for _, block in rendered.structure.blocks()
+    ]
+
+    def sections(structure: DocumentStructure) -> list[tuple[object, ...]]:
+        return [
+            (s.heading, s.level, s.start, s.end, s.heading_end, s.path)
+            for s in structure.sections()
+        ]
+
+    assert sections(structure) == sections(rendered.structure)
+    assert [s.anchor for s in structure.sections()] == ["status-codes", "setup", "notes"]
+
+
+def test_headings_anchors_and_front_matter() -> None:
+    text = (
+        "# Intro {#start}\n\n## Set-up ##\n\n### C#\n\n####### seven\n\n#no space\n  # indented\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert [(s.heading, s.level, s.anchor) for s in structure.sections()] == [
+        ("Intro", 1, "start"),
+        ("Set-up", 2, "set-up"),
+        ("C#", 3, "c"),
+    ]
+    assert [_text(block) for _, block in structure.blocks()] == [
+        "####### seven",
+        "#no space\n  # indented",
+    ]
+    front = "---\ntitle: Doc\n---\nBody text.\n"
+    structure = parse_text(front, markdown=True)
+    assert [block for _, block in structure.blocks()] == [Paragraph("Body text.", 19, 29)]
+    structure = parse_text(front)  # plain text has no front matter
+    assert_spans_valid(front, structure)
+    assert [block for _, block in structure.blocks()] == [Paragraph(front.strip(), 0, 29)]
+
+
+def test_fences() -> None:
+    text = "~~~\nraw ~~~ text\n~~~~\n\n``` not closed\nso just text\n"
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert blocks[0] == Code("raw ~~~ text", 0, text.index("\n\n"))
+    assert blocks[1] == Paragraph("``` not closed\nso just text", text.index("```"), len(text) - 1)
+    structure = parse_text("```sh\necho hi\n", markdown=True)  # Markdown: open to the end
+    assert structure.blocks()[0][1] == Code("echo hi", 0, 13, language="sh")
+
+
+def test_empty_and_blank_texts() -> None:
+    for text in ["", " ", "\n\n", "\r\n \t\r\n", "\ufeff"]:
+        for markdown in (False, True):
+            structure = parse_text(text, markdown=markdown, title="t")
+            assert structure.blocks() == [] and structure.sections() == []
+            assert (structure.root.start, structure.root.end, structure.title) == (
+                0,
+                len(text),
+                "t",
+            )
+
+
+def test_byte_order_mark_and_odd_unicode() -> None:
+    text = "\ufeff# Title\n\nCafé\u00a0menu \u2028 line\n\u3000\n- ünï\n\x0c\n\u200b\n"
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert [s.heading for s in structure.sections()] == ["Title"]
+    assert structure.sections()[0].start == 1
+    assert [block.kind for _, block in structure.blocks()] == ["paragraph", "list", "paragraph"]
+
+
+def test_a_bug_inside_gives_an_empty_structure(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: object, title: str) -> DocumentStructure:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(parse_text_module._Parser, "parse", broken)
+    structure = parse_text("some text", title="T")
+    assert structure.blocks() == [] and structure.root.end == 9 and structure.title == "T"
+
+
+def test_structure_survives_json() -> None:
+    text = _fixture("guide.md")
+    structure = parse_text(text, markdown=True)
+    assert DocumentStructure.from_json(structure.to_json()) == structure
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+_FRAGMENTS = [
+    "", "", "", " ", "# Title", "## Sub {#x}", "### C# ##", "Title", "=====", "-----", "---",
+    "***", "* * *", "- item", "  - nested", "    deeper", "   continued", "* star", "+ plus",
+    "• bullet", "1. one", "2) two", "10. ten", "-", "1.", "a | b | c", "| x | y |", "|---|:-:|",
+    "----+----", "+---+---+", "a\tb\tc", "x\ty", "Label: value", "Label:", "total: 3",
+    "- Key: v", "term", "  described here", "```py", "```", "~~~", "    code", "\tcode",
+    "He said: so", "http://x.y/z: w", "plain words here.", "a \\| b | c", "[ a | b ]",
+    "ünïcødé ≠ ascii", "\u2028sep", "\x0cform", "\u200b", "\u00a0", "#", "# ", "- ", "> quote",
+    "Table 1. Sizes", "f(x) = y", "a|b", "|", "||", " | ", ":", ": x", "::", "\ufeff",
+    "Term", "  desc line", "  second para", "- | cell", "# | cell", "x |", "| a | b",
+]  # fmt: skip
+
+
+def _random_text(rng: random.Random) -> str:
+    if rng.random() < 0.2:  # character soup
+        alphabet = "#-*+|:\t \n\r`~>1.aA{}()[]\\=_•\u00a0é"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 120)))
+    lines = [rng.choice(_FRAGMENTS) for _ in range(rng.randrange(0, 30))]
+    if rng.random() < 0.5:
+        lines = [" " * rng.choice((0, 0, 1, 2, 4)) + line for line in lines]
+    return ("\r\n" if rng.random() < 0.3 else "\n").join(lines)
+
+
+def test_random_texts_give_valid_spans(caplog: pytest.LogCaptureFixture) -> None:
+    """A seeded fuzz loop (hypothesis is not installed): parse_text never fails on a text and
+    every structure it returns is valid over it."""
+    rng = random.Random(20240607)
+    with caplog.at_level(logging.ERROR, logger="retriever.parse_text"):
+        for _ in range(3000):
+            text = _random_text(rng)
+            for markdown in (False, True):
+                structure = parse_text(text, markdown=markdown)
+                problems = span_problems(text, structure, markdown)
+                assert not problems, (text, markdown, problems[:5])
+    assert not caplog.records  # no text fell back to the empty structure
+
+
+def test_speed_stays_linear() -> None:
+    """Generous bounds that catch quadratic behaviour, not a benchmark."""
+    rng = random.Random(7)
+    documents = ["\n".join(rng.choice(_FRAGMENTS[4:]) for _ in range(40)) for _ in range(300)]
+    started = time.perf_counter()
+    for text in documents:
+        parse_text(text)
+    assert time.perf_counter() - started < 3.0
+    for text in [
+        "A: x | y\n" * 20_000,
+        "```x\n" * 20_000,
+        "".join(" " * k + "- a\n" for k in range(2_000)),
+        "a | b\n---+---\n" * 10_000,
+        "term\n  desc\n" * 20_000,
+        "term\n  desc\n" + "\n" * 50_000 + "  more",
+        "- item\n" + "\n" * 50_000 + "  more",
+        "word " * 400_000,
+    ]:
+        started = time.perf_counter()
+        structure = parse_text(text)
+        assert time.perf_counter() - started < 3.0, text[:20]
+        assert structure.blocks()
