@@ -130,6 +130,8 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _PERMALINK_TEXT = frozenset({"", "¶", "§", "#", "🔗", "⚓", "\uf0c1", "link", "permalink"})
 _ANCHOR_HOLDERS = frozenset({"section", "div", "article"})
 _BANNER_FREE = frozenset({"article", "aside", "main", "nav", "section"})
+_CALLOUT_BOXES = frozenset({"div", "aside", "blockquote"})
+_CALLOUT_CHARS = 1_500
 _TEXT_BLOCKS = frozenset(
     {"p", "address", "summary", "legend", "figcaption", "caption", "dt", "dd", "li"}
 )
@@ -487,11 +489,14 @@ class _Event:
 
     @property
     def dense(self) -> bool:
-        """Mostly links: most of the text is link text with little else, or a link for every
-        few words (a bar of short links between labels)."""
+        """Mostly links: most of the text is link text with little else, a link for every
+        few words (a bar of short links between labels), or a small table without a header
+        with a link in every row."""
         stats = self.stats
         if not stats.links or not stats.chars:
             return False
+        if self.kind == "table" and not self.args[0] and len(self.args[1]) <= 3:
+            return stats.links >= max(2, len(self.args[1]))  # a bar of links laid out in cells
         other = stats.chars - stats.link_chars
         if stats.link_chars >= 0.6 * stats.chars and other <= 40 + 10 * stats.links:
             return True
@@ -606,7 +611,9 @@ class _Page(_Text):
         tag = _tag(el)
         # role="heading" gives its level in aria-level
         level = int(tag[1]) if tag in _HEADINGS else max(1, min(_span(el.get("aria-level"), 2), 6))
-        if text:
+        if text and _is_callout(el):
+            self.emit("paragraph", (text,), stats, el)
+        elif text:
             self.emit("heading", (text, level, _anchor(el)), stats, el)
         if split is not None:
             for child in children[split:]:
@@ -668,7 +675,10 @@ class _Page(_Text):
     # -- definition lists -------------------------------------------------------------------
 
     def read_definitions(self, el: Any, depth: int) -> None:
-        stats = _Stats()
+        """A definition list. A description holding a table keeps the text before the table;
+        the table and what follows it in the description are read as blocks of their own
+        (ending the definitions block there; the entries after it start another)."""
+        stats = [_Stats()]  # the current definitions block's
         entries: list[tuple[str, str]] = []
         terms: list[str] = []
         descriptions: list[str] = []
@@ -681,6 +691,41 @@ class _Page(_Text):
             terms.clear()
             descriptions.clear()
 
+        def emit() -> None:
+            close()
+            if entries:
+                self.emit("definitions", (entries.copy(),), stats[0], el)
+                entries.clear()
+                stats[0] = _Stats()
+
+        def describe(dd: Any, at: int) -> None:
+            children = list(dd) if next(dd.iter("table"), None) is not None else []
+            split = next(
+                (n for n, c in enumerate(children) if _kind(c) != _DROP and _holds_table(c)),
+                None,
+            )
+            if split is None:
+                lines = _text_of(dd, at + 1, stats[0])
+                if lines:
+                    descriptions.append("\n".join(lines))
+                return
+            collector = _Text(stats[0])
+            if dd.text:
+                collector.add(dd.text)
+            for child in children[:split]:
+                collector.node(child, at + 2)
+                if child.tail:
+                    collector.add(child.tail)
+            lines = collector.lines()
+            if lines:
+                descriptions.append("\n".join(lines))
+            emit()
+            for child in children[split:]:
+                self.node(child, at + 2)
+                if child.tail:
+                    self.add(child.tail)
+            self.flush()
+
         def read(container: Any, at: int) -> None:
             for child in container:
                 kind = _kind(child)
@@ -690,24 +735,20 @@ class _Page(_Text):
                 if tag == "dt":
                     if descriptions:
                         close()
-                    term = " ".join(_text_of(child, at + 1, stats))
+                    term = " ".join(_text_of(child, at + 1, stats[0]))
                     if term:
                         terms.append(term)
                 elif tag == "dd":
-                    lines = _text_of(child, at + 1, stats)
-                    if lines:
-                        descriptions.append("\n".join(lines))
+                    describe(child, at)
                 elif tag == "div" and at - depth < 3:  # <div> grouping a dt and its dd
                     read(child, at + 1)
                 else:
-                    lines = _text_of(child, at + 1, stats)
+                    lines = _text_of(child, at + 1, stats[0])
                     if lines:
                         descriptions.append("\n".join(lines))
 
         read(el, depth)
-        close()
-        if entries:
-            self.emit("definitions", (entries,), stats, el)
+        emit()
 
     # -- tables -----------------------------------------------------------------------------
 
@@ -777,6 +818,66 @@ class _Page(_Text):
             self.emit("paragraph", (caption,), stats)
         if self.chars > self.char_limit:
             raise _Stop
+
+
+def _is_callout(heading: Any) -> bool:
+    """A heading that labels a small box inside a section (a "Note" or "Warning" box: a
+    `<div>`, `<aside>` or `<blockquote>` without an id, holding the heading first, then a
+    little text), with the section's content going on after the box. Read as a heading it
+    would take that content under it; it is read as a paragraph."""
+    box = heading
+    while True:  # up through the wrappers holding nothing but the heading
+        parent = box.getparent()
+        if parent is None:
+            return False
+        others = (parent.text or "").strip() or any(
+            sibling is not box and (isinstance(sibling.tag, str) or (sibling.tail or "").strip())
+            for sibling in parent
+        )
+        box = parent
+        if others:
+            break
+    if _tag(box) not in _CALLOUT_BOXES or box.get("id"):  # an id: a section to link to
+        return False
+    if sum(1 for _ in box.iter(*_HEADINGS)) != 1:
+        return False
+    if (box.text or "").strip() or _text_before(box, heading):
+        return False
+    size = 0
+    for piece in box.itertext():
+        size += len(piece)
+        if size > _CALLOUT_CHARS:
+            return False
+    if (box.tail or "").strip():
+        return True
+    after = box.getnext()
+    while after is not None and _kind(after) == _DROP:
+        after = after.getnext()
+    return after is not None and not _starts_with_heading(after)
+
+
+def _text_before(box: Any, heading: Any) -> bool:
+    """Whether `box` has text before `heading` (which it holds)."""
+    for el in box.iter():
+        if el is heading:
+            return False
+        if el is not box and ((el.text or "").strip() or (el.tail or "").strip()):
+            return True
+    return False
+
+
+def _starts_with_heading(el: Any) -> bool:
+    """Whether the first text in `el` is a heading's."""
+    for node in el.iter():
+        if _tag(node) in _HEADINGS:
+            return True
+        if (node.text or "").strip():
+            return False
+    return False
+
+
+def _holds_table(el: Any) -> bool:
+    return _tag(el) == "table" or next(el.iter("table"), None) is not None
 
 
 def _is_banner(header: Any) -> bool:
@@ -1073,12 +1174,17 @@ def _parse_tree(data: bytes, problems: list[str], encoding: str | None = "utf-8"
                     flags=re.IGNORECASE,
                 )
                 continue
-        if errors:
-            first = errors[0]
+        # libxml2 recovers from what browsers recover from (stray end tags, bad entities):
+        # those are noise to a user; only an error it could not recover from is a problem
+        fatal = [e for e in errors if e.level >= lxml.etree.ErrorLevels.FATAL]
+        if fatal:
+            first = fatal[0]
             problems.append(
-                f"HTML parse error ({len(errors)} in all), first at line {first.line}: "
+                f"HTML parse error ({len(fatal)} in all), first at line {first.line}: "
                 f"{first.message}; kept what was read"
             )
+        elif errors:
+            log.debug("HTML: %d parse errors recovered", len(errors))
         return root
     return None
 
