@@ -40,6 +40,7 @@ thematic breaks (`---`, `***`, `___`) in Markdown mode and a byte order mark, wh
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from bisect import bisect_right
@@ -143,6 +144,7 @@ def parse_text(text: str, *, markdown: bool = False, title: str = "") -> Documen
 # --- small readers of one line ----------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _label_ok(label: str, *, capital: bool = False, limit: int = MAX_LABEL_CHARS) -> bool:
     """Whether `label` reads as the name of a field ("Installed size", "Area - comparative")
     rather than the start of a sentence ("He said", "The options are")."""

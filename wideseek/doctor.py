@@ -151,6 +151,16 @@ def _corpus_checks(settings: Any) -> list[Check]:
         corpus = corpora.get(name)
         if corpus is None:
             checks.append(Check("corpora", name, False, "searched by default but not indexed"))
+        elif corpus.outdated:  # searchable, but without sections and tables
+            checks.append(
+                Check(
+                    "corpora",
+                    name,
+                    False,
+                    f"{corpus.documents:,} documents, indexed by an older wideseek without "
+                    f"document structure; wideseek index PATH --corpus {name} --rebuild",
+                )
+            )
         else:
             checks.append(Check("corpora", name, True, f"{corpus.documents:,} documents"))
     return checks

@@ -90,3 +90,23 @@ async def test_a_model_server_answering_its_model_list_is_ok(server: FakeOpenAI)
     assert planner.ok is True and "(listed)" in planner.detail
     assert server.requests[0].headers.get("authorization") == f"Bearer {SECRET}"
     assert all(SECRET not in c.detail for c in checks)
+
+
+def test_an_outdated_corpus_is_a_failed_check_saying_how_to_rebuild(tmp_path: Path) -> None:
+    import sqlite3
+
+    from retriever.corpus_store import CorpusStore
+    from retriever.types import Document
+    from wideseek.doctor import _corpus_checks
+
+    settings = load_settings(data_dir=tmp_path, corpora=["new", "old"])
+    with CorpusStore(settings.corpus_db) as store:
+        store.add_documents("new", [Document("a", "Some text.")])
+        store.add_documents("old", [Document("b", "Other text.")])
+    conn = sqlite3.connect(settings.corpus_db)
+    conn.execute("UPDATE corpora SET format = 1 WHERE name = 'old'")
+    conn.commit()
+    conn.close()
+    checks = {c.name: c for c in _corpus_checks(settings)}
+    assert checks["new"].ok is True
+    assert checks["old"].ok is False and "--rebuild" in checks["old"].detail
