@@ -13,7 +13,9 @@ Layout (all tables prefixed so the file can sit beside, or inside, other widesee
   document's blocks (`chunk_document`); `context` is what a passage needs to be read alone (its
   section path; in a table, the caption and column names), searched with it and shown beside it.
 - `corpus_structures(doc, data)`: each document's structure (`retriever.structure`), as
-  zlib-compressed JSON. Passage ids of corpus `c` lie in
+  zlib-compressed JSON; for a structure read from the document's own text (plain text, Markdown,
+  JSONL) just the mode it is read in again, `text` or `markdown` (`parse_text` is fast and
+  deterministic, and storing it took a third of the file for `Label: value` corpora). Passage ids of corpus `c` lie in
   `[c.id << 40, (c.id + 1) << 40)`, so searching some corpora is an FTS5 rowid-range query (which
   FTS5 answers without touching other corpora), and a document's passages have consecutive ids.
 - `corpus_fts`: an FTS5 index over (title, passage text), an *external content* table reading
@@ -653,10 +655,7 @@ class CorpusStore:
             )
             if not passages:  # keep an empty passage so the title stays searchable
                 passages = [Passage(clean.doc_id, 0, 0, 0, "")]
-            data = zlib.compress(
-                json.dumps(structure.to_json(), ensure_ascii=False, separators=(",", ":")).encode(),
-                1,  # fast: level 6 took a tenth of the ingest time for a few percent less space
-            )
+            data = _structure_data(structure)
             prepared.append((clean, passages, data))
 
         now = time.time()
@@ -787,6 +786,11 @@ class CorpusStore:
             raise DocumentNotFoundError(f"no document {doc_id!r} in corpus {corpus!r}")
         document = Document(*row[:5])
         structure: DocumentStructure | None = None
+        mode = bytes(row[5]) if row[5] is not None and len(row[5]) <= 8 else None
+        if mode in _READ_FROM_TEXT.values():
+            return document, parse_text(
+                document.text, markdown=mode == b"markdown", title=document.title
+            )
         if row[5] is not None:
             try:
                 structure = DocumentStructure.from_json(json.loads(zlib.decompress(row[5])))
@@ -1334,6 +1338,22 @@ class CorpusStore:
         """Rebuild the FTS5 index from the stored documents and passages."""
         with self._use() as conn:
             conn.execute("INSERT INTO corpus_fts (corpus_fts) VALUES ('rebuild')")
+
+
+_READ_FROM_TEXT = {"text": b"text", "markdown": b"markdown"}
+"""What `corpus_structures.data` holds for a structure `parse_text` reads from the document's
+own text (in that mode): it is read again on demand instead of stored (a third of the file for
+`Label: value` corpora)."""
+
+
+def _structure_data(structure: DocumentStructure) -> bytes:
+    marker = _READ_FROM_TEXT.get(structure.read_from)
+    if marker is not None:
+        return marker
+    return zlib.compress(
+        json.dumps(structure.to_json(), ensure_ascii=False, separators=(",", ":")).encode(),
+        1,  # fast: level 6 took a tenth of the ingest time for a few percent less space
+    )
 
 
 def _body(context: str, text: str) -> str:

@@ -135,10 +135,12 @@ def parse_text(text: str, *, markdown: bool = False, title: str = "") -> Documen
     if not isinstance(text, str):
         return DocumentStructure.empty(0, title)
     try:
-        return _Parser(text, markdown).parse(title)
+        structure = _Parser(text, markdown).parse(title)
     except Exception:  # a bug here must not stop indexing: the document keeps its text
         log.exception("parse_text: cannot read the structure of a %d-character text", len(text))
-        return DocumentStructure.empty(len(text), title)
+        structure = DocumentStructure.empty(len(text), title)
+    structure.read_from = "markdown" if markdown else "text"
+    return structure
 
 
 # --- small readers of one line ----------------------------------------------------------------

@@ -192,6 +192,10 @@ class DocumentStructure:
 
     root: Section
     title: str = ""
+    read_from: Literal["", "text", "markdown"] = field(default="", compare=False)
+    """How it was made: "text" or "markdown" when `retriever.parse_text` read it from the
+    document's own text in that mode (so it can be read again from the text and need not be
+    stored), "" when a parser of markup made it (HTML: only the stored structure has it)."""
 
     # -- walking --------------------------------------------------------------------------
 

@@ -714,3 +714,33 @@ def test_damaged_structure_is_parsed_again(tmp_path: Path) -> None:
     with CorpusStore(path) as store:
         _, structure = store.get_structure("m", "gadget")
         assert len(structure.tables()) == 1
+
+
+def test_structures_read_from_text_are_read_again_and_markup_ones_are_stored(
+    tmp_path: Path,
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("Tides\n=====\n\nTwo a day.\n\nSpring tides\n------------\n\nAt new moon.\n")
+    page = tmp_path / "page.html"
+    page.write_text("<h1>Tides</h1><table><tr><th>Port</th><th>Range</th></tr>"
+                    "<tr><td>Ayr</td><td>3 m</td></tr></table>")  # fmt: skip
+    path = tmp_path / "corpus.db"
+    with CorpusStore(path) as store:
+        store.add_documents("n", load_documents(tmp_path))
+        store.add_documents("j", [Document("rec", "Name: Ayr\nRange: 3 m")])
+        _, md = store.get_structure("n", "notes.md")  # Setext headings: Markdown mode again
+        assert [s.path for s in md.sections()] == [("Tides",), ("Tides", "Spring tides")]
+        _, html = store.get_structure("n", "page.html")
+        assert html.tables()[0][1].header == [["Port", "Range"]]
+        _, record = store.get_structure("j", "rec")
+        assert [b.kind for _, b in record.blocks()] == ["definitions"]
+    conn = sqlite3.connect(path)
+    stored = dict(
+        conn.execute(
+            "SELECT d.doc_id, s.data FROM corpus_structures AS s "
+            "JOIN corpus_documents AS d ON d.id = s.doc"
+        ).fetchall()
+    )
+    conn.close()
+    assert stored["notes.md"] == b"markdown" and stored["rec"] == b"text"
+    assert len(stored["page.html"]) > 20  # compressed JSON: HTML's structure is not in its text
