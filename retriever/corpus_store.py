@@ -8,18 +8,19 @@ Layout (all tables prefixed so the file can sit beside, or inside, other widesee
   documents kept their structure). Documents are never added to a corpus of an older format:
   `OutdatedCorpusError` says to re-index it.
 - `corpus_documents(id, corpus, doc_id, url, title, source, text)`, unique on (corpus, doc_id).
-- `corpus_passages(id, doc, ordinal, start_char, end_char)`: chunks of a document's text by
-  character offsets; the passage text is never stored twice. Passages are cut along the
+- `corpus_passages(id, doc, ordinal, start_char, end_char, context)`: chunks of a document's
+  text by character offsets; the passage text is never stored twice. Passages are cut along the
   document's blocks (`chunk_document`); `context` is what a passage needs to be read alone (its
   section path; in a table, the caption and column names), searched with it and shown beside it.
+  Passage ids of corpus `c` lie in `[c.id << 40, (c.id + 1) << 40)`, so searching some corpora
+  is an FTS5 rowid-range query (which FTS5 answers without touching other corpora), and a
+  document's passages have consecutive ids.
 - `corpus_structures(doc, data)`: each document's structure (`retriever.structure`), as
   zlib-compressed JSON; for a structure read from the document's own text (plain text, Markdown,
-  JSONL) just the mode it is read in again, `text` or `markdown` (`parse_text` is fast and
-  deterministic, and storing it took a third of the file for `Label: value` corpora). Passage ids of corpus `c` lie in
-  `[c.id << 40, (c.id + 1) << 40)`, so searching some corpora is an FTS5 rowid-range query (which
-  FTS5 answers without touching other corpora), and a document's passages have consecutive ids.
-- `corpus_fts`: an FTS5 index over (title, passage text), an *external content* table reading
-  from the view `corpus_passage_content`; ranked by BM25 with the title weighted higher.
+  JSONL) just the mode to read it in again, `text` or `markdown` (`parse_text` is fast and
+  deterministic, and storing it took a third of the file for `Label: value` corpora).
+- `corpus_fts`: an FTS5 index over (title, context + passage text), an *external content* table
+  reading from the view `corpus_passage_content`; ranked by BM25 with the title weighted higher.
 
 Writes go in batches, one transaction each, so a crash loses at most the batch in flight.
 Re-adding a document replaces it and its passages (an unchanged document is left as is).
