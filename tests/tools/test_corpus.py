@@ -275,3 +275,25 @@ def test_read_card_tells_models_about_structure() -> None:
     assert "outline" in card.description and "table" in card.description
     properties = card.parameters["properties"]
     assert {"outline", "section", "table", "goal", "full"} <= set(properties)
+
+
+async def test_html_pages_round_trip_through_the_store_and_read(tmp_path: Path) -> None:
+    from retriever.ingest import load_documents
+    from retriever.parse_html import parse_html
+
+    fixtures = Path(__file__).resolve().parents[1] / "retriever" / "fixtures" / "html"
+    with CorpusStore(tmp_path / "h.db") as store:
+        store.add_documents("pages", load_documents(fixtures / "tables.html"))
+        store.add_documents("pages", load_documents(fixtures / "api.html"))
+        tool = ReadDocumentTool(store)
+        parsed = parse_html((fixtures / "tables.html").read_text(encoding="utf-8"))
+        section, table = parsed.document.structure.tables()[1]
+        [read] = await tool({"doc_id": "pages:tables.html", "table": "ferry departures"})
+        assert read.text == parsed.document.text[table.start : table.end]
+        assert read.context == f"{section.path_text}\n{table.caption}"
+        [outline] = await tool({"doc_id": "pages:api.html", "outline": True})
+        assert "shapekit.geometry.rotate(shape, degrees)" in outline.text
+        [functions] = await tool({"doc_id": "pages:api.html", "section": "#functions"})
+        assert functions.text.startswith("## Functions")
+        assert "New in version" in functions.text
+        assert "shapekit.geometry.Circle" not in functions.text  # the next section's entry
