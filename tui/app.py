@@ -89,6 +89,7 @@ class WideseekApp(App[None]):
         self.install_screen(ResearchScreen(), "research")
         self.push_screen("research")
         self._refresh_facts()
+        self.call_after_refresh(self._tick)  # the status line at once, not after the first tick
         self.set_interval(0.5, self._tick)
         self._check_corpora()
 
