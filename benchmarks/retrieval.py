@@ -1,7 +1,7 @@
 """Retrieval at corpus scale: ingest, index sizes, BM25 / dense / hybrid latency, and the
 recall of the approximate FAISS index against the exact one, on the three shared corpora.
 
-    python benchmarks/retrieval.py [--data DIR] [--embed] [--queries N]
+    python benchmarks/retrieval.py [--data DIR] [--embed] [--queries N] [--bm25-only]
 
 1. **Ingest**: the three corpora of `../shared/bench/corpus` (~74k documents) into a fresh
    database: documents/s, passages/s, peak RSS, size on disk.
@@ -276,6 +276,11 @@ def main() -> None:
     parser.add_argument(
         "--plan-only", action="store_true", help="only make the planner's sub-queries"
     )
+    parser.add_argument(
+        "--bm25-only",
+        action="store_true",
+        help="BM25 latency and dev quality only (no vectors needed: compares index formats)",
+    )
     args = parser.parse_args()
     console = Console(stderr=True)
     figures: dict[str, Any] = {}
@@ -317,8 +322,20 @@ def main() -> None:
         if vectors.index_path.exists()
         else 0.0,
     }
+    if args.bm25_only:
+        sets = query_sets(store, args.queries)
+        figures["latency"] = {
+            name: {"bm25": latencies(lambda q: store.search(q, 50, max_per_document=3), queries)}
+            for name, queries in sets.items()
+        }
+        figures["dev_gold_docs_in_top50"] = dev_quality(
+            {"bm25": lambda q: store.search(q, 50)}, sub_queries
+        )
+        console.print(json.dumps(figures, indent=1))
+        print(json.dumps(figures))
+        return
     if embedded == 0:
-        console.print("[red]no vectors yet: run with --embed[/]")
+        console.print("[red]no vectors yet: run with --embed (or --bm25-only)[/]")
         print(json.dumps(figures))
         return
     if embedded < total:

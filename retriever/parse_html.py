@@ -887,12 +887,14 @@ def _is_banner(header: Any) -> bool:
 
 def _is_layout(cells: list[list[Any]]) -> bool:
     """A table used to lay a page out rather than to hold data: one cell, or a cell holding
-    headings, a long table or many blocks."""
+    headings, a long table or (in a table of a few rows: a data table of many rows may have a
+    long cell, e.g. a description of several paragraphs) many blocks."""
     count = sum(len(row) for row in cells)
     if count == 0:
         return False
     if count == 1:
         return True
+    few_rows = len(cells) <= 3
     for row in cells:
         for cell in row:
             if not len(cell):
@@ -905,7 +907,7 @@ def _is_layout(cells: list[list[Any]]) -> bool:
                     blocks += 1
                 elif len(inner.xpath("./tr|./*/tr")) > 3:
                     return True
-            if blocks >= 10 and len("".join(cell.itertext()).strip()) >= 300:
+            if few_rows and blocks >= 10 and len("".join(cell.itertext()).strip()) >= 300:
                 return True
     return False
 

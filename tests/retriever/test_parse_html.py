@@ -623,3 +623,22 @@ def test_a_heading_labelling_a_small_box_is_no_section() -> None:
         "Wet soil needs wider rows.",
         "Rows run north to south.",
     ]
+
+
+def test_a_data_table_with_one_long_cell_stays_a_table() -> None:
+    long_cell = "".join(
+        f"<p>Paragraph {n} of a long description of the last step.</p>" for n in range(12)
+    )
+    rows = "".join(f"<tr><td>step{n}</td><td>Does thing {n}.</td></tr>" for n in range(5))
+    html = (
+        "<h1>Steps</h1><table><tr><th>Step</th><th>What it does</th></tr>"
+        f"{rows}<tr><td>last</td><td>{long_cell}</td></tr></table>"
+    )
+    (table,) = blocks_of(parse_html(html), Table)
+    assert table.columns == ["Step", "What it does"]
+    assert len(table.rows) == 6 and table.rows[5][1].startswith("Paragraph 0 of a long")
+    # a table of two rows whose cell holds many blocks is a page layout, read as blocks
+    layout = (
+        f"<table><tr><td>menu</td><td>{long_cell}</td></tr><tr><td>a</td><td>b</td></tr></table>"
+    )
+    assert not blocks_of(parse_html(layout), Table)
