@@ -18,6 +18,7 @@ from retriever.structure import (
     ListBlock,
     Section,
     Table,
+    passage_context,
 )
 from retriever.types import Passage
 
@@ -230,14 +231,7 @@ def _parts(block: Block) -> list[tuple[int, int]]:
 
 
 def _context(unit: _Unit, start: int) -> str:
-    lines = [unit.section.path_text] if unit.section.path else []
-    block = unit.block
-    if isinstance(block, Table) and block.row_spans and start >= block.row_spans[0][0]:
-        if block.caption:
-            lines.append(block.caption)
-        if block.header:
-            lines.append(" | ".join(block.columns))
-    return "\n".join(lines)
+    return passage_context(unit.section, unit.block, start)
 
 
 def _cut(

@@ -46,6 +46,7 @@ __all__ = [
     "clean_lines",
     "column_names",
     "one_line",
+    "passage_context",
     "slugify",
 ]
 
@@ -317,17 +318,8 @@ class DocumentStructure:
     def context_of(self, offset: int) -> str:
         """What a passage starting at `offset` needs to be understood alone: its section path,
         and inside a table (after the header) the caption and the column names."""
-        section = self.section_at(offset)
-        lines = [section.path_text] if section.path else []
         found = self.block_at(offset)
-        if found is not None:
-            _, block = found
-            if isinstance(block, Table) and block.row_spans and offset >= block.row_spans[0][0]:
-                if block.caption:
-                    lines.append(block.caption)
-                if block.header:
-                    lines.append(" | ".join(block.columns))
-        return "\n".join(lines)
+        return passage_context(self.section_at(offset), found[1] if found else None, offset)
 
     # -- storing --------------------------------------------------------------------------
 
@@ -350,6 +342,27 @@ class DocumentStructure:
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def passage_context(section: Section, block: Block | None, offset: int) -> str:
+    """The context of a passage starting at `offset` in `block` of `section`: the section path,
+    and for a table passage below the header the caption and the column names."""
+    lines = [section.path_text] if section.path else []
+    if isinstance(block, Table) and block.row_spans and offset >= block.row_spans[0][0]:
+        if block.caption:
+            lines.append(block.caption)
+        if block.header:
+            lines.append(" | ".join(block.columns))
+    return "\n".join(lines)
+
+
+def _line_offsets(start: int, lines: Sequence[str]) -> list[int]:
+    """Where each of `lines`, joined by newlines from `start`, begins."""
+    offsets: list[int] = []
+    for line in lines:
+        offsets.append(start)
+        start += len(line) + 1
+    return offsets
 
 
 def column_names(header: Sequence[Sequence[str]], width: int) -> list[str]:
@@ -677,11 +690,7 @@ class DocumentRenderer:
         if not lines:
             return
         start, end = self._write("\n".join(lines))
-        offsets: list[int] = []
-        offset = start
-        for line in lines:
-            offsets.append(offset)
-            offset += len(line) + 1
+        offsets = _line_offsets(start, lines)
         nodes: list[ListItem] = []
         top: list[ListItem] = []
         for index, (line_no, depth, parent) in enumerate(marks):
@@ -719,11 +728,7 @@ class DocumentRenderer:
         if not lines:
             return
         start, end = self._write("\n".join(lines))
-        offsets: list[int] = []
-        offset = start
-        for line in lines:
-            offsets.append(offset)
-            offset += len(line) + 1
+        offsets = _line_offsets(start, lines)
         self._sections.block(
             DefinitionList(
                 [Definition(t, d, offsets[a], offsets[b] + len(lines[b])) for t, d, a, b in spans],
