@@ -1,0 +1,193 @@
+"""Where a document lists things: its listings and their rows, from the document's structure.
+
+Wide questions ("every X with A and B") are answered from listings: the rows of a table, the items
+of a list, the entries of a definition list, a run of sibling sections whose headings name one
+entity each (API references, release notes, a glossary). `listings(structure)` finds them
+all in one document and gives each row its name (the first non-empty cell, the item's lead, the
+term, the heading), its labelled values (a table row's cells under their column names; an entry's
+description) and its evidence: the span of text the row stands on (a row of a table, an item, an
+entry, a whole section), so a cell read from it can be cited. Nothing here decides which rows
+answer a question: that is the wide-research pipeline's job; this only says what rows exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from retriever.structure import (
+    PATH_SEPARATOR,
+    DefinitionList,
+    DocumentStructure,
+    ListBlock,
+    ListItem,
+    Section,
+    Table,
+)
+
+__all__ = ["Listing", "ListingKind", "ListingRow", "listings", "row_name"]
+
+MIN_ENTRY_SECTIONS = 3
+"""Sibling sections that make a run of entries (fewer are a document's ordinary chapters)."""
+MAX_NAME_CHARS = 120
+
+
+class ListingKind(StrEnum):
+    TABLE = "table"
+    LIST = "list"
+    DEFINITIONS = "definitions"
+    SECTIONS = "sections"
+
+
+@dataclass(frozen=True)
+class ListingRow:
+    """One row of a listing: its name, its labelled values and the span it stands on."""
+
+    name: str
+    values: dict[str, str]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A table, list, definition list or run of entry sections, with its rows."""
+
+    kind: ListingKind
+    section: tuple[str, ...]
+    """The path of headings above the listing (for a run of sections: their parent's)."""
+    columns: list[str]
+    """What the values are called: a table's column names, ["description"] for definitions,
+    [] for lists and sections (their rows are names with a span of text)."""
+    rows: list[ListingRow]
+    start: int
+    end: int
+    caption: str = ""
+    children: list[Listing] = field(default_factory=list)
+    """Nested lists under a list's items are listings of their own (their rows are kept there)."""
+
+    @property
+    def where(self) -> str:
+        parts = [PATH_SEPARATOR.join(self.section)] if self.section else []
+        if self.caption:
+            parts.append(self.caption)
+        return " / ".join(parts)
+
+
+def listings(structure: DocumentStructure) -> list[Listing]:
+    """Every listing of one document, in text order (a listing inside another's span, e.g. a
+    table in one of a run of sections, comes after it). A table, list or definition list of one
+    row is no listing. Which listings hold the rows a question asks for is not decided here."""
+    found: list[Listing] = []
+    for section, block in structure.blocks():
+        if isinstance(block, Table):
+            listing = _table(section, block)
+        elif isinstance(block, ListBlock):
+            listing = _items(section, block.items, block.start, block.end)
+        elif isinstance(block, DefinitionList):
+            listing = _definitions(section, block)
+        else:
+            continue
+        if listing is not None:
+            found.append(listing)
+    found.extend(_section_runs(structure))
+    found.sort(key=lambda listing: (listing.start, -listing.end))
+    return found
+
+
+# --- rows of each kind ----------------------------------------------------------------------
+
+
+_LEAD = re.compile(r"^(.+?)(?:\s+[-–—:]\s+|:\s|\s+\(|,\s)")
+_TRAILING = re.compile(r"[\s.;:,]+$")
+
+
+def row_name(text: str) -> str:
+    """The name an item or heading gives its row: the text before a dash, colon, bracket or
+    comma that follows it ("gzip - compress files" -> "gzip"; "Release 2.4 (2021-03-01)" ->
+    "Release 2.4"), else the whole text; at most `MAX_NAME_CHARS` characters."""
+    text = " ".join(text.split())
+    match = _LEAD.match(text)
+    name = match.group(1) if match else text
+    name = _TRAILING.sub("", name)
+    return name[:MAX_NAME_CHARS]
+
+
+def _table(section: Section, table: Table) -> Listing | None:
+    if len(table.rows) < 2:
+        return None
+    columns = [name or f"column {n}" for n, name in enumerate(table.columns, 1)]
+    spans = table.row_spans if len(table.row_spans) == len(table.rows) else None
+    rows = []
+    for index, cells in enumerate(table.rows):
+        name = next((cell for cell in cells if cell.strip()), "")
+        if not name:
+            continue
+        start, end = spans[index] if spans else (table.start, table.end)
+        values = dict(zip(columns, cells, strict=False))
+        rows.append(ListingRow(name[:MAX_NAME_CHARS], values, start, end))
+    if len(rows) < 2:
+        return None
+    return Listing(
+        ListingKind.TABLE, section.path, columns, rows, table.start, table.end, table.caption
+    )
+
+
+def _items(section: Section, items: list[ListItem], start: int, end: int) -> Listing | None:
+    rows = [
+        ListingRow(row_name(item.text), {}, item.start, item.end)
+        for item in items
+        if row_name(item.text)
+    ]
+    children: list[Listing] = []
+    for item in items:  # an item's sub-items are a listing of their own
+        if len(item.children) > 1:
+            nested = item.children
+            child = _items(section, nested, nested[0].start, nested[-1].end)
+            if child is not None:
+                children.append(child)
+    if len(rows) < 2:
+        return None
+    return Listing(ListingKind.LIST, section.path, [], rows, start, end, children=children)
+
+
+def _definitions(section: Section, block: DefinitionList) -> Listing | None:
+    rows = [
+        ListingRow(
+            entry.term[:MAX_NAME_CHARS], {"description": entry.description}, entry.start, entry.end
+        )
+        for entry in block.entries
+        if entry.term.strip()
+    ]
+    if len(rows) < 2:
+        return None
+    return Listing(
+        ListingKind.DEFINITIONS, section.path, ["description"], rows, block.start, block.end
+    )
+
+
+def _section_runs(structure: DocumentStructure) -> Iterator[Listing]:
+    """Runs of `MIN_ENTRY_SECTIONS`+ sibling sections under one parent: each sibling is a row
+    named by its heading, standing on the whole section. Every such run is offered (a manual's
+    chapters too); whether its headings name the entities asked for is the caller's call."""
+    for parent in structure.root.walk():
+        children = parent.children
+        if len(children) < MIN_ENTRY_SECTIONS:
+            continue
+        rows = [
+            ListingRow(row_name(child.heading), {}, child.start, child.end)
+            for child in children
+            if row_name(child.heading)
+        ]
+        if len(rows) < MIN_ENTRY_SECTIONS:
+            continue
+        yield Listing(
+            ListingKind.SECTIONS,
+            parent.path,
+            [],
+            rows,
+            children[0].start,
+            children[-1].end,
+        )

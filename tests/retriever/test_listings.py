@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from retriever.listings import ListingKind, listings, row_name
+from retriever.parse_html import parse_html
+from retriever.parse_text import parse_text
+
+RELEASES = """<html><head><title>Tidewater changelog</title></head><body>
+<h1>Tidewater changelog</h1>
+<p>Every release of the Tidewater tide-table library.</p>
+<h2 id="v3-1">Release 3.1 (2024-05-02)</h2>
+<ul><li>Adds harmonic constituent M8.</li><li>Fixes a leap-year bug.</li></ul>
+<h2 id="v3-0">Release 3.0 (2023-11-20)</h2>
+<p>Drops Python 3.8.</p>
+<h2 id="v2-9">Release 2.9 (2023-06-14)</h2>
+<p>Faster predictions.</p>
+</body></html>"""
+
+STATIONS = """# Tide stations
+
+Stations and their mean range.
+
+Station | Region | Mean range (m)
+Ayrmouth | North | 3.2
+Kelby Sound | North | 1.1
+Port Lenn | South | 4.8
+
+## Notes
+
+Name: Tide station survey
+Year: 2019
+
+Instruments:
+- float gauge - older stations
+- radar gauge - since 2015
+  - pulsed
+  - continuous wave
+"""
+
+
+def test_rows_of_a_table_keep_their_cells_under_their_columns() -> None:
+    structure = parse_text(STATIONS)
+    [table] = [item for item in listings(structure) if item.kind is ListingKind.TABLE]
+    assert table.columns == ["Station", "Region", "Mean range (m)"]
+    assert table.section == ("Tide stations",)
+    assert [row.name for row in table.rows] == ["Ayrmouth", "Kelby Sound", "Port Lenn"]
+    assert table.rows[2].values == {
+        "Station": "Port Lenn",
+        "Region": "South",
+        "Mean range (m)": "4.8",
+    }
+    assert STATIONS[table.rows[1].start : table.rows[1].end] == "Kelby Sound | North | 1.1"
+
+
+def test_definitions_and_nested_lists_are_listings_too() -> None:
+    structure = parse_text(STATIONS)
+    found = {item.kind: item for item in listings(structure)}
+    definitions = found[ListingKind.DEFINITIONS]
+    assert [(row.name, row.values) for row in definitions.rows] == [
+        ("Name", {"description": "Tide station survey"}),
+        ("Year", {"description": "2019"}),
+    ]
+    gauges = found[ListingKind.LIST]
+    assert [row.name for row in gauges.rows] == ["float gauge", "radar gauge"]
+    assert [row.name for row in gauges.children[0].rows] == ["pulsed", "continuous wave"]
+    assert gauges.section == ("Tide stations", "Notes")
+
+
+def test_a_run_of_entry_sections_gives_one_row_per_heading() -> None:
+    page = parse_html(RELEASES)
+    text = page.document.text
+    runs = [item for item in listings(page.document.structure) if item.kind is ListingKind.SECTIONS]
+    [run] = runs
+    assert run.section == ("Tidewater changelog",)
+    assert [row.name for row in run.rows] == ["Release 3.1", "Release 3.0", "Release 2.9"]
+    first = text[run.rows[0].start : run.rows[0].end]
+    assert first.startswith("## Release 3.1 (2024-05-02)") and "leap-year" in first
+    assert "Release 3.0" not in first
+    # the release's own list is a listing inside the run's span, after it
+    kinds = [item.kind for item in listings(page.document.structure)]
+    assert kinds == [ListingKind.SECTIONS, ListingKind.LIST]
+
+
+def test_single_rows_are_no_listing_and_names_are_leads() -> None:
+    assert listings(parse_text("Only | one\nrow | here\n\n- just one item\n")) == []
+    assert row_name("gzip - compress or expand files") == "gzip"
+    assert row_name("Release 2.4 (2021-03-01)") == "Release 2.4"
+    assert row_name("max_connections: the most clients") == "max_connections"
+    assert row_name("Plain name.") == "Plain name"
