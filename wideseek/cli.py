@@ -219,15 +219,23 @@ def resume(
 
 
 def _index_documents(
-    settings: Any, corpus: str, docs: Any, label: str, *, rebuild: bool = False
+    settings: Any,
+    corpus: str,
+    docs: Any,
+    label: str,
+    *,
+    rebuild: bool = False,
+    rebuild_outdated: bool = False,
 ) -> int:
     """Index `docs` into `corpus` with a progress bar. `rebuild` replaces the corpus first; a
-    corpus indexed in an older document format is never added to (the error says to rebuild)."""
+    corpus indexed in an older document format is never added to: it is replaced when
+    `rebuild_outdated` (the caller has the whole source), else the error says to rebuild."""
     from retriever.corpus_store import DOCUMENT_FORMAT, CorpusStore, OutdatedCorpusError
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = CorpusStore(settings.corpus_db)
     found = store.corpus_format(corpus)
+    rebuild = rebuild or (rebuild_outdated and found is not None and found < DOCUMENT_FORMAT)
     if found is not None and (rebuild or found < DOCUMENT_FORMAT):
         if not rebuild:
             store.close()
@@ -293,7 +301,8 @@ def index(
             name,
             default_corpus_documents(),
             "default corpus",
-            rebuild=rebuild or _outdated(settings, name),
+            rebuild=rebuild,
+            rebuild_outdated=True,
         )
         if embed:
             _embed(settings, [corpus or DEFAULT_CORPUS])
@@ -323,20 +332,6 @@ def index(
         err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
     if report.problem_count > len(report.problems):
         err_console.print(f"… and {report.problem_count - len(report.problems)} more problems")
-
-
-def _outdated(settings: Any, corpus: str) -> bool:
-    """Whether `corpus` exists and was indexed in an older document format."""
-    from retriever.corpus_store import DOCUMENT_FORMAT, CorpusStore
-
-    if not settings.corpus_db.exists():
-        return False
-    store = CorpusStore(settings.corpus_db)
-    try:
-        found = store.corpus_format(corpus)
-    finally:
-        store.close()
-    return found is not None and found < DOCUMENT_FORMAT
 
 
 def _embed(settings: Any, corpora: list[str] | None) -> None:
@@ -885,22 +880,21 @@ def demo(
     config: ConfigOpt = None,
 ) -> None:
     """Index the default corpus if needed, then ask a sample question."""
-    from retriever.corpus_store import CorpusStore
+    from retriever.corpus_store import DOCUMENT_FORMAT, CorpusStore
     from retriever.default_corpus import DEFAULT_CORPUS, default_corpus_documents
 
     settings = _settings(config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = CorpusStore(settings.corpus_db)
-    indexed = store.has_corpus(DEFAULT_CORPUS)
+    found = store.corpus_format(DEFAULT_CORPUS)
     store.close()
-    outdated = indexed and _outdated(settings, DEFAULT_CORPUS)
-    if not indexed or outdated:
+    if found is None or found < DOCUMENT_FORMAT:  # not indexed, or by an older wideseek
         _index_documents(
             settings,
             DEFAULT_CORPUS,
             default_corpus_documents(),
             "default corpus",
-            rebuild=outdated,
+            rebuild_outdated=True,
         )
     settings.corpora = [DEFAULT_CORPUS]
     raise typer.Exit(asyncio.run(_ask(settings, question, False, False)))

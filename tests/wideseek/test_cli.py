@@ -508,3 +508,16 @@ def test_an_old_format_corpus_must_be_rebuilt(mini_corpus: Path) -> None:
     assert "removed corpus mini" in proc.stderr and "indexed 3 documents" in proc.stderr
     proc = run("corpus", "list")
     assert "old: re-index" not in proc.stdout
+
+
+def test_the_default_corpus_is_rebuilt_when_outdated() -> None:
+    assert run("index", "--default").returncode == 0
+    db = Path(os.environ["WIDESEEK_DATA_DIR"]) / "corpus.db"
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE corpora SET format = 1")
+    conn.commit()
+    conn.close()
+    proc = run("index", "--default")  # its source is known: no --rebuild needed
+    assert proc.returncode == 0, proc.stderr
+    assert "removed corpus" in proc.stderr and "indexed" in proc.stderr
+    assert "old: re-index" not in run("corpus", "list").stdout
