@@ -142,6 +142,12 @@ class WideConfig(_Strict):
     enumeration_share: float = Field(
         0.35, gt=0.0, le=1.0, description="share of the wall budget enumeration may use"
     )
+    unverified: Literal["drop", "mark"] = Field(
+        "drop",
+        description="rows whose membership could not be verified against every condition: "
+        "drop leaves them out, mark shows them with '(unverified)' after their name; the "
+        "answer says how many there were either way",
+    )
 
 
 class EmbeddingsConfig(_Strict):

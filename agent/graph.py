@@ -30,7 +30,7 @@ from agent.steps import structured as _structured
 from agent.steps import usage_delta as _usage_delta
 from agent.text import clip, keywords, quote_untrusted
 from agent.tool_choice import choose_tool
-from agent.wide.nodes import (
+from agent.wide import (
     coverage_node,
     enumerate_node,
     fill_node,
@@ -706,7 +706,7 @@ def fallback_result(
         enumeration = dict(state.get("enumeration") or {})
         enumeration["reason"] = f"partial: {reason}"
         answer, citations, table = render_table_answer(
-            plan, state.get("rows") or {}, list(enumeration.get("verdicts", {})), enumeration
+            plan, state.get("rows") or {}, list(enumeration.get("candidates", {})), enumeration
         )
         return answer, citations, table
     numbered, by_id, _, _ = _number_sources(state, 10_000)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from retriever.corpus_store import CorpusError, CorpusStore
 from retriever.hybrid import RRF_K, HybridSearcher
+from retriever.structure import DocumentStructure
 from retriever.types import Hit
 from tools.base import Observation, Tool, ToolError
 from tools.structured_read import FULL_TEXT_LIMIT, StructureArgs, structured_read, wants_structure
@@ -270,6 +271,16 @@ class ReadDocumentTool(Tool):
             start=0,
             end=len(text),
         )
+
+    def structure_of(self, wanted: str) -> DocumentStructure | None:
+        """The stored structure of a document (None if it has none or is gone): wide research
+        reads a document's listings from it."""
+        try:
+            corpus, doc_id = self.store.resolve(wanted)
+            _, structure = self.store.get_structure(corpus, doc_id)
+        except CorpusError:
+            return None
+        return structure
 
     def _read_structure(self, args: ReadDocumentArgs) -> list[Observation]:
         corpus, doc_id = self.store.resolve(args.doc_id)

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from agent.wide.compare import compare
 from agent.wide.fields import (
     DocField,
     best_fields,
     first_number,
     fold,
+    format_number,
     mentions,
     numbers_in,
     words,
@@ -74,19 +76,6 @@ def _equals(value: str, item: DocField) -> bool:
     return False
 
 
-def _compare(test: str, found: float, target: float) -> bool:
-    match test:
-        case "more_than":
-            return found > target
-        case "less_than":
-            return found < target
-        case "at_least":
-            return found >= target
-        case "at_most":
-            return found <= target
-    return False
-
-
 def _is_number(text: str) -> bool:
     return bool(re.fullmatch(r"\s*[-\u2212]?[\d.,]+\s*", text)) and bool(numbers_in(text))
 
@@ -138,24 +127,26 @@ def check_condition(
             return ConditionCheck(condition, "fail")
         line = line_around(text, condition.value)
         return ConditionCheck(condition, "pass", line[0], line[1], line[2])
-    targets = numbers_in(condition.value)
-    if not targets:
+    if not numbers_in(condition.value):
         return ConditionCheck(condition, "unknown")
-    target = targets[0]
     for match in matches:
-        found = first_number(match.field.full_value)
-        if found is None:
+        held = compare(condition.test, match.field.full_value, condition.value)
+        if held is None:
             continue
-        verdict = "pass" if _compare(condition.test, found, target) else "fail"
         item = match.field
         return ConditionCheck(
-            condition, verdict, f"{item.path}: {item.full_value}", item.start, item.end
+            condition,
+            "pass" if held else "fail",
+            f"{item.path}: {item.full_value}",
+            item.start,
+            item.end,
         )
     inline = inline_number(text, condition.field) if condition.field.strip() else None
     if inline is not None:
         found, stated, start, end = inline
-        verdict = "pass" if _compare(condition.test, found, target) else "fail"
-        return ConditionCheck(condition, verdict, stated, start, end)
+        held = compare(condition.test, format_number(found), condition.value)
+        if held is not None:
+            return ConditionCheck(condition, "pass" if held else "fail", stated, start, end)
     return ConditionCheck(condition, "unknown")
 
 
@@ -248,5 +239,4 @@ def quote_meets(condition: Condition, quote: str) -> bool:
     or a number that passes the comparison (numeric tests)."""
     if condition.test in ("contains", "equals"):
         return mentions(quote, condition.value) >= 0
-    targets = numbers_in(condition.value)
-    return bool(targets) and any(_compare(condition.test, n, targets[0]) for n in numbers_in(quote))
+    return bool(compare(condition.test, quote, condition.value))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.wide.fields import fold
+from agent.wide.membership import groups
 from agent.wide.table_plan import TablePlan
 
 
@@ -25,20 +26,31 @@ def markdown_table(columns: list[str], table: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+UNVERIFIED_MARK = " (unverified)"
+
+
 def table_rows(
-    plan: TablePlan, rows: dict[str, dict[str, Any]], order: list[str]
+    plan: TablePlan, rows: dict[str, dict[str, Any]], order: list[str], unverified: str = "drop"
 ) -> list[dict[str, Any]]:
     """The member rows in the order they were found, one per entity: rows naming the same
-    entity (by folded key) are merged, the first one's cells winning."""
+    entity (by their merge key) are merged, the first one's cells winning. Rows whose
+    membership could not be verified are left out, or kept and marked (`unverified="mark"`)."""
+    shown = ("pass", "unknown") if unverified == "mark" else ("pass",)
+    position = {row_id: i for i, row_id in enumerate(order)}
     ranked = sorted(
-        (r for r in rows.items() if r[1].get("status") == "pass" and r[1].get("key")),
-        key=lambda item: order.index(item[0]) if item[0] in order else len(order),
+        (r for r in rows.items() if r[1].get("status") in shown and r[1].get("key")),
+        key=lambda item: (item[1].get("status") != "pass", position.get(item[0], len(order))),
     )
     merged: dict[str, dict[str, Any]] = {}
     for row_id, row in ranked:
-        key = fold(row["key"])
+        key = row.get("merge_key") or fold(row["key"])
         if key not in merged:
-            merged[key] = {"row_id": row_id, "row": row, "cells": dict(row["cells"])}
+            cells = dict(row["cells"])
+            if row.get("status") != "pass":
+                key_cell = dict(cells.get(plan.key_column, {}))
+                key_cell["value"] = f"{key_cell.get('value', row['key'])}{UNVERIFIED_MARK}"
+                cells[plan.key_column] = key_cell
+            merged[key] = {"row_id": row_id, "row": row, "cells": cells}
             continue
         cells = merged[key]["cells"]
         for column, cell in row["cells"].items():
@@ -52,10 +64,11 @@ def render_table_answer(
     rows: dict[str, dict[str, Any]],
     order: list[str],
     enumeration: dict[str, Any],
+    unverified: str = "drop",
 ) -> tuple[str, list[dict[str, Any]], list[dict[str, str]]]:
     """(answer text, citations, table as a list of {column: value})."""
     columns = plan.column_names
-    entries = table_rows(plan, rows, order)
+    entries = table_rows(plan, rows, order, unverified)
     table = [
         {c: str(entry["cells"].get(c, {}).get("value", "")) for c in columns} for entry in entries
     ]
@@ -83,22 +96,60 @@ def render_table_answer(
             f"[{n}] {citations[n - 1]['url'] or citations[n - 1]['title']}" for n in refs
         )
         source_lines.append(f"- {cell_text(row['key'])}: {urls}")
-    checked = len(enumeration.get("verdicts", {}))
+    checked = len(enumeration.get("documents", []))
     reason = enumeration.get("reason", "")
+    notes = condition_notes(plan, enumeration, rows, unverified)
     if not table:
         answer = (
             f"No {plan.entity} in the searched corpora meets the conditions "
-            f"({checked} candidate documents checked; {reason}).\n\n```markdown\n"
+            f"({checked} documents checked; {reason}).{notes}\n\n```markdown\n"
             f"{markdown_table(columns, [])}\n```"
         )
         return answer, citations, table
     noun = plan.entity if len(table) == 1 else f"{plan.entity} rows"
     answer = (
-        f"{len(table)} {noun} found ({checked} candidate documents checked; {reason}).\n\n"
+        f"{len(table)} {noun} found ({checked} documents checked; {reason}).{notes}\n\n"
         f"```markdown\n{markdown_table(columns, table)}\n```\n\nSources:\n"
         + "\n".join(source_lines)
     )
     return answer, citations, table
+
+
+def condition_notes(
+    plan: TablePlan,
+    enumeration: dict[str, Any],
+    rows: dict[str, dict[str, Any]],
+    unverified: str = "drop",
+) -> str:
+    """Plain sentences for every condition that was not applied as asked: read loosely,
+    dropped because nothing could settle it, or left unverified for some rows ("" if none)."""
+    condition_groups = groups(plan.conditions)
+    sentences = []
+    if enumeration.get("relaxed"):
+        tests = [c for c in plan.conditions if c.test == "equals"]
+        sentences.append(
+            "No source states "
+            + " or ".join(f"{c.field or 'the text'} exactly {c.value!r}" for c in tests)
+            + ", so rows that contain it were accepted."
+        )
+    for index in enumeration.get("dropped", []):
+        if index < len(condition_groups):
+            text = " or ".join(
+                f"{c.field or 'the text'} {c.test.replace('_', ' ')} {c.value!r}"
+                for c in condition_groups[index]
+            )
+            sentences.append(
+                f"The condition {text} could not be checked against the sources, so it was not "
+                "applied."
+            )
+    open_rows = sum(1 for r in rows.values() if r.get("status") == "unknown")
+    if open_rows:
+        sentences.append(
+            f"{open_rows} further candidate row{'s' if open_rows != 1 else ''} could not be "
+            "verified against every condition and "
+            + ("are marked (unverified)." if unverified == "mark" else "are left out.")
+        )
+    return (" " + " ".join(sentences)) if sentences else ""
 
 
 def _source_meta(

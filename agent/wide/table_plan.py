@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.text import STOPWORDS, keywords
-from agent.wide.fields import fold, format_number, numbers_in, words
+from agent.wide.fields import fold, format_number, match_score, numbers_in, words
 from agent.wide.schemas import ColumnType, Condition, TablePlanReply
 
 _COLUMN_LIST = re.compile(
@@ -73,6 +73,15 @@ class TablePlan:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+
+def match_column(condition: Condition, columns: list[Column]) -> Column | None:
+    """The table column a condition reads (all of its field's words in the column's name)."""
+    if not condition.field.strip():
+        return None
+    scored = [(match_score(condition.field, c.name), c) for c in columns]
+    best = max(scored, key=lambda t: t[0], default=(0.0, None))
+    return best[1] if best[0] >= 1.0 else None
 
 
 def stated_columns(question: str) -> list[str]:
@@ -387,29 +396,3 @@ def _clean_conditions(conditions: list[Condition], question: str = "") -> list[C
         cleaned = condition.model_copy(update={"value": value})
         out.append(inclusive_bound(cleaned, question) if question else cleaned)
     return out
-
-
-# "in the East and Southeast Asia region": a capitalised name, then one lower-case noun. Such a
-# noun may be a field the documents label ("Region: East and Southeast Asia"); whether it is, the
-# corpus decides (see nodes._with_mentioned_fields), not a list of nouns.
-_NAMED_VALUE = re.compile(
-    r"\b(?:in|of|from|within|under)\s+the\s+"
-    r"(?P<value>[A-Z][\w'’.-]*(?:\s+(?:and|&|of|the|[A-Z][\w'’.-]*))*?)"
-    r"\s+(?P<noun>(?!(?:and|of|the)\b)[a-z]{3,})\b"
-)
-
-
-def field_mentions(question: str) -> list[tuple[str, str]]:
-    """(value, noun) pairs the question states as "in the <Value> <noun>", in order, once each;
-    nouns that are stop words are skipped."""
-    found: list[tuple[str, str]] = []
-    for match in _NAMED_VALUE.finditer(question):
-        value, noun = match.group("value").strip(), match.group("noun")
-        value = re.sub(r"^(?:\S+['’]s\s+)+", "", value)  # "the Factbook's Africa region"
-        if not value[:1].isupper():
-            continue
-        if noun in STOPWORDS or value.split()[-1].lower() in ("and", "of", "the"):
-            continue
-        if (value, noun) not in found:
-            found.append((value, noun))
-    return found

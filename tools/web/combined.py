@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from datetime import date
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from retriever.structure import DocumentStructure
 from tools.base import Observation, Tool, ToolError
 from tools.structured_read import FULL_TEXT_LIMIT, StructureArgs
 from tools.web.read_tool import ReadUrlTool
@@ -33,6 +35,8 @@ __all__ = ["WEB_PREFIX", "WebAndCorpusReadTool", "WebAndCorpusSearchTool"]
 log = logging.getLogger(__name__)
 
 WEB_PREFIX = "web:"
+STRUCTURES_KEPT = 64
+"""Structures of pages read whole that the reader keeps for wide research's listings."""
 
 
 class WebAndCorpusSearchArgs(BaseModel):
@@ -109,6 +113,17 @@ class WebAndCorpusSearchTool(_WebAndCorpus):
         self.web = web
         self.corpus = corpus
         self.urls = urls if urls is not None else {}
+        self._structures: OrderedDict[str, DocumentStructure] = OrderedDict()
+
+    def structure_of(self, source_id: str) -> DocumentStructure | None:
+        """The structure of a page this tool read whole lately, or of a local document."""
+        if source_id in self._structures:
+            return self._structures[source_id]
+        reader = getattr(self.corpus, "structure_of", None)
+        if reader is None or source_id.startswith(WEB_PREFIX):
+            return None
+        structure: DocumentStructure | None = reader(source_id)
+        return structure
         """source id -> the URL a search result gave for it (what `read` fetches)."""
         self.last_failures: list[str] = []
 
@@ -178,6 +193,17 @@ class WebAndCorpusReadTool(_WebAndCorpus):
         self.web = web
         self.corpus = corpus
         self.urls = urls if urls is not None else {}
+        self._structures: OrderedDict[str, DocumentStructure] = OrderedDict()
+
+    def structure_of(self, source_id: str) -> DocumentStructure | None:
+        """The structure of a page this tool read whole lately, or of a local document."""
+        if source_id in self._structures:
+            return self._structures[source_id]
+        reader = getattr(self.corpus, "structure_of", None)
+        if reader is None or source_id.startswith(WEB_PREFIX):
+            return None
+        structure: DocumentStructure | None = reader(source_id)
+        return structure
 
     async def _whole_page(self, url: str) -> Observation:
         """A page's whole main text as one passage (at most `FULL_TEXT_LIMIT` characters),
@@ -185,8 +211,13 @@ class WebAndCorpusReadTool(_WebAndCorpus):
         page = await self.web.fetch(url)
         document = await self.web.extract(page)
         text = document.text[:FULL_TEXT_LIMIT]
+        source_id = web_source_id(page.final_url)
+        if document.structure is not None and len(document.text) <= FULL_TEXT_LIMIT:
+            self._structures[source_id] = document.structure
+            while len(self._structures) > STRUCTURES_KEPT:
+                self._structures.popitem(last=False)
         return Observation(
-            source_id=web_source_id(page.final_url),
+            source_id=source_id,
             url=page.final_url,
             title=document.title or page.final_url,
             text=text,

@@ -127,20 +127,3 @@ def test_strict_bounds_the_question_states_inclusively_become_inclusive() -> Non
     assert test_for("atomic number from 25 to 48 (inclusive)", "more_than", "25") == "at_least"
     assert test_for("atomic number from 25 to 48 (inclusive)", "less_than", "48") == "at_most"
     assert test_for("total area exceeds 500,000 sq km", "more_than", "500000") == "more_than"
-
-
-def test_field_mentions_are_named_values_before_a_noun() -> None:
-    from agent.wide.table_plan import field_mentions
-
-    question = (
-        "Which countries in the East and Southeast Asia region have a bicameral legislature? "
-        "List rivers of the Europe region, and packages in the Admin section of the archive, "
-        "from the Factbook's Africa region."
-    )
-    assert field_mentions(question) == [
-        ("East and Southeast Asia", "region"),
-        ("Europe", "region"),
-        ("Admin", "section"),
-        ("Africa", "region"),
-    ]
-    assert field_mentions("What is in the box? Rivers in the north of Spain.") == []

@@ -1,0 +1,453 @@
+"""Enumeration: search pages until no new rows appear, reading every new document once for the
+rows it offers (its matching listings' rows, or itself as one row) and checking each row's
+membership against the conditions from its own evidence.
+
+One search page per step. A query is spent when `patience` pages in a row add no row, when its
+results run out, or at its page limit. A condition group that rejects every candidate the other
+groups accept is dropped, and "equals" tests nothing meets exactly are read as "contains"; both
+are recorded so the answer says so. Stops when every query is spent, or on the candidate/time
+budget: the event says why. Then one `fill` branch per row (LangGraph `Send`)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from agent.state import ResearchState, RunContext
+from agent.steps import event
+from agent.wide.fields import fold, parse_fields
+from agent.wide.fields import words as words_of
+from agent.wide.membership import groups
+from agent.wide.reading import call_tool, read_full, structure_of
+from agent.wide.rows import (
+    STRONG_LISTING_SCORE,
+    CandidateRow,
+    RowKind,
+    candidate_rows,
+    merge_key,
+)
+from agent.wide.table_plan import Column, TablePlan, match_column
+from agent.wide.verdicts import GroupVerdict, RowStatus, row_status, row_verdicts
+from tools.base import ToolError
+
+EVIDENCE_CHARS = 6000
+"""Characters of a listing row's own text kept with it for its fill."""
+MIN_DROP_EVIDENCE = 3
+"""Candidates that fail only one condition group before that group may be dropped."""
+
+
+def _text_condition(condition: Any) -> bool:
+    return condition.test in ("contains", "equals") and bool(words_of(condition.value))
+
+
+def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
+    """Exact-phrase searches for the text the conditions require (each row's document must
+    state one value of every text group, so these searches can list every row), then the
+    planner's keyword queries (for what exact text cannot find)."""
+    queries: list[dict[str, Any]] = []
+    seen = {fold(text) for text in plan.common_texts}  # no exact search reads most pages
+    for index, group in enumerate(groups(plan.conditions)):
+        for condition in group:
+            if _text_condition(condition) and fold(condition.value) not in seen:
+                seen.add(fold(condition.value))
+                queries.append(_query(condition.value, exact=True, group=index))
+    for query in plan.queries:
+        queries.append(_query(query, exact=False, group=None))
+    return queries
+
+
+def new_enumeration(plan: TablePlan) -> dict[str, Any]:
+    return {
+        "queries": enumeration_queries(plan),
+        # row id -> {"row": CandidateRow state, "verdicts": [GroupVerdict per group]}, in the
+        # order the rows were found
+        "candidates": {},
+        "documents": [],  # source ids read
+        "dropped": [],  # condition groups dropped as contradicting every candidate
+        "relaxed": False,  # "equals" tests read as "contains"
+        "done": False,
+        "reason": "",
+    }
+
+
+def _query(text: str, *, exact: bool, group: int | None) -> dict[str, Any]:
+    return {"query": text, "exact": exact, "group": group, "page": 0, "dry": 0, "done": "",
+            "found": 0}  # fmt: skip
+
+
+def statuses(enumeration: dict[str, Any]) -> dict[str, RowStatus]:
+    dropped, relaxed = enumeration["dropped"], bool(enumeration.get("relaxed"))
+    return {
+        row_id: row_status(entry["verdicts"], dropped, relaxed)
+        for row_id, entry in enumeration["candidates"].items()
+    }
+
+
+def _counts(enumeration: dict[str, Any]) -> tuple[int, int]:
+    found = list(statuses(enumeration).values())
+    return found.count(RowStatus.PASS), found.count(RowStatus.UNKNOWN)
+
+
+def _complete_groups(plan: TablePlan, enumeration: dict[str, Any]) -> list[int]:
+    """Active groups whose every condition is a text test whose exact search ran out: every
+    document that can pass such a group has been checked."""
+    done_exact = {
+        fold(q["query"])
+        for q in enumeration["queries"]
+        if q["exact"] and q["done"] == "results exhausted"
+    }
+    complete = []
+    for index, group in enumerate(groups(plan.conditions)):
+        if index in enumeration["dropped"]:
+            continue
+        if all(_text_condition(c) and fold(c.value) in done_exact for c in group):
+            complete.append(index)
+    return complete
+
+
+def _effective(enumeration: dict[str, Any]) -> list[list[GroupVerdict]]:
+    relaxed = GroupVerdict.PASS if enumeration.get("relaxed") else GroupVerdict.FAIL
+    return [
+        [relaxed if v == GroupVerdict.RELAXED else GroupVerdict(v) for v in entry["verdicts"]]
+        for entry in enumeration["candidates"].values()
+    ]
+
+
+def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
+    """With no row after the whole search: the condition group that alone rejects the most
+    candidates no other group rejects (at least MIN_DROP_EVIDENCE of them)."""
+    rows, _ = _counts(enumeration)
+    if rows:
+        return []
+    dropped = enumeration["dropped"]
+    only_failing: dict[int, int] = {}
+    for verdicts in _effective(enumeration):
+        if len(verdicts) - len(dropped) < 2:
+            return []  # one condition left: nothing else vouches for the candidates
+        failing = [i for i, v in enumerate(verdicts) if v is GroupVerdict.FAIL and i not in dropped]
+        if len(failing) == 1:  # the others accept it or cannot tell
+            only_failing[failing[0]] = only_failing.get(failing[0], 0) + 1
+    best = max(only_failing.items(), key=lambda t: t[1], default=None)
+    return [best[0]] if best and best[1] >= MIN_DROP_EVIDENCE else []
+
+
+def _unreadable_groups(
+    enumeration: dict[str, Any], condition_groups: list[list[Any]], columns: list[Column]
+) -> list[int]:
+    """Groups that none of the rows they would decide can settle ("Distribution equals
+    bookworm" where no page states a distribution) and no table column can settle either: a
+    test of nothing."""
+    dropped = enumeration["dropped"]
+    verdicts = _effective(enumeration)
+    unreadable = []
+    for i, group in enumerate(condition_groups):
+        if i in dropped or any(match_column(c, columns) for c in group):
+            continue
+        # the candidates no other group rejects: the ones this group would decide
+        others_pass = [
+            v
+            for v in verdicts
+            if all(x is not GroupVerdict.FAIL for j, x in enumerate(v) if j not in (i, *dropped))
+        ]
+        if len(others_pass) >= MIN_DROP_EVIDENCE and all(
+            v[i] is GroupVerdict.UNKNOWN for v in others_pass
+        ):
+            unreadable.append(i)
+    return unreadable
+
+
+def group_text(group: list[Any]) -> str:
+    return " or ".join(f"{c.field or 'text'} {c.test.replace('_', ' ')} {c.value!r}" for c in group)
+
+
+def _apply_drops(
+    enumeration: dict[str, Any],
+    condition_groups: list[list[Any]],
+    state: ResearchState,
+    columns: list[Column],
+) -> list[dict[str, Any]]:
+    """With no row after the whole search: first read "equals" tests as "contains"; then drop
+    the groups no row or column can settle, and the group that alone rejects what the others
+    accept (see `_groups_to_drop`); queries spent for lack of rows run again. Each step is
+    recorded (`relaxed`, `dropped`) and the answer states it."""
+    events = []
+    if not enumeration.get("relaxed") and not _counts(enumeration)[0]:
+        enumeration["relaxed"] = True  # no row meets the equals tests word for word
+        if _counts(enumeration)[0]:
+            return [
+                event(
+                    "error",
+                    state,
+                    message="no candidate meets the 'equals' tests exactly: read as 'contains'",
+                )
+            ]
+        enumeration["relaxed"] = False
+    for index in _unreadable_groups(enumeration, condition_groups, columns):
+        enumeration["dropped"].append(index)
+        events.append(
+            event(
+                "error",
+                state,
+                message=f"condition dropped: {group_text(condition_groups[index])}: no "
+                "candidate's text states it",
+            )
+        )
+    for index in _groups_to_drop(enumeration):
+        enumeration["dropped"].append(index)
+        for query in enumeration["queries"]:  # the rows it hid may be on spent pages
+            if query["done"].startswith(("saturated", "not needed")):
+                query["done"], query["dry"] = "", 0
+        events.append(
+            event(
+                "error",
+                state,
+                message=f"condition dropped: {group_text(condition_groups[index])} rejected "
+                "every candidate the other conditions accept",
+            )
+        )
+    return events
+
+
+def _enumeration_stop(ctx: RunContext, enumeration: dict[str, Any]) -> str | None:
+    if len(enumeration["documents"]) >= ctx.wide.max_candidates:
+        return f"candidate budget reached ({ctx.wide.max_candidates} documents checked)"
+    share = ctx.wide.enumeration_share * ctx.budget.max_seconds
+    if time.monotonic() - ctx.started >= share:
+        return f"enumeration time budget reached ({share:.0f} s)"
+    if ctx.seconds_left() <= 0:
+        return f"time budget reached ({ctx.budget.max_seconds:.0f} s)"
+    return None
+
+
+async def _rows_of(
+    ctx: RunContext,
+    plan: TablePlan,
+    question: str,
+    document: dict[str, Any],
+    condition_groups: list[list[Any]],
+) -> dict[str, dict[str, Any]]:
+    """The candidate rows one document offers, each with its group verdicts."""
+    text, title = document["text"], document.get("title", "")
+    structure = await structure_of(ctx, document)
+    rows = candidate_rows(plan, question, document["source_id"], text, title, structure)
+    page_fields = parse_fields(text) if any(r.is_page for r in rows) else []
+    found = {}
+    for row in rows:
+        verdicts = row_verdicts(condition_groups, row, text, title, page_fields)
+        entry = {
+            "row": row.to_state(),
+            "verdicts": [v.value for v in verdicts],
+            "url": document.get("url", ""),
+            "title": title,
+        }
+        if not row.is_page and GroupVerdict.FAIL not in verdicts:
+            # a listing row's own text travels with it: its fill reads nothing again
+            entry["evidence"] = text[row.start : row.end][:EVIDENCE_CHARS]
+        found[row.row_id] = entry
+    return found
+
+
+async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    plan = TablePlan.from_state(state["table_plan"])
+    enumeration = copy.deepcopy(state["enumeration"])
+    condition_groups = groups(plan.conditions)
+    drop_events = []
+    if all(q["done"] for q in enumeration["queries"]):  # only a finished search may drop
+        drop_events = _apply_drops(enumeration, condition_groups, state, plan.columns)
+    current = next((q for q in enumeration["queries"] if not q["done"]), None)
+    if current is not None and not current["exact"]:
+        complete = _complete_groups(plan, enumeration)
+        if complete and _counts(enumeration)[0]:
+            for query in enumeration["queries"]:
+                if not query["done"]:
+                    query["done"] = "not needed: the exact searches listed every possible row"
+            current = None
+    stop = _enumeration_stop(ctx, enumeration)
+    if current is None or stop:
+        rows, unsettled = _counts(enumeration)
+        reason = stop or _saturation_reason(enumeration)
+        enumeration["done"], enumeration["reason"] = True, reason
+        spent = {q["query"]: q["done"] or "not run" for q in enumeration["queries"]}
+        return {
+            "enumeration": enumeration,
+            "events": [
+                *drop_events,
+                event(
+                    "enumerate",
+                    state,
+                    done=True,
+                    reason=reason,
+                    rows=rows,
+                    unsettled=unsettled,
+                    checked=len(enumeration["documents"]),
+                    queries=spent,
+                    dropped=[group_text(condition_groups[i]) for i in enumeration["dropped"]],
+                ),
+            ],
+        }
+    page_size = ctx.wide.page_size
+    arguments: dict[str, Any] = {
+        "query": current["query"],
+        "k": page_size,
+        "offset": current["page"] * page_size,
+    }
+    if current["exact"]:
+        arguments["exact"] = True
+    started = time.perf_counter()
+    events = [*drop_events, event("tool_call", state, tool="search", arguments=arguments)]
+    calls = 1
+    error = None
+    try:
+        hits = await call_tool(ctx, "search", arguments)
+    except ToolError as exc:
+        hits, error = [], str(exc)
+    rows_before, unsettled_before = _counts(enumeration)
+    read = set(enumeration["documents"])
+    new = list(dict.fromkeys(h["source_id"] for h in hits if h["source_id"] not in read))
+    room = ctx.wide.max_candidates - len(enumeration["documents"])
+    question = state["question"]
+    for source_id in new[: max(0, room)]:
+        try:
+            document = await read_full(ctx, source_id)
+        except ToolError:
+            continue
+        calls += 1
+        enumeration["documents"].append(source_id)
+        if document["source_id"] != source_id:
+            enumeration["documents"].append(document["source_id"])
+        found = await _rows_of(ctx, plan, question, document, condition_groups)
+        for row_id, entry in found.items():
+            enumeration["candidates"].setdefault(row_id, entry)
+    rows, unsettled = _counts(enumeration)
+    gained = (rows - rows_before) + (unsettled - unsettled_before)
+    current["page"] += 1
+    current["found"] += gained
+    current["dry"] = 0 if gained > 0 else current["dry"] + 1
+    if error:
+        current["done"] = f"search failed: {error}"
+    elif len(hits) < page_size:
+        current["done"] = "results exhausted"
+    elif not current["exact"] and current["dry"] >= ctx.wide.patience:
+        current["done"] = f"saturated ({current['dry']} pages without a new row)"
+    elif current["page"] >= ctx.wide.max_pages_per_query * (4 if current["exact"] else 1):
+        current["done"] = f"page limit ({current['page']} pages)"
+    if all(q["done"] for q in enumeration["queries"]):
+        events.extend(_apply_drops(enumeration, condition_groups, state, plan.columns))
+    rows, unsettled = _counts(enumeration)
+    events.append(
+        event(
+            "enumerate",
+            state,
+            query=current["query"],
+            page=current["page"],
+            hits=len(hits),
+            new=len(new),
+            new_rows=max(0, rows - rows_before),
+            rows=rows,
+            unsettled=unsettled,
+            query_done=current["done"],
+            error=error,
+        )
+    )
+    return {
+        "enumeration": enumeration,
+        "events": events,
+        "usage": {"tool_calls": calls, "steps": 1, "tool_seconds": time.perf_counter() - started},
+    }
+
+
+def _saturation_reason(enumeration: dict[str, Any]) -> str:
+    exhausted = [q["query"] for q in enumeration["queries"] if q["exact"] and
+                 q["done"] == "results exhausted"]  # fmt: skip
+    if any(q["done"].startswith("not needed") for q in enumeration["queries"]):
+        return (
+            "complete: every document stating "
+            + " / ".join(map(repr, exhausted))
+            + (" was checked")
+        )
+    return "saturated: every query is spent (no new rows on its last pages)"
+
+
+def route_enumeration(state: ResearchState) -> str | list[Send]:
+    """Next page, or the fan-out to one `fill` branch per row, or straight to coverage."""
+    enumeration = state.get("enumeration") or {}
+    if not enumeration.get("done"):
+        return "enumerate"
+    return fill_sends(state) or "coverage"
+
+
+def fill_sends(state: ResearchState) -> list[Send]:
+    """One `fill` branch per member row, then per unsettled row (capped), up to max_rows."""
+    enumeration = state["enumeration"]
+    plan = state["table_plan"]
+    dropped = enumeration["dropped"]
+    key = plan["key_column"]
+    columns = [c["name"] for c in plan["columns"] if c["name"] != key]
+    status = {r: s for r, s in statuses(enumeration).items() if r in kept_rows(enumeration)}
+    members = [r for r, s in status.items() if s is RowStatus.PASS]
+    unsettled = [r for r, s in status.items() if s is RowStatus.UNKNOWN]
+    chosen = [*members, *unsettled[: plan.get("max_unsettled", 60)]][: plan.get("max_rows", 80)]
+    sends = []
+    for row_id in chosen:
+        entry = enumeration["candidates"][row_id]
+        task = {
+            "mode": "primary",
+            "row_id": row_id,
+            "row": entry["row"],
+            "url": entry.get("url", ""),
+            "title": entry.get("title", ""),
+            "evidence": entry.get("evidence"),
+            "columns": columns,
+            "status": status[row_id].value,
+            "unknown_groups": [
+                i
+                for i, v in enumerate(entry["verdicts"])
+                if v == GroupVerdict.UNKNOWN and i not in dropped
+            ],
+        }
+        sends.append(send_fill(state, task))
+    return sends
+
+
+def kept_rows(enumeration: dict[str, Any]) -> set[str]:
+    """The candidates that may become rows. When a listing sure to hold the question's rows
+    gave a member, the answer is that kind of row: a page is kept only when it is about one
+    of the listed rows (merged with it), not as a row of its own (a page title is no entry
+    of a list that page does not belong to)."""
+    candidates = enumeration["candidates"]
+    status = statuses(enumeration)
+    listed = {
+        merge_key(entry["row"]["key"])
+        for row_id, entry in candidates.items()
+        if entry["row"]["kind"] != RowKind.PAGE
+        and entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE
+        and status[row_id] is not RowStatus.FAIL
+    }
+    if not listed:
+        return set(candidates)
+    return {
+        row_id
+        for row_id, entry in candidates.items()
+        if entry["row"]["kind"] != RowKind.PAGE or merge_key(entry["row"]["key"]) in listed
+    }
+
+
+def send_fill(state: ResearchState, task: dict[str, Any]) -> Send:
+    return Send(
+        "fill",
+        {
+            "question": state["question"],
+            "table_plan": state["table_plan"],
+            "task": task,
+            "usage": {"steps": (state.get("usage") or {}).get("steps", 0)},
+        },
+    )
+
+
+def candidate(task: dict[str, Any]) -> CandidateRow:
+    return CandidateRow.from_state(task["row"])

@@ -1,0 +1,105 @@
+"""The table plan node: the planner model's `TablePlanReply`, reconciled with the question
+(`table_plan.finalise_plan`), without "contains" tests of texts most documents state."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.llm.base import ModelError, Usage
+from agent.prompts import load_prompt
+from agent.state import ResearchState, RunContext
+from agent.steps import event, failed_usage, structured, usage_delta
+from agent.text import clip
+from agent.wide.enumeration import new_enumeration
+from agent.wide.fields import fold
+from agent.wide.fields import words as words_of
+from agent.wide.schemas import TablePlanReply
+from agent.wide.table_plan import TablePlan, finalise_plan
+from tools.base import ToolError
+
+PLAN_TOKENS = 600
+COMMON_SHARE = 0.5
+"""A text stated by more than this share of the searched documents cannot tell rows apart."""
+
+
+async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    question = state["question"]
+    events: list[dict[str, Any]] = []
+    reply: TablePlanReply | None = None
+    usage = Usage()
+    try:
+        reply, usage = await structured(
+            ctx,
+            "planner",
+            load_prompt("table_planner").render(question=clip(question, 3000)),
+            TablePlanReply,
+            PLAN_TOKENS,
+        )
+    except (ModelError, TimeoutError) as error:
+        usage = failed_usage(error)
+        events.append(event("error", state, message=f"table planner failed: {error}"))
+    plan = finalise_plan(question, reply)
+    plan = await _without_common_texts(ctx, plan)
+    events.insert(0, event("table_plan", state, **plan.to_state()))
+    plan_state = {
+        **plan.to_state(),
+        "max_rows": ctx.wide.max_rows,
+        "max_unsettled": ctx.wide.max_unsettled,
+    }
+    return {
+        "plan": {"task_kind": "wide", "sub_goals": [], "columns": plan.column_names},
+        "table_plan": plan_state,
+        "enumeration": new_enumeration(plan),
+        "coverage_round": 0,
+        "events": events,
+        "usage": usage_delta(usage),
+    }
+
+
+def corpus_search(ctx: RunContext) -> Any | None:
+    """The run's `search` tool when it searches an indexed corpus (exact phrases and the share
+    of documents stating one: `CorpusSearchTool`), or the corpus side of a web-and-corpus
+    search; else None."""
+    try:
+        tool = ctx.tools.get("search")
+    except ToolError:
+        return None
+    if not hasattr(tool, "phrase_share") and getattr(tool, "corpus", None) is not None:
+        tool = tool.corpus  # type: ignore[attr-defined]
+    if not (hasattr(tool, "phrase_share") and hasattr(tool, "search")):
+        return None
+    return tool
+
+
+async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
+    """The plan without "contains" tests of texts most documents state (a product name on
+    every page of its manual): they select nothing, and their exact searches would read the
+    corpus. Such a test is recorded in the plan's notes."""
+    tool = corpus_search(ctx)
+    if tool is None:
+        return plan
+    share = tool.phrase_share
+    kept, notes, dropped = [], [], set()
+    for condition in plan.conditions:
+        if condition.test in ("contains", "equals") and words_of(condition.value):
+            found, total = await asyncio.to_thread(share, condition.value)
+            common = bool(total) and found > COMMON_SHARE * total
+            if common and condition.test == "equals":  # may still tell a field's values apart
+                plan.common_texts = [*plan.common_texts, condition.value]
+            elif common:
+                notes.append(
+                    f"dropped {condition.field or 'text'} contains {condition.value!r}: stated "
+                    f"by {found:,} of {total:,} documents, so it tells no rows apart"
+                )
+                dropped.add(fold(condition.value))
+                continue
+        kept.append(condition)
+    if not notes or not kept:
+        return plan
+    plan.conditions, plan.notes = kept, [*plan.notes, *notes]
+    plan.queries = [q for q in plan.queries if fold(q) not in dropped]
+    return plan

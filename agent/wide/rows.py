@@ -1,0 +1,284 @@
+"""Candidate rows inside documents: a wide question's rows come from listings (table rows, list
+and definition entries, runs of entry sections) or from whole pages about one entity.
+
+`candidate_rows(plan, document, structure)` decides, for one document, where its rows are:
+
+- the listings whose rows are the question's entities: a table whose header holds the key
+  column (or several asked-for columns), a list, definition list or run of sections under a
+  heading or caption that shares words with the question, with at least one row that meets a
+  text condition when the plan has one;
+- else, the document itself as one row (a page about one entity), named by a field labelled like
+  the key column, else by the name its title leads with.
+
+A document that labels the asked-for values itself ("Version: 2.4", "Homepage: ...") is a record
+of one entity: its definition lists are that record's fields, not a listing of entities.
+Every row keeps its evidence span (a table row, an entry, a section) so membership and cells are
+read from the row's own text, and its table cells under their column names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from agent.wide.fields import (
+    DocField,
+    best_fields,
+    fold,
+    match_score,
+    mentions,
+    parse_fields,
+    words,
+)
+from agent.wide.table_plan import TablePlan
+from retriever.listings import Listing, ListingKind, listings, row_name
+from retriever.structure import DocumentStructure
+
+MIN_LISTING_SCORE = 2.0
+"""A listing scoring below this is not where the question's rows are."""
+STRONG_LISTING_SCORE = 4.0
+"""A listing this sure to hold the question's rows makes the answer a listing's rows: pages are
+then kept only as more evidence about the rows listed (their own pages), not as rows."""
+MIN_COLUMN_SCORE = 1.0
+"""A table column answers a plan column when every word of the plan column's name is in it."""
+MAX_ROWS_PER_DOCUMENT = 2000
+
+_OUTLINE_NUMBER = re.compile(r"^(?:[A-Z]|\d+)(?:\.\d+)*\.?\s+(?=\S)")
+_MARKUP = re.compile(r"~~|\*\*|`")
+_FOOTNOTE_MARKS = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u2079*\u2020\u2021]+$")
+
+
+class RowKind(StrEnum):
+    PAGE = "page"
+    TABLE = "table"
+    LIST = "list"
+    DEFINITIONS = "definitions"
+    SECTIONS = "sections"
+
+
+@dataclass
+class CandidateRow:
+    """One possible row of the answer and the text it stands on."""
+
+    row_id: str
+    source_id: str
+    key: str
+    kind: RowKind
+    start: int
+    end: int
+    where: str = ""
+    """The listing's place: section path and caption (empty for a page)."""
+    group: str = ""
+    """The group label a table row sits under ("Class 12 — Widget errors")."""
+    values: dict[str, str] = field(default_factory=dict)
+    """A table row's cells under their column names; an entry's description."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """Plan column -> the listing column that holds it (table rows)."""
+    key_how: str = "title"
+    score: float = 0.0
+    """How well the listing matched the question (0 for a page)."""
+
+    def to_state(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> CandidateRow:
+        return cls(**{**data, "kind": RowKind(data["kind"])})
+
+    @property
+    def is_page(self) -> bool:
+        return self.kind is RowKind.PAGE
+
+    def fields(self) -> list[DocField]:
+        """The row's labelled values as fields (for membership), spanning the row."""
+        out = [DocField(name, name, value, self.start, self.end) for name, value in
+               self.values.items() if value.strip()]  # fmt: skip
+        if self.group:
+            out.append(DocField("group", "group", self.group, self.start, self.end))
+        return out
+
+    def evidence(self, text: str) -> str:
+        """The row's own text with what places it: its listing and its group."""
+        lines = [self.where, self.group, text[self.start : self.end]]
+        return "\n".join(line for line in lines if line)
+
+
+def clean_key(text: str) -> str:
+    """A row name as a table cell: outline numbers ("E.2. ", "9.4.1. "), inline markup and
+    trailing footnote marks removed."""
+    text = " ".join(_MARKUP.sub("", text).split())
+    text = _FOOTNOTE_MARKS.sub("", text).strip()
+    stripped = _OUTLINE_NUMBER.sub("", text)
+    return stripped if words(stripped) else text
+
+
+def merge_key(text: str) -> str:
+    """The form rows of one entity share across documents."""
+    return fold(clean_key(text)).strip(" .;:()")
+
+
+def page_key(title: str, fields: list[DocField], key_column: str) -> tuple[str, str]:
+    """A page row's name: a field labelled like the key column, else the name its title
+    leads with (the text before a dash, colon, bracket or comma)."""
+    for match in best_fields(fields, key_column, limit=1, min_score=1.5):
+        value = match.field.value.strip()
+        if value and len(value) <= 120:
+            return value, "field"
+    return clean_key(row_name(title) or title), "title"
+
+
+def is_record(fields: list[DocField], plan: TablePlan) -> bool:
+    """Whether the document labels values the question asks for (a page about one entity)."""
+    names = [c.name for c in plan.columns if c.name != plan.key_column]
+    names += [c.field for c in plan.conditions if c.field.strip()]
+    return any(best_fields(fields, name, limit=1, min_score=1.5) for name in names)
+
+
+def map_columns(plan: TablePlan, header: list[str]) -> dict[str, str]:
+    """Plan column -> the table column whose name holds all its words (best first; each table
+    column used once)."""
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in plan.columns:
+        scored = sorted(
+            ((match_score(column.name, name), -i, name) for i, name in enumerate(header)),
+            reverse=True,
+        )
+        for score, _, name in scored:
+            if score >= MIN_COLUMN_SCORE and name not in taken:
+                mapping[column.name] = name
+                taken.add(name)
+                break
+    return mapping
+
+
+def question_words(plan: TablePlan, question: str) -> set[str]:
+    first = question.strip().split("\n\n", 1)[0]
+    return set(words(f"{plan.entity} {plan.key_column} {first}"))
+
+
+def text_conditions(plan: TablePlan) -> list[str]:
+    return [c.value for c in plan.conditions if c.test in ("contains", "equals") and words(c.value)]
+
+
+def score_listing(
+    listing: Listing, plan: TablePlan, topic: set[str], text: str, title: str
+) -> tuple[float, dict[str, str]]:
+    """How likely the listing's rows are the question's rows, and its column mapping."""
+    if len(listing.rows) < 2:
+        return 0.0, {}
+    mapping: dict[str, str] = {}
+    score = 0.0
+    if listing.kind is ListingKind.TABLE:
+        mapping = map_columns(plan, listing.columns)
+        score += 2.0 * len(mapping)
+        if plan.key_column not in mapping and len(mapping) < 2:
+            score -= 1.0
+    else:
+        # rows named like the asked-for columns are one entity's fields, not entities
+        names = {fold(r.name) for r in listing.rows}
+        if sum(any(match_score(c.name, n) >= 1.0 for n in names) for c in plan.columns) >= 2:
+            return 0.0, {}
+    place = set(words(f"{listing.where} {' '.join(listing.columns)}"))
+    score += min(3.0, float(len(place & topic)))
+    wanted = text_conditions(plan)
+    if wanted:
+        hits = sum(
+            any(mentions(text[r.start : r.end], v) >= 0 for v in wanted) for r in listing.rows
+        )
+        if hits:
+            score += 1.0 + (1.0 if hits < len(listing.rows) else 0.0)
+    if listing.kind is ListingKind.LIST and all(len(r.name) > 80 for r in listing.rows[:5]):
+        score -= 2.0  # items that are sentences, not names
+    return score, mapping
+
+
+def candidate_rows(
+    plan: TablePlan,
+    question: str,
+    source_id: str,
+    text: str,
+    title: str,
+    structure: DocumentStructure | None,
+) -> list[CandidateRow]:
+    """The rows one document offers: those of its matching listings, else the page itself."""
+    fields = parse_fields(text)
+    found: list[CandidateRow] = []
+    if structure is not None and not is_record(fields, plan):
+        topic = question_words(plan, question) | set(words(title))
+        chosen: list[tuple[Listing, dict[str, str]]] = []
+        scores: dict[int, float] = {}
+        for listing in listings(structure):
+            score, mapping = score_listing(listing, plan, topic, text, title)
+            if score >= MIN_LISTING_SCORE:
+                chosen.append((listing, mapping))
+                scores[id(listing)] = score
+        for listing, mapping in _outermost_or_finer(chosen):
+            found.extend(_listing_rows(listing, mapping, plan, source_id, scores[id(listing)]))
+            if len(found) >= MAX_ROWS_PER_DOCUMENT:
+                break
+    if found:
+        return found[:MAX_ROWS_PER_DOCUMENT]
+    key, how = page_key(title, fields, plan.key_column)
+    return [CandidateRow(source_id, source_id, key, RowKind.PAGE, 0, len(text), key_how=how)]
+
+
+def _inside(inner: Listing, outer: Listing) -> bool:
+    return inner is not outer and outer.start <= inner.start and inner.end <= outer.end
+
+
+def _outermost_or_finer(
+    chosen: list[tuple[Listing, dict[str, str]]],
+) -> list[tuple[Listing, dict[str, str]]]:
+    """The chosen listings without overlaps: a run of sections whose chosen inner listings
+    (tables, lists, entries inside those sections) hold at least as many rows gives way to
+    them, being a coarser view of the same rows; otherwise a listing inside a chosen one (an
+    entry's own list) is dropped."""
+    kept = []
+    for listing, mapping in chosen:
+        inner = [c for c, _ in chosen if _inside(c, listing)]
+        finer = sum(len(c.rows) for c in inner) >= len(listing.rows)
+        if listing.kind is ListingKind.SECTIONS and inner and finer:
+            continue
+        kept.append((listing, mapping))
+    dropped = {id(c) for c, _ in chosen if all(c is not k for k, _ in kept)}
+    result = []
+    for listing, mapping in kept:
+        if any(_inside(listing, outer) for outer, _ in kept if id(outer) not in dropped):
+            continue
+        result.append((listing, mapping))
+    return sorted(result, key=lambda c: c[0].start)
+
+
+def _listing_rows(
+    listing: Listing, mapping: dict[str, str], plan: TablePlan, source_id: str, score: float
+) -> list[CandidateRow]:
+    rows = []
+    key_column = mapping.get(plan.key_column)
+    for row in listing.rows:
+        name = row.values.get(key_column, "") if key_column else ""
+        key = clean_key(name or row.name)
+        if not key:
+            continue
+        values = dict(row.values)
+        rows.append(
+            CandidateRow(
+                row_id=f"{source_id}#{row.start}",
+                source_id=source_id,
+                key=key,
+                kind=RowKind(listing.kind.value),
+                start=row.start,
+                end=row.end,
+                where=listing.where,
+                group=getattr(row, "group", ""),
+                values=values,
+                columns=dict(mapping),
+                key_how="listing",
+                score=score,
+            )
+        )
+    return rows

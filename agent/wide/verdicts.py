@@ -1,0 +1,100 @@
+"""Membership of candidate rows: one verdict per condition group, and what they add up to.
+
+A row passes when every active condition group passes; it fails when one fails; otherwise it is
+unknown (its own text does not settle a group) and is settled later from its cells or by a
+targeted check. RELAXED is a group that fails an "equals" test but passes it read as
+"contains": it counts as a pass only once the enumeration relaxed its equals tests (and the
+answer says so)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+from agent.wide.fields import DocField, best_fields, mentions
+from agent.wide.membership import check_condition, check_membership
+from agent.wide.rows import CandidateRow
+from agent.wide.schemas import Condition
+
+
+class GroupVerdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+    RELAXED = "relaxed"
+
+
+class RowStatus(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+def row_status(verdicts: Sequence[str], dropped: Sequence[int], relaxed: bool) -> RowStatus:
+    """pass / fail / unknown over the active condition groups. A candidate none of whose
+    groups passes is no candidate (a page of another kind, stating none of the fields)."""
+    active = []
+    for index, verdict in enumerate(verdicts):
+        if index in dropped:
+            continue
+        if verdict == GroupVerdict.RELAXED:
+            verdict = GroupVerdict.PASS if relaxed else GroupVerdict.FAIL
+        active.append(verdict)
+    if GroupVerdict.FAIL in active:
+        return RowStatus.FAIL
+    if GroupVerdict.UNKNOWN in active:
+        return RowStatus.UNKNOWN if GroupVerdict.PASS in active else RowStatus.FAIL
+    return RowStatus.PASS
+
+
+def _loose(group: list[Condition]) -> list[Condition]:
+    return [c.model_copy(update={"test": "contains"}) if c.test == "equals" else c for c in group]
+
+
+def group_verdict(
+    group: list[Condition], text: str, fields: Sequence[DocField], title: str
+) -> GroupVerdict:
+    verdict = GroupVerdict(check_membership(group, text, fields, title).verdict)
+    if verdict is GroupVerdict.FAIL and any(c.test == "equals" for c in group):
+        relaxed = [check_condition(c, text, fields, title) for c in _loose(group)]
+        if any(r.verdict == "pass" for r in relaxed):  # still alternatives
+            return GroupVerdict.RELAXED
+    return verdict
+
+
+def row_verdicts(
+    condition_groups: list[list[Condition]],
+    row: CandidateRow,
+    text: str,
+    title: str,
+    page_fields: Sequence[DocField],
+) -> list[GroupVerdict]:
+    """One verdict per condition group for one candidate row. A page row is read whole (its
+    labelled fields, its text, its title). A listing row is read from its own evidence (its
+    cells, its group label, its text); a text test it does not meet holds when the listing as a
+    whole states it (the document's title or the listing's heading: "the 2.x releases" under a
+    heading "Release 2.x")."""
+    if row.is_page:
+        return [group_verdict(g, text, page_fields, title) for g in condition_groups]
+    evidence = row.evidence(text)
+    fields = row.fields()
+    place = f"{title}\n{row.where}"
+    verdicts = []
+    for group in condition_groups:
+        verdict = group_verdict(group, evidence, fields, "")
+        if verdict is not GroupVerdict.PASS and any(
+            c.test == "contains"
+            and not _names_row_field(c, fields)
+            and mentions(place, c.value) >= 0
+            for c in group
+        ):
+            verdict = GroupVerdict.PASS
+        verdicts.append(verdict)
+    return verdicts
+
+
+def _names_row_field(condition: Condition, fields: Sequence[DocField]) -> bool:
+    """Whether the condition reads one of the row's own cells (then the cell decides)."""
+    if not condition.field.strip():
+        return False
+    return bool(best_fields(list(fields), condition.field, limit=1, min_score=1.0))
