@@ -41,7 +41,11 @@ MIN_DROP_EVIDENCE = 3
 
 
 def _text_condition(condition: Any) -> bool:
-    return condition.test in ("contains", "equals") and bool(words_of(condition.value))
+    """A test of text an exact search can find: at least one word of letters (a bare number
+    like "55" is in thousands of pages: searching it exactly reads the corpus)."""
+    return condition.test in ("contains", "equals") and any(
+        any(ch.isalpha() for ch in word) for word in words_of(condition.value)
+    )
 
 
 def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
@@ -139,7 +143,7 @@ def _unreadable_groups(
     enumeration: dict[str, Any], condition_groups: list[list[Any]], columns: list[Column]
 ) -> list[int]:
     """Groups that none of the rows they would decide can settle ("Distribution equals
-    bookworm" where no page states a distribution) and no table column can settle either: a
+    stable" where no page states a distribution) and no table column can settle either: a
     test of nothing."""
     dropped = enumeration["dropped"]
     verdicts = _effective(enumeration)
@@ -336,6 +340,10 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         current["done"] = f"saturated ({current['dry']} pages without a new row)"
     elif current["page"] >= ctx.wide.max_pages_per_query * (4 if current["exact"] else 1):
         current["done"] = f"page limit ({current['page']} pages)"
+    if current["done"] and _listed_members(enumeration):
+        for query in enumeration["queries"]:
+            if not query["done"]:
+                query["done"] = "not needed: a listing holds the rows"
     if all(q["done"] for q in enumeration["queries"]):
         events.extend(_apply_drops(enumeration, condition_groups, state, plan.columns))
     rows, unsettled = _counts(enumeration)
@@ -414,20 +422,26 @@ def fill_sends(state: ResearchState) -> list[Send]:
     return sends
 
 
+def _listed_members(enumeration: dict[str, Any]) -> set[str]:
+    """The merge keys of the rows that listings sure to hold the question's rows gave, which
+    meet the conditions or may."""
+    status = statuses(enumeration)
+    return {
+        merge_key(entry["row"]["key"])
+        for row_id, entry in enumeration["candidates"].items()
+        if entry["row"]["kind"] != RowKind.PAGE
+        and entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE
+        and status[row_id] is not RowStatus.FAIL
+    }
+
+
 def kept_rows(enumeration: dict[str, Any]) -> set[str]:
     """The candidates that may become rows. When a listing sure to hold the question's rows
     gave a member, the answer is that kind of row: a page is kept only when it is about one
     of the listed rows (merged with it), not as a row of its own (a page title is no entry
     of a list that page does not belong to)."""
     candidates = enumeration["candidates"]
-    status = statuses(enumeration)
-    listed = {
-        merge_key(entry["row"]["key"])
-        for row_id, entry in candidates.items()
-        if entry["row"]["kind"] != RowKind.PAGE
-        and entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE
-        and status[row_id] is not RowStatus.FAIL
-    }
+    listed = _listed_members(enumeration)
     if not listed:
         return set(candidates)
     return {

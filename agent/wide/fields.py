@@ -48,9 +48,6 @@ STOP = frozenset(
         "given",
         "exactly",
         "plain",
-        "number",
-        "value",
-        "name",
     ]
 )
 
@@ -95,7 +92,7 @@ def mentions(text: str, value: str) -> int:
 
 
 def words(text: str) -> list[str]:
-    """Content words, folded, with a plural -s taken off (so "Debtags" matches "debtag")."""
+    """Content words, folded, with a plural -s taken off (so "Tags" matches "tag")."""
     out = []
     for word in _WORD.findall(fold(text)):
         if word in STOP:

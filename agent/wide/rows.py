@@ -261,6 +261,8 @@ def _listing_rows(
     key_column = mapping.get(plan.key_column)
     for row in listing.rows:
         name = row.values.get(key_column, "") if key_column else ""
+        if not name and listing.kind is not ListingKind.TABLE:
+            name = row_name(row.name)  # "term (what it is)" -> "term"
         key = clean_key(name or row.name)
         if not key:
             continue

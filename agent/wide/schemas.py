@@ -37,7 +37,9 @@ class Condition(BaseModel):
 
 
 class TablePlanReply(BaseModel):
-    entity: str = Field(description="what one row is, e.g. 'Debian package', 'country'")
+    entity: str = Field(
+        description="what one row is, e.g. 'software package', 'river', 'error code'"
+    )
     columns: list[ColumnSpec] = Field(min_length=1, max_length=12)
     key_column: str = Field(description="the column that names the row's entity")
     conditions: list[Condition] = Field(min_length=1, max_length=4)

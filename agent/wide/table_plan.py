@@ -243,11 +243,10 @@ def quoted_requirements(question: str) -> list[list[str]]:
 
 
 def template_literal(template: str) -> str:
-    """The fixed words of a template ("YYYY film by Director" -> "film by", "King of France
-    from <year> to <year>" -> "King of France from", "Chemical element with atomic number N
-    (Symbol)" -> "Chemical element with atomic number"): the longest run of words without a
-    placeholder (YYYY, N, <name>, {x}, ...), less the capitalised role words that end it.
-    "" when no run of two words remains."""
+    """The fixed words of a template ("YYYY report by Author" -> "report by", "Mayor of Springfield
+    from <year> to <year>" -> "Mayor of Springfield from", "Bus line number N (Route)" -> "Bus
+    line number"): the longest run of words without a placeholder (YYYY, N, <name>, {x}, ...),
+    less the capitalised role words that end it. "" when no run of two words remains."""
     runs: list[list[str]] = [[]]
     for token in template.split():
         bare = token.strip(",;:")
@@ -335,7 +334,7 @@ def question_conditions(
         if any(_covered(phrase, conditions) for phrase in group):
             continue
         if label and set(words(label)) & (row_words or set()):
-            label = ""  # 'the "bookworm" packages': the rows themselves, not a field
+            label = ""  # 'the "stable" packages': the rows themselves, not a field
         if not label and len(group) > 1:
             label = "text"  # one (field, test) pair makes the alternatives one group
         added.extend(Condition(field=label, test="contains", value=p) for p in group)

@@ -81,16 +81,24 @@ def row_verdicts(
     place = f"{title}\n{row.where}"
     verdicts = []
     for group in condition_groups:
-        verdict = group_verdict(group, evidence, fields, "")
+        # a listing row labels only its own cells: a test of any other field reads the row's
+        # text and group ("Class 12" in a group label), as "contains"
+        own = [c if _names_row_field(c, fields) else _as_text_test(c) for c in group]
+        verdict = group_verdict(own, evidence, fields, "")
         if verdict is not GroupVerdict.PASS and any(
-            c.test == "contains"
-            and not _names_row_field(c, fields)
-            and mentions(place, c.value) >= 0
-            for c in group
+            c.test == "contains" and mentions(place, c.value) >= 0
+            for c, original in zip(own, group, strict=True)
+            if not _names_row_field(original, fields)
         ):
             verdict = GroupVerdict.PASS
         verdicts.append(verdict)
     return verdicts
+
+
+def _as_text_test(condition: Condition) -> Condition:
+    if condition.test in ("contains", "equals"):
+        return condition.model_copy(update={"field": "", "test": "contains"})
+    return condition
 
 
 def _names_row_field(condition: Condition, fields: Sequence[DocField]) -> bool:
