@@ -17,8 +17,10 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from agent.state import ResearchState, RunContext
-from agent.steps import event
+from agent.llm.base import Usage
+from agent.state import ResearchState, RunContext, add_usage
+from agent.steps import event, usage_delta
+from agent.wide.column_map import map_by_meaning
 from agent.wide.fields import fold, parse_fields
 from agent.wide.fields import words as words_of
 from agent.wide.membership import groups
@@ -233,11 +235,13 @@ async def _rows_of(
     question: str,
     document: dict[str, Any],
     condition_groups: list[list[Any]],
-) -> dict[str, dict[str, Any]]:
-    """The candidate rows one document offers, each with its group verdicts."""
+) -> tuple[dict[str, dict[str, Any]], Usage]:
+    """The candidate rows one document offers, each with its group verdicts (and what mapping
+    a table's columns by meaning cost)."""
     text, title = document["text"], document.get("title", "")
     structure = await structure_of(ctx, document)
     rows = candidate_rows(plan, question, document["source_id"], text, title, structure)
+    rows, usage = await map_by_meaning(ctx, plan, rows)
     page_fields = parse_fields(text) if any(r.is_page for r in rows) else []
     found = {}
     for row in rows:
@@ -252,7 +256,7 @@ async def _rows_of(
             # a listing row's own text travels with it: its fill reads nothing again
             entry["evidence"] = text[row.start : row.end][:EVIDENCE_CHARS]
         found[row.row_id] = entry
-    return found
+    return found, usage
 
 
 async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -311,6 +315,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     except ToolError as exc:
         hits, error = [], str(exc)
     rows_before, unsettled_before = _counts(enumeration)
+    usage = Usage()
     read = set(enumeration["documents"])
     new = list(dict.fromkeys(h["source_id"] for h in hits if h["source_id"] not in read))
     room = ctx.wide.max_candidates - len(enumeration["documents"])
@@ -324,7 +329,8 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         enumeration["documents"].append(source_id)
         if document["source_id"] != source_id:
             enumeration["documents"].append(document["source_id"])
-        found = await _rows_of(ctx, plan, question, document, condition_groups)
+        found, cost = await _rows_of(ctx, plan, question, document, condition_groups)
+        usage.add(cost)
         for row_id, entry in found.items():
             enumeration["candidates"].setdefault(row_id, entry)
     rows, unsettled = _counts(enumeration)
@@ -365,7 +371,10 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     return {
         "enumeration": enumeration,
         "events": events,
-        "usage": {"tool_calls": calls, "steps": 1, "tool_seconds": time.perf_counter() - started},
+        "usage": add_usage(
+            usage_delta(usage),
+            {"tool_calls": calls, "steps": 1, "tool_seconds": time.perf_counter() - started},
+        ),
     }
 
 
