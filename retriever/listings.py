@@ -49,6 +49,8 @@ class ListingRow:
     values: dict[str, str]
     start: int
     end: int
+    group: str = ""
+    """The label of the group a table row falls under (`Table.groups`), "" for none."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def _table(section: Section, table: Table) -> Listing | None:
         return None
     columns = [name or f"column {n}" for n, name in enumerate(table.columns, 1)]
     spans = table.row_spans if len(table.row_spans) == len(table.rows) else None
+    groups = table.groups if len(table.groups) == len(table.rows) else None
     rows = []
     for index, cells in enumerate(table.rows):
         name = next((cell for cell in cells if cell.strip()), "")
@@ -127,7 +130,8 @@ def _table(section: Section, table: Table) -> Listing | None:
             continue
         start, end = spans[index] if spans else (table.start, table.end)
         values = dict(zip(columns, cells, strict=False))
-        rows.append(ListingRow(name[:MAX_NAME_CHARS], values, start, end))
+        group = groups[index] if groups else ""
+        rows.append(ListingRow(name[:MAX_NAME_CHARS], values, start, end, group))
     if len(rows) < 2:
         return None
     return Listing(

@@ -4,10 +4,11 @@
 with `DocumentRenderer`: headings as sections (level from `h1`..`h6`, anchor from the heading's
 `id`, an `<a id|name>` in or right before it, or the `id` of the `section`/`div` it opens),
 paragraphs, tables (header rows from `<thead>` or leading all-`<th>` rows, rowspan/colspan
-resolved into a grid, caption from `<caption>`), nested lists, definition lists (several `<dt>`
-joined with ", ", their `<dd>`s on lines of one description; terms with no `<dd>` at all are
-entries of their own) and `<pre>` code. Inline markup
-runs into the text without gluing or splitting words; `<br>` is a line break, `<del>`/`<s>`
+resolved into a grid, caption from `<caption>`; a body row of one cell spanning the whole row
+with data rows under it is a group row: the label of those rows, `Table.groups`), nested
+lists, definition lists (several `<dt>` joined with ", ", their `<dd>`s on lines of one
+description; terms with no `<dd>` at all are entries of their own) and `<pre>` code. Inline
+markup runs into the text without gluing or splitting words; `<br>` is a line break, `<del>`/`<s>`
 text is written `~~text~~`, an image gives its alt text inside running text.
 
 Dropped everywhere: scripts, styles, templates, embedded objects and frames, SVG, form
@@ -78,6 +79,10 @@ _depth_limit: ContextVar[int] = ContextVar("parse_html_depth_limit", default=MAX
 _FRAMES_PER_LEVEL = 4  # walk -> node -> block (-> a handler) per element level, at most
 
 _MAX_PROBLEMS = 10
+
+MAX_GROUP_CHARS = 120
+"""The longest text of a row of one spanning cell read as the label of the rows below it."""
+_SENTENCES = re.compile(r"[;!?]\s|[a-z]{3}\.\s+\S")
 _READ_AHEAD = 2
 """Stop reading the page once the collected text is this many times `max_chars` (plus a margin):
 what follows could not be written anyway."""
@@ -808,12 +813,12 @@ class _Page(_Text):
                     self.containers.pop()
             return
         stats = caption_stats
-        header, body, size = _grid(groups, depth, stats, self.char_limit - self.chars)
+        header, body, labels, size = _grid(groups, depth, stats, self.char_limit - self.chars)
         if any(len(row) >= MAX_SPAN for row in header + body):
             self.notes.add(f"a table wider than {MAX_SPAN} columns was cut")
         stats.chars = max(stats.chars, size)  # cells repeated by spans count as written
         if header or body:
-            self.emit("table", (header, body, caption), stats, el)
+            self.emit("table", (header, body, caption, labels), stats, el)
         elif caption:
             self.emit("paragraph", (caption,), stats)
         if self.chars > self.char_limit:
@@ -914,13 +919,16 @@ def _is_layout(cells: list[list[Any]]) -> bool:
 
 def _grid(
     groups: Sequence[tuple[str, Sequence[Any]]], depth: int, stats: _Stats, budget: int
-) -> tuple[list[list[str]], list[list[str]], int]:
+) -> tuple[list[list[str]], list[list[str]], list[str], int]:
     """Header and body rows of a data table, spans resolved (a spanning cell's text repeated
-    in every position it covers; a rowspan stays inside its row group), and about how many
-    characters they take written out. Header rows are the `<thead>` rows, else the leading
-    rows whose cells are all `<th>`. Rows past `budget` characters are not read."""
+    in every position it covers; a rowspan stays inside its row group), the group label of
+    each body row (`_group_rows`; [] when there are none), and about how many characters they
+    take written out. Header rows are the `<thead>` rows, else the leading rows whose cells
+    are all `<th>` (up to a row of one cell spanning it under another header row: a group row).
+    Rows past `budget` characters are not read."""
     header: list[list[str]] = []
     body: list[list[str]] = []
+    single: list[bool] = []  # whether body row i is one cell spanning its whole row
     size = 0
     has_thead = any(section == "thead" for section, _ in groups)
     leading = not has_thead  # still in the leading all-<th> rows
@@ -947,7 +955,8 @@ def _grid(
                 rowspan = _span(cell.get("rowspan"))
                 if rowspan == 0 or rowspan > left + 1:
                     rowspan = left + 1
-                for _ in range(min(colspan, MAX_SPAN - len(line))):
+                spanned = min(colspan, MAX_SPAN - len(line))
+                for _ in range(spanned):
                     if rowspan > 1:
                         pending[len(line)] = (rowspan - 1, text)
                     line.append(text)
@@ -959,11 +968,15 @@ def _grid(
                         _fill(line, pending)
                     else:
                         line.append("")
-            if section == "thead" or (leading and all_th and section != "tfoot"):
+            alone = len(cells) == 1 and 2 <= len(line) == spanned  # no cell from above
+            if section == "thead" or (
+                leading and all_th and section != "tfoot" and not (alone and header)
+            ):
                 header.append(line)
             else:
                 leading = False
                 body.append(line)
+                single.append(alone)
             size += sum(map(len, line)) + 3 * len(line)
             if size > budget:
                 break
@@ -972,7 +985,41 @@ def _grid(
     if header and not body and not has_thead:
         # every row all-<th>: the first row names the columns, the rest are data
         header, body = header[:1], header[1:]
-    return header, body, size
+        single = [False] * len(body)
+    body, labels = _group_rows(body, single, max(map(len, header + body), default=0))
+    return header, body, labels, size
+
+
+def _group_rows(
+    body: list[list[str]], single: list[bool], width: int
+) -> tuple[list[list[str]], list[str]]:
+    """The body rows without their group rows, and the group label of each ([] when none).
+
+    A group row is one cell spanning the table's whole width (a `<td colspan>` or a `<th>`:
+    "Class 12 — Widget Errors") with a row of data below it; its text (short, one line, no
+    '|', not sentences) labels the rows down to the next group row. A group row with no data
+    row under it (the last row, or one above another group row) stays a row. Empty rows go."""
+    rows = [(row, alone) for row, alone in zip(body, single, strict=True) if any(row)]
+    found = [alone and len(row) == width and _group_label(row[0]) for row, alone in rows]
+    kept: list[list[str]] = []
+    labels: list[str] = []
+    label = ""
+    for index, (row, _) in enumerate(rows):
+        if found[index] and index + 1 < len(rows) and not found[index + 1]:
+            label = one_line(row[0])
+            continue
+        kept.append(row)
+        labels.append(label)
+    return kept, labels if any(labels) else []
+
+
+def _group_label(text: str) -> bool:
+    """Whether a cell's text reads as the label of a group of rows: one short line, no '|', not
+    sentences, no heading or fence mark at its start."""
+    text = one_line(text)
+    if not text or len(text) > MAX_GROUP_CHARS or "|" in text or text[0] in "#`~":
+        return False
+    return not (_SENTENCES.search(text) or (text[-1] == "." and text.count(" ") >= 4))
 
 
 def _fill(line: list[str], pending: dict[int, tuple[int, str]]) -> None:
@@ -1282,7 +1329,14 @@ def _size_bound(event: _Event) -> int:
     if kind == "table":
         rows = [*args[0], *args[1]]
         width = max(map(len, rows), default=0)
-        return len(args[2]) + 1 + sum(2 * sum(map(len, row)) + 3 * width + 1 for row in rows)
+        labels = sum(
+            2 * len(label) + 1
+            for label, above in zip(args[3], ["", *args[3]], strict=False)
+            if label and label != above
+        )
+        return (
+            len(args[2]) + 1 + labels + sum(2 * sum(map(len, row)) + 3 * width + 1 for row in rows)
+        )
     if kind == "list":
         total = 0
         stack = [(item, 0) for item in args[0]]
@@ -1311,7 +1365,7 @@ def _write_part(event: _Event, renderer: DocumentRenderer, budget: int) -> bool:
     if isinstance(block, Table):
         fits = sum(1 for _, end in block.row_spans if end <= budget)
         if fits:
-            renderer.table(block.header, block.rows[:fits], block.caption)
+            renderer.table(block.header, block.rows[:fits], block.caption, block.groups[:fits])
         return complete and fits == len(block.rows)
     if isinstance(block, ListBlock):
         fits = sum(1 for item in block.items if item.end <= budget)
@@ -1360,7 +1414,9 @@ def _could_fit(event: _Event, budget: int) -> tuple[Any, ...]:
         if total > budget:
             parts = parts[:count]
             break
-    return (args[0], parts, *args[2:]) if event.kind == "table" else (parts, *args[1:])
+    if event.kind == "table":
+        return (args[0], parts, args[2], args[3][: len(parts)])
+    return (parts, *args[1:])
 
 
 def _empty(title: str, problems: list[str], truncated: bool = False) -> HtmlParse:

@@ -19,10 +19,16 @@ What it recognises, in both modes unless said otherwise (general conventions, no
   all are padded to the widest) or into the same number of cells on tabs. A line that is a list
   item or a heading is no row (but under rows, `- | text` is one), nor is one where a pipe is
   inside brackets (`[ a | b ]`: a grammar, not a table), nor a run whose every line is
-  `Label: value`. Captions are not guessed;
+  `Label: value`. Captions are not guessed. In a pipe table a short line without a pipe between
+  two rows of as many cells (`Class 12 — Widget Errors`; no heading, rule or sentences) is a
+  group row: the label (`Table.groups`) of the rows below it, not the end of the table;
 - lists: `- `, `* `, `+ `, `• `, `1. `, `1) ` items nested by indentation, continuation lines
   (indented more than the marker) joined to their item's text with a space; a blank line between
-  items does not end a list, a numbered item after bulleted ones (or the reverse) does;
+  items does not end a list, a numbered item after bulleted ones (or the reverse) does. A
+  paragraph of 3+ short plain lines that are each an item-like phrase (a contents page:
+  `E.1. Release 4.2`, `E.1.1. Migration to Version 4.2`; not wrapped prose, code, table or
+  `Label: value` lines) is a list too, one item a line, nested by the depth of their section
+  numbers when every line starts with one;
 - definition lists: runs of `Label: value` lines (a label is short, holds no URL and reads as a
   name, not a clause: "He said: ..." is prose; a value cut mid-sentence, by a comma or a joining
   word or before a line in lower case, goes on over the next lines); a list whose items are all
@@ -30,7 +36,16 @@ What it recognises, in both modes unless said otherwise (general conventions, no
   `Label:` line directly followed by lines of text (the description, up to a blank line); a term
   line whose description follows indented by 2-3 columns (how `DocumentRenderer` writes long
   definitions). `Label: value` lines ending a paragraph are split off it when their labels start
-  with a capital or digit; a `Label:` line followed by a list stays a paragraph;
+  with a capital or digit; a `Label:` line followed by a list stays a paragraph. And a run, in
+  one section, of 3+ terms written as paragraphs of their own (how an HTML `<dl>` reads as
+  text): a term paragraph is 1-3 short lines (`max_widgets (integer)`; `-j njobs` over
+  `--jobs=njobs`: the lines joined with ", "), none ending with `.,;:`, cut mid-sentence, a
+  sentence or `Label: value`; its description is the paragraph (or `Label: value` line) after
+  it and the paragraphs up to the next term paragraph, with other blocks between them. The
+  first description of a run and the descriptions together are clearly (1.5 times) longer
+  than their terms (where the first description could be the first term, the reading with the
+  longer descriptions wins); paragraphs before the first term stay paragraphs; a table or the
+  end of the section ends the run;
 - paragraphs: everything else, runs of lines up to a blank line or a line that starts a heading,
   fence, list (a bullet, or a number 1) or table.
 
@@ -44,10 +59,13 @@ import functools
 import logging
 import re
 from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import accumulate
 
 from retriever.structure import (
     MAX_CELL_CHARS,
+    Block,
     Code,
     Definition,
     DefinitionList,
@@ -73,6 +91,23 @@ MAX_LABEL_WORDS = 8
 """The most words a label (or a term) has."""
 MAX_TERM_CHARS = 80
 """A term written on its own line above an indented description may be a little longer."""
+MAX_GROUP_CHARS = 120
+"""The longest line read as a group label between the rows of a table."""
+MAX_LINE_TERM_CHARS = 100
+"""The longest term line of a definition written as term lines, a blank line, paragraphs."""
+MAX_TERM_LINES = 3
+"""The most term lines (`-j njobs`, `--jobs=njobs`) one such definition has."""
+MIN_LINE_TERMS = 3
+"""The fewest definitions that make a run of term lines and paragraphs a definition list."""
+DESCRIPTION_RATIO = 1.5
+"""How many times as long as their (longest) term lines the first description of a run of
+term paragraphs, and the first paragraphs of all its descriptions together, are at least."""
+MAX_ITEM_LINE_CHARS = 100
+"""The longest line of a run of plain lines read as a list."""
+MIN_LINE_ITEMS = 3
+"""The fewest plain lines that make a list."""
+WRAPPED_LINE_CHARS = 40
+"""A line this long followed by one starting in lower case is wrapped prose, not an item."""
 
 _ATX = re.compile(r"(#{1,6})[ \t]+(.*)")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+$")
@@ -95,6 +130,16 @@ _STARTERS = frozenset("#`~-*+•0123456789")
 _WRAP_ENDS = frozenset(",;:([{-–—&/+")
 _JOINING_TEXT = "a an the and or nor of to in on at by for with from as than"
 _JOINING_WORDS = frozenset(_JOINING_TEXT.split())
+_MID_SENTENCE_TEXT = """is are was were be been has have had will would can could should may might
+    must not that which who whose where when if but so"""
+_MID_SENTENCE_WORDS = _JOINING_WORDS | frozenset(_MID_SENTENCE_TEXT.split())
+"""Words a line that ends mid-sentence ends with (or a line going on with one starts with)."""
+_ITEM_CODE_LIKE = re.compile(r"[;{}=<>\\$]|\s\s|\(\)")
+"""What a plain line read as a list item does not hold (code, aligned columns do)."""
+_ITEM_OPENERS = frozenset("\"'(-_“‘")
+"""What a plain line read as a list item may start with besides a letter or digit."""
+_OUTLINE_NUMBER = re.compile(r"(?:[A-Z]\.)?\d{1,4}(?:\.\d{1,4})*\.?(?=[ \t])")
+"""A section number starting a line of contents ("E.1.1.", "3.2", "7"): its parts give the depth."""
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 
@@ -115,15 +160,39 @@ _UNREAD = object()
 """A line whose list marker has not been looked for yet."""
 
 
+@dataclass
+class _TermRun:
+    """A run of definitions read from term paragraphs and their descriptions: for each the
+    index of its term block and of the last block of its description; the characters of their
+    (longest) term lines and of the first blocks of their descriptions."""
+
+    parts: list[tuple[int, int]] = field(default_factory=list)
+    after: int = 0
+    """The index of the block after the run."""
+    term_chars: int = 0
+    description_chars: int = 0
+
+    @property
+    def score(self) -> float:
+        """How much longer the descriptions are than the terms."""
+        return self.description_chars / max(self.term_chars, 1)
+
+    @property
+    def accepted(self) -> bool:
+        """Enough definitions whose descriptions are clearly longer than their terms."""
+        return len(self.parts) >= MIN_LINE_TERMS and self.score >= DESCRIPTION_RATIO
+
+
 class _Row:
-    """One table row as read: its line and cells."""
+    """One table row as read: its line, cells and the label of the group it is in ("": none)."""
 
-    __slots__ = ("cells", "line", "text")
+    __slots__ = ("cells", "group", "line", "text")
 
-    def __init__(self, line: int, cells: list[str], text: str = "") -> None:
+    def __init__(self, line: int, cells: list[str], text: str = "", group: str = "") -> None:
         self.line = line
         self.cells = cells
         self.text = text
+        self.group = group
 
 
 def parse_text(text: str, *, markdown: bool = False, title: str = "") -> DocumentStructure:
@@ -236,6 +305,16 @@ def _md_cells(line: str) -> list[str]:
     return [cell.strip().replace("\\|", "|") for cell in _MD_PIPE_SPLIT.split(line)]
 
 
+def _md_row_cells(line: str) -> list[str] | None:
+    """The cells of a Markdown pipe-table row, None for a line without a pipe."""
+    return _md_cells(line) if "|" in line else None
+
+
+def _spaced_cells(outer: bool | None) -> Callable[[str], list[str] | None]:
+    """How a `cell | cell` table with (or without) outer pipes reads its rows' cells."""
+    return functools.partial(_pipe_cells, outer=outer)
+
+
 def _is_rule(line: str) -> bool:
     """A table's delimiter or border line: `|---|:--:|`, `----+----`, `+----+====+`."""
     if not ("|" in line or "+" in line) or not ("-" in line or "=" in line):
@@ -287,6 +366,10 @@ class _Parser:
         self._no_table_until = -1  # lines up to this one were read as no table
         self._closers: dict[str, tuple[list[int], list[int]]] | None = None
         self._marks: list[object] = [_UNREAD] * self.n
+        # paragraph start -> (first line, last line), for those that may be read again as term
+        # lines or as a list of lines
+        self._term_paragraphs: dict[int, tuple[int, int]] = {}
+        self._item_paragraphs: dict[int, tuple[int, int]] = {}
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -299,7 +382,12 @@ class _Parser:
                 i += 1
                 continue
             i = self._block(i)
-        return self.out.finish(len(self.text))
+        structure = self.out.finish(len(self.text))
+        if self._term_paragraphs or self._item_paragraphs:
+            for section in structure.root.walk():
+                if section.blocks:
+                    section.blocks = self._reread(section.blocks)
+        return structure
 
     def _front_matter(self) -> int:
         """The line after YAML front matter, else 0: a first line `---`, then `key: ...` and
@@ -572,14 +660,19 @@ class _Parser:
             return None
         rows = [_Row(i, header)]
         k, last = i + 2, i + 1
-        while k < self.n and self._is_row_line(k):
+        group = ""
+        while k < self.n:
             b = self.body[k]
-            if not _is_rule(b):
-                if "|" not in b:
-                    break
-                rows.append(_Row(k, _md_cells(b)))
-            last = k
-            k += 1
+            if self._is_row_line(k) and ("|" in b or _is_rule(b)):
+                if not _is_rule(b):
+                    rows.append(_Row(k, _md_cells(b), group=group))
+                last = k
+                k += 1
+                continue
+            label = self._group_label(k, rows[-1], _md_row_cells)
+            if label is None:
+                break
+            group, k = label, k + 1
         return self._make_table(rows, 1, i, last), last + 1
 
     def _spaced_table(self, i: int) -> tuple[Table, int] | None:
@@ -587,18 +680,28 @@ class _Parser:
         rows: list[_Row] = []
         header_rows = 1
         k, last = i, i
-        while k < self.n and self._is_row_line(k, in_table=bool(rows)):
+        group = ""
+        while k < self.n:
             b = self.body[k]
-            if _is_rule(b):
-                if rows and header_rows == 1 and len(rows) <= 3:
-                    header_rows = -len(rows)  # rows above the first rule: the header
-                last = k
-                k += 1
+            cells = None
+            if self._is_row_line(k, in_table=bool(rows)):
+                if _is_rule(b):
+                    if rows and header_rows == 1 and len(rows) <= 3:
+                        header_rows = -len(rows)  # rows above the first rule: the header
+                    last = k
+                    k += 1
+                    continue
+                cells = _pipe_cells(b, rows[0].text[0] == "|" if rows else None)
+                if cells is not None and rows and _continues_grammar(rows[0], b, cells):
+                    cells = None
+            if cells is None:
+                outer = rows[0].text[0] == "|" if rows else None
+                label = self._group_label(k, rows[-1] if rows else None, _spaced_cells(outer))
+                if label is None:
+                    break
+                group, k = label, k + 1
                 continue
-            cells = _pipe_cells(b, rows[0].text[0] == "|" if rows else None)
-            if cells is None or (rows and _continues_grammar(rows[0], b, cells)):
-                break
-            rows.append(_Row(k, cells, b))
+            rows.append(_Row(k, cells, b, group))
             last = k
             k += 1
         if len(rows) < 2 or sum(1 for cell in rows[0].cells if cell) < 2:
@@ -631,15 +734,47 @@ class _Parser:
         """Line `k` split on tabs (a tab at either end is an empty cell, spaces are not)."""
         return [cell.strip() for cell in self._line(k).strip(" ").split("\t")]
 
+    def _group_label(
+        self, k: int, above: _Row | None, cells_of: Callable[[str], list[str] | None]
+    ) -> str | None:
+        """Line `k` as the label of the group of table rows below it ("Class 12 — Widget
+        Errors"), or None: a short line with a letter or digit and no pipe, tab or run of
+        spaces, no heading, fence or rule, not sentences, indented no deeper than the rows
+        around it, between row `above` and a row (`cells_of` reads its cells) of as many cells
+        that heads no table of its own (no rule line under it)."""
+        if above is None or k + 1 >= self.n:
+            return None
+        b, following = self.body[k], self.body[k + 1]
+        if not b or not following or len(b) > MAX_GROUP_CHARS or "|" in b or "\t" in b:
+            return None
+        if "  " in b:
+            return None  # aligned columns (a drawing, a table of another form)
+        if self.ind[k] > min(self.ind[above.line], self.ind[k + 1]) + 2:
+            return None  # a table's title centred above it (psql)
+        if k + 2 < self.n and _is_rule(self.body[k + 2]):
+            return None
+        if _is_sentences(b):
+            return None
+        if b[0] in "#`~" and (self._atx(k) is not None or self._fence(k) is not None):
+            return None
+        if _is_rule(b) or not _has_word(b):
+            return None
+        if _is_rule(following) or not self._is_row_line(k + 1, in_table=True):
+            return None
+        cells = cells_of(following)
+        return b if cells is not None and len(cells) == len(above.cells) else None
+
     def _make_table(self, rows: list[_Row], header_rows: int, first: int, last: int) -> Table:
         width = max(len(row.cells) for row in rows)
         cells = [[_clip(c) for c in row.cells] + [""] * (width - len(row.cells)) for row in rows]
+        groups = [row.group for row in rows[header_rows:]]
         return Table(
             header=cells[:header_rows],
             rows=cells[header_rows:],
             start=self.cs[first],
             end=self.ce[last],
             row_spans=[(self.cs[row.line], self.ce[row.line]) for row in rows[header_rows:]],
+            groups=groups if any(groups) else [],
         )
 
     # -- definitions --------------------------------------------------------------------------
@@ -824,6 +959,193 @@ class _Parser:
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         self.out.block(Paragraph(text, start, end))
+        count = last - first + 1
+        if count >= MIN_LINE_ITEMS and end - start <= count * (MAX_ITEM_LINE_CHARS + 1):
+            self._item_paragraphs[start] = (first, last)
+        if count <= MAX_TERM_LINES and text[-1] not in ".,;:":
+            self._term_paragraphs[start] = (first, last)
+
+    # -- paragraphs read again: term lines with descriptions, lines of items ------------------
+
+    def _reread(self, blocks: list[Block]) -> list[Block]:
+        """A section's blocks with runs of term paragraphs and their descriptions as definition
+        lists and paragraphs of item lines as lists."""
+        items = self._item_paragraphs
+        if len(blocks) < 2 * MIN_LINE_TERMS:  # too few for a run of definitions
+            return [self._line_list(block) if block.start in items else block for block in blocks]
+        terms = [self._term_lines(block) for block in blocks]
+        out: list[Block] = []
+        b = 0
+        while b < len(blocks):
+            found = terms[b]
+            if found is not None and b + 1 < len(blocks) and self._describes(found, blocks[b + 1]):
+                run = self._line_definitions(blocks, terms, b)
+                if self._starts_entry(blocks, terms, b + 1):  # or is the first term the next one?
+                    shifted = self._line_definitions(blocks, terms, b + 1)
+                    if shifted.score > run.score:
+                        out.append(self._line_list(blocks[b]))
+                        b, run = b + 1, shifted
+                if run.accepted:
+                    out.append(self._definition_list(blocks, terms, run))
+                    b = run.after
+                    continue
+                if len(run.parts) >= MIN_LINE_TERMS:  # no run starts inside this one either
+                    out.extend(self._line_list(block) for block in blocks[b : run.after])
+                    b = run.after
+                    continue
+            block = blocks[b]
+            out.append(self._line_list(block) if block.start in items else block)
+            b += 1
+        return out
+
+    def _line_definitions(
+        self, blocks: list[Block], terms: list[list[str] | None], b: int
+    ) -> _TermRun:
+        """The run of definitions starting at block `b`: each a term paragraph, then its
+        description: the next block (a paragraph or a `Label: value` line), and the paragraphs
+        after it up to the next term paragraph followed by one, with the other blocks (lists,
+        code) between them. A table ends the run, and so does the end of the section; the last
+        description ends with its last paragraph (not one ending with ':', which introduces what
+        follows). Several term lines are one term joined with ", "."""
+        run = _TermRun()
+        n = len(blocks)
+        while True:
+            last, c = b + 1, b + 2
+            while c < n and not isinstance(blocks[c], Table):
+                if self._starts_entry(blocks, terms, c):
+                    break
+                block = blocks[c]
+                if isinstance(block, Paragraph) and block.text[-1] != ":":
+                    last = c
+                c += 1
+            goes_on = c < n and not isinstance(blocks[c], Table)
+            if goes_on:
+                last = c - 1
+            run.parts.append((b, last))
+            run.term_chars += max(map(len, terms[b] or ()))
+            run.description_chars += blocks[b + 1].end - blocks[b + 1].start
+            run.after = last + 1
+            if not goes_on:
+                return run
+            b = c
+
+    def _definition_list(
+        self, blocks: list[Block], terms: list[list[str] | None], run: _TermRun
+    ) -> DefinitionList:
+        """The definition list of an accepted run: descriptions are their blocks' lines,
+        stripped, the blocks a blank line apart."""
+        entries: list[Definition] = []
+        for b, last in run.parts:
+            description = "\n\n".join(self._lines_of(block) for block in blocks[b + 1 : last + 1])
+            term = ", ".join(terms[b] or ())
+            entries.append(Definition(term, description, blocks[b].start, blocks[last].end))
+        return DefinitionList(entries, entries[0].start, entries[-1].end)
+
+    @staticmethod
+    def _starts_entry(blocks: list[Block], terms: list[list[str] | None], b: int) -> bool:
+        """Whether block `b` is a term paragraph followed by what may open a description."""
+        return terms[b] is not None and b + 1 < len(blocks) and _opens_description(blocks[b + 1])
+
+    def _term_lines(self, block: Block) -> list[str] | None:
+        """The lines of a paragraph that reads as a term of the definition below it: up to
+        `MAX_TERM_LINES` short lines, none a sentence or `Label: value`, ending with `.,;:`
+        or cut mid-sentence (`max_widgets (integer)`, `-j njobs` over `--jobs=njobs`)."""
+        found = self._term_paragraphs.get(block.start)
+        if found is None or not isinstance(block, Paragraph):
+            return None
+        first, last = found
+        if last - first >= MAX_TERM_LINES:
+            return None
+        lines = self.body[first : last + 1]
+        for index, line in enumerate(lines):
+            if len(line) > MAX_LINE_TERM_CHARS or line[-1] in ".,;:":
+                return None
+            if line.rsplit(None, 1)[-1] in _MID_SENTENCE_WORDS:  # "from", not "ON" or "IF"
+                return None
+            if index + 1 < len(lines) and line[-1] in _WRAP_ENDS:
+                return None
+            if _SENTENCE_BREAK.search(line) or (":" in line and _label_value(line) is not None):
+                return None
+        return lines
+
+    @staticmethod
+    def _describes(term: list[str], block: Block) -> bool:
+        """Whether `block` may start the description of `term` that starts a run: it may open
+        a description and is clearly longer than each term line."""
+        longest = max(len(line) for line in term)
+        return _opens_description(block) and block.end - block.start >= DESCRIPTION_RATIO * longest
+
+    def _lines_of(self, block: Block) -> str:
+        """The text of `block`, each line stripped."""
+        if isinstance(block, Paragraph) and "\n" not in block.text:
+            return block.text
+        return "\n".join(line.strip() for line in self.text[block.start : block.end].split("\n"))
+
+    def _line_list(self, block: Block) -> Block:
+        """`block` as a list when it is a paragraph of `MIN_LINE_ITEMS`+ item lines (a contents
+        page: `E.1. Release 4.2`, `E.1.1. Migration`): one item a line, nested by the depth of
+        their section numbers when every line has one; else `block` itself."""
+        found = self._item_paragraphs.get(block.start)
+        if found is None or not isinstance(block, Paragraph):
+            return block
+        first, last = found
+        if not self._item_lines(first, last):
+            return block
+        return ListBlock(self._outline_items(first, last), block.start, block.end)
+
+    def _item_lines(self, first: int, last: int) -> bool:
+        """Whether lines `first`..`last` are each an item-like phrase: short, starting with a
+        letter, digit, quote, bracket or dash, no sentences, no wrapped prose (a line ending
+        mid-sentence, or going on in lower case under a capital start or a long line, a bracket
+        closed on another line, a period ending only the last line), no code, `Label: value`
+        or table line."""
+        lines = self.body[first : last + 1]
+        capital = not lines[0][0].islower()
+        previous = ""
+        for line in lines:  # the cheap checks first
+            if len(line) > MAX_ITEM_LINE_CHARS or line[-1] in _WRAP_ENDS:
+                return False
+            if not (line[0].isalnum() or (line[0] in _ITEM_OPENERS and _has_word(line))):
+                return False
+            if previous and line[0].islower() and (capital or len(previous) >= WRAPPED_LINE_CHARS):
+                return False  # the line goes on with the sentence of the line above
+            if "|" in line or "\t" in line:
+                return False
+            previous = line
+        if lines[-1][-1] == "." and any(line[-1] != "." for line in lines):
+            return False  # one sentence wrapped over the lines
+        for index, line in enumerate(lines):
+            if _ends_mid_sentence(line) or _is_sentences(line) or _ITEM_CODE_LIKE.search(line):
+                return False
+            if not _balanced(line):
+                return False  # a bracket closed on another line
+            if index and line.split(None, 1)[0] in _MID_SENTENCE_WORDS:
+                return False
+            if ":" in line and _label_value(line) is not None:
+                return False
+        return True
+
+    def _outline_items(self, first: int, last: int) -> list[ListItem]:
+        """Lines `first`..`last` as list items, nested by the depth of their section numbers
+        ("E.1." holds "E.1.1.") when every line starts with one, else flat."""
+        depths: list[int] = []
+        for k in range(first, last + 1):
+            match = _OUTLINE_NUMBER.match(self.body[k])
+            if match is None:
+                depths = [0] * (last - first + 1)
+                break
+            depths.append(match[0].rstrip(".").count(".") + 1)
+        top: list[ListItem] = []
+        stack: list[tuple[int, ListItem]] = []
+        for k, depth in zip(range(first, last + 1), depths, strict=True):
+            item = ListItem(self.body[k], self.cs[k], self.ce[k])
+            while stack and (stack[-1][0] >= depth or len(stack) >= MAX_LIST_DEPTH):
+                stack.pop()
+            (stack[-1][1].children if stack else top).append(item)
+            for _, above in stack:
+                above.end = item.end
+            stack.append((depth, item))
+        return top
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -847,6 +1169,32 @@ def _wraps(line: str, following: str) -> bool:
         return True
     last = line.rsplit(None, 1)[-1].casefold()
     return last in _JOINING_WORDS
+
+
+def _opens_description(block: Block) -> bool:
+    """Whether `block` may be the first of a description below a term paragraph: a paragraph,
+    or one `Label: value` line (a list of them is a listing of its own)."""
+    return isinstance(block, Paragraph) or (
+        isinstance(block, DefinitionList) and len(block.entries) == 1
+    )
+
+
+def _ends_mid_sentence(line: str) -> bool:
+    """Whether `line` stops where a sentence goes on: after a comma, an opening bracket, a dash
+    or a joining word in lower case ("of", "the", "is"; "IF" or "ON" may be a keyword)."""
+    if line[-1] in _WRAP_ENDS:
+        return True
+    return line.rsplit(None, 1)[-1] in _MID_SENTENCE_WORDS
+
+
+def _is_sentences(line: str) -> bool:
+    """Whether `line` reads as prose: sentences following each other, or one sentence of
+    five words or more ending with a period."""
+    return bool(_SENTENCE_BREAK.search(line)) or (line[-1] == "." and line.count(" ") >= 4)
+
+
+def _has_word(line: str) -> bool:
+    return any(char.isalnum() for char in line)
 
 
 def _is_underline(line: str) -> bool:

@@ -88,7 +88,12 @@ class Code:
 class Table:
     """A table: `header` holds the header rows (rowspan/colspan resolved: a spanning cell's text
     is repeated in every column and row it covers), `rows` the body rows, each padded to the
-    same width; `row_spans[i]` is where body row `i` is in the text."""
+    same width; `row_spans[i]` is where body row `i` is in the text.
+
+    `groups[i]` is the label of the group body row `i` falls under ("" for none): a group row is
+    a line between body rows that labels the rows below it ("Class 12 — Widget Errors"; in HTML
+    one cell spanning the whole row), written as a line of its own, not a row. `groups` is
+    empty when the table has no group rows."""
 
     header: list[list[str]]
     rows: list[list[str]]
@@ -96,6 +101,7 @@ class Table:
     end: int
     caption: str = ""
     row_spans: list[tuple[int, int]] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
     kind: Literal["table"] = "table"
 
     @property
@@ -430,6 +436,8 @@ def _block_json(block: Block) -> dict[str, Any]:
         base.update(h=block.header, r=block.rows, rs=[list(s) for s in block.row_spans])
         if block.caption:
             base["c"] = block.caption
+        if block.groups:
+            base["g"] = block.groups
     elif isinstance(block, ListBlock):
         base["i"] = [_item_json(item) for item in block.items]
         if block.ordered:
@@ -453,6 +461,7 @@ def _block_from(data: dict[str, Any]) -> Block:
             end=end,
             caption=str(data.get("c", "")),
             row_spans=[(int(a), int(b)) for a, b in data.get("rs", [])],
+            groups=[str(g) for g in data.get("g", [])],
         )
     if kind == "list":
         return ListBlock([_item_from(i) for i in data["i"]], start, end, bool(data.get("o")))
@@ -582,10 +591,10 @@ class DocumentRenderer:
 
     The written forms: a heading `## Heading` (as many '#' as its level), a paragraph as it is,
     a table as an optional caption line then one `cell | cell` line per header and body row
-    ('|' inside a cell written '\\|'), a list as `- item` / `1. item` lines (nested items
-    indented by two spaces per level), a definition list as `term: description` lines (a
-    description of several lines goes on the lines after the term, indented by two spaces),
-    code as its lines."""
+    ('|' inside a cell written '\\|'; a group label on a line of its own above the first row
+    of its group), a list as `- item` / `1. item` lines (nested items indented by two spaces
+    per level), a definition list as `term: description` lines (a description of several
+    lines goes on the lines after the term, indented by two spaces), code as its lines."""
 
     def __init__(self, title: str = "") -> None:
         self.title = title
@@ -635,13 +644,22 @@ class DocumentRenderer:
         self._sections.block(Code(body, start, end, language))
 
     def table(
-        self, header: Sequence[Sequence[str]], rows: Sequence[Sequence[str]], caption: str = ""
+        self,
+        header: Sequence[Sequence[str]],
+        rows: Sequence[Sequence[str]],
+        caption: str = "",
+        groups: Sequence[str] = (),
     ) -> None:
-        """A table of already resolved cells (spans expanded); rows are padded to one width."""
+        """A table of already resolved cells (spans expanded); rows are padded to one width.
+        `groups[i]` is the group label of body row `i` ("" or missing: none); a label is
+        written on its own line above the first row of a run of rows sharing it."""
         head = [[_cell(c) for c in row] for row in header]
-        body = [[_cell(c) for c in row] for row in rows]
         head = [row for row in head if any(row)]
-        body = [row for row in body if any(row)]
+        labels = [_cell(g) for g in groups[: len(rows)]]
+        labels += [""] * (len(rows) - len(labels))
+        pairs = [([_cell(c) for c in r], g) for r, g in zip(rows, labels, strict=True)]
+        pairs = [(cells, g) for cells, g in pairs if any(cells)]
+        body = [cells for cells, _ in pairs]
         if not head and not body:
             if caption:
                 self.paragraph(caption)
@@ -650,16 +668,19 @@ class DocumentRenderer:
         head = [row + [""] * (width - len(row)) for row in head]
         body = [row + [""] * (width - len(row)) for row in body]
         caption = one_line(caption)
-        lines = ([caption] if caption else []) + [" | ".join(row) for row in [*head, *body]]
+        lines = ([caption] if caption else []) + [" | ".join(row) for row in head]
+        body_lines: list[int] = []  # the line of each body row
+        previous = ""
+        for row, (_, label) in zip(body, pairs, strict=True):
+            if label and label != previous:
+                lines.append(label)
+            previous = label
+            body_lines.append(len(lines))
+            lines.append(" | ".join(row))
         start, end = self._write("\n".join(lines))
-        row_spans: list[tuple[int, int]] = []
-        offset = start + (len(caption) + 1 if caption else 0)
-        for row in head:
-            offset += len(" | ".join(row)) + 1
-        for row in body:
-            line = " | ".join(row)
-            row_spans.append((offset, offset + len(line)))
-            offset += len(line) + 1
+        offsets = _line_offsets(start, lines)
+        row_spans = [(offsets[k], offsets[k] + len(lines[k])) for k in body_lines]
+        found = [label.replace("\\|", "|") for _, label in pairs]
         self._sections.block(
             Table(
                 header=[[c.replace("\\|", "|") for c in r] for r in head],
@@ -668,6 +689,7 @@ class DocumentRenderer:
                 end=end,
                 caption=caption,
                 row_spans=row_spans,
+                groups=found if any(found) else [],
             )
         )
 

@@ -86,3 +86,20 @@ def test_single_rows_are_no_listing_and_names_are_leads() -> None:
     assert row_name("Release 2.4 (2021-03-01)") == "Release 2.4"
     assert row_name("max_connections: the most clients") == "max_connections"
     assert row_name("Plain name.") == "Plain name"
+
+
+def test_rows_of_a_grouped_table_carry_their_group() -> None:
+    text = (
+        "Error | Meaning\nClass 12 — Widget Errors\n12000 | widget_error\n12001 | widget_jammed\n"
+        "Class 13 — Gadget Errors\n13000 | gadget_error\n"
+    )
+    [table] = listings(parse_text(text))
+    assert [(row.name, row.group) for row in table.rows] == [
+        ("12000", "Class 12 — Widget Errors"),
+        ("12001", "Class 12 — Widget Errors"),
+        ("13000", "Class 13 — Gadget Errors"),
+    ]
+    assert table.rows[2].values == {"Error": "13000", "Meaning": "gadget_error"}
+    assert text[table.rows[2].start : table.rows[2].end] == "13000 | gadget_error"
+    [plain] = listings(parse_text(STATIONS.split("## Notes")[0]))
+    assert {row.group for row in plain.rows} == {""}

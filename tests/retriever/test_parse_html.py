@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from retriever.listings import listings
 from retriever.parse_html import HtmlParse, parse_html
+from retriever.parse_text import parse_text
 from retriever.structure import (
     Code,
     Definition,
@@ -63,9 +65,13 @@ def check_block(text: str, block: object) -> None:
     if isinstance(block, Paragraph | Code):
         assert text[block.start : block.end] == block.text
     elif isinstance(block, Table):
-        lines = ([block.caption] if block.caption else []) + [
-            escaped(row) for row in [*block.header, *block.rows]
-        ]
+        lines = ([block.caption] if block.caption else []) + [escaped(r) for r in block.header]
+        labels = block.groups or [""] * len(block.rows)
+        assert len(labels) == len(block.rows)
+        for row, label, above in zip(block.rows, labels, ["", *labels], strict=False):
+            if label and label != above:
+                lines.append(label)  # a group row: its label on a line of its own
+            lines.append(escaped(row))
         assert text[block.start : block.end] == "\n".join(lines)
         assert len(block.row_spans) == len(block.rows)
         for (start, end), row in zip(block.row_spans, block.rows, strict=True):
@@ -498,6 +504,71 @@ def test_bad_spans_are_clamped() -> None:
     assert len(table.rows) == 3
     assert table.width == 1000  # the cap
     assert "a table wider than 1000 columns was cut" in result.problems
+
+
+GROUPED = """<h1>Widget error codes</h1>
+<table><thead><tr><th>Code</th><th>Name</th></tr></thead><tbody>
+<tr><td colspan="2">Class 12 — Widget Errors</td></tr>
+<tr><td>12000</td><td>widget_error</td></tr>
+<tr><td>12001</td><td>widget_jammed</td></tr>
+<tr><th colspan="2">Class 13 — Gadget Errors</th></tr>
+<tr><td>13000</td><td>gadget_error</td></tr>
+<tr><td colspan="2">Every code here is made up.</td></tr>
+</tbody></table>
+<table><tr><th>Code</th><th>Name</th></tr>
+<tr><th colspan="2">Frobnication</th></tr>
+<tr><th colspan="2">Frobnication, first phase</th></tr>
+<tr><td>F1</td><td>frob_started</td></tr>
+<tr><td colspan="2">%s</td></tr>
+<tr><td rowspan="2">F3</td><td>frob_paused</td></tr>
+<tr><td>not a group: F3 spans into this row</td></tr>
+<tr><td>F2</td><td>frob_stopped</td></tr>
+</table>""" % ("A long note. " * 12)
+
+
+def test_group_rows_label_the_rows_below_them() -> None:
+    result = parse(GROUPED)
+    first, second = blocks_of(result, Table)
+    assert first.header == [["Code", "Name"]]
+    assert first.rows == [
+        ["12000", "widget_error"],
+        ["12001", "widget_jammed"],
+        ["13000", "gadget_error"],
+        ["Every code here is made up.", "Every code here is made up."],  # no rows under it
+    ]
+    assert first.groups == ["Class 12 — Widget Errors"] * 2 + ["Class 13 — Gadget Errors"] * 2
+    text = result.document.text
+    assert "Code | Name\nClass 12 — Widget Errors\n12000 | widget_error\n" in text
+    # without a <thead>: a spanning <th> under the header row is a group row, not a header
+    assert second.header == [["Code", "Name"]]
+    assert [row[0] for row in second.rows] == [
+        "Frobnication",  # another group row under it: it stays a row
+        "F1",
+        ("A long note. " * 12).strip(),  # too long for a label
+        "F3",
+        "F3",
+        "F2",
+    ]
+    assert second.rows[4] == ["F3", "not a group: F3 spans into this row"]
+    assert second.groups == [""] + ["Frobnication, first phase"] * 5
+    # the text reads back as the same tables
+    again = parse_text(text)
+    assert [t for _, t in again.tables()] == [first, second]
+    assert listings(result.document.structure)[0].rows[2].group == "Class 13 — Gadget Errors"
+
+
+def test_group_rows_survive_truncation() -> None:
+    rows = "".join(
+        f'<tr><td colspan="2">Group {g}</td></tr>'
+        + "".join(f"<tr><td>c{g}{k}</td><td>{'x' * 20}</td></tr>" for k in range(5))
+        for g in range(10)
+    )
+    html = f"<h1>T</h1><table><tr><th>Code</th><th>Value</th></tr>{rows}</table>"
+    result = parse(html, max_chars=400)
+    assert result.truncated
+    (table,) = blocks_of(result, Table)
+    assert 0 < len(table.rows) < 50 and len(table.groups) == len(table.rows)
+    assert table.groups[0] == "Group 0" and table.rows[0][0] == "c00"
 
 
 def test_all_th_table_keeps_first_row_as_header() -> None:

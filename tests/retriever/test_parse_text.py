@@ -55,8 +55,8 @@ def _check_items(
     for item in items:
         if not (last <= item.start <= item.end <= high):
             problems.append(f"list item {item.text!r} at {item.start}-{item.end} out of order")
-        if text[item.start] not in "-*+•0123456789":
-            problems.append(f"list item {item.text!r} does not start at its marker")
+        if text[item.start] not in "-*+•0123456789" and not text.startswith(item.text, item.start):
+            problems.append(f"list item {item.text!r} does not start at its marker or text")
         last = item.end
         _check_items(text, item.children, item.start, item.end, problems)
 
@@ -529,6 +529,224 @@ def test_structure_survives_json() -> None:
     assert DocumentStructure.from_json(structure.to_json()) == structure
 
 
+# --- term lines, plain-line lists, group rows (text rendered from HTML) ----------------------
+
+OPTIONS = """# frobnicate
+
+## Options
+
+frobnicate reads widgets and writes gadgets. It takes these options.
+
+-j njobs
+--jobs=njobs
+
+Run njobs frobnications at the same time, one per widget.
+
+Each job opens its own connection, so the widget server must allow as many.
+
+--verbose
+
+Print every widget as it is read.
+
+max_widgets (integer)
+
+The most widgets read in one run; more are left for the next run.
+
+```
+frobnicate --max-widgets 10
+```
+
+The default is no limit at all.
+
+## Exit status
+
+frobnicate exits with 0 when every widget was read.
+"""
+
+
+def test_term_lines_over_paragraphs_are_a_definition_list() -> None:
+    structure = parse_text(OPTIONS)
+    assert_spans_valid(OPTIONS, structure)
+    assert _outline(structure) == [
+        ("heading", "1", "frobnicate"),
+        ("heading", "2", "Options"),
+        ("paragraph",),
+        ("definitions",),
+        ("heading", "2", "Exit status"),
+        ("paragraph",),
+    ]
+    blocks = [block for _, block in structure.blocks()]
+    assert _text(blocks[0]).startswith("frobnicate reads widgets")  # the intro stays
+    options = blocks[1]
+    assert isinstance(options, DefinitionList)
+    assert _entries(options) == [
+        (
+            "-j njobs, --jobs=njobs",
+            "Run njobs frobnications at the same time, one per widget.\n\n"
+            "Each job opens its own connection, so the widget server must allow as many.",
+        ),
+        ("--verbose", "Print every widget as it is read."),
+        (
+            "max_widgets (integer)",
+            "The most widgets read in one run; more are left for the next run.\n\n"
+            "```\nfrobnicate --max-widgets 10\n```\n\n"
+            "The default is no limit at all.",
+        ),
+    ]
+    spans = [OPTIONS[entry.start : entry.end] for entry in options.entries]
+    assert spans[0].startswith("-j njobs\n--jobs=njobs\n\nRun njobs")
+    assert spans[0].endswith("allow as many.")
+    assert spans[1] == "--verbose\n\nPrint every widget as it is read."
+    assert spans[2].endswith("no limit at all.")  # the code inside the description too
+    assert options.start == OPTIONS.index("-j njobs") and options.end == options.entries[-1].end
+
+
+def test_the_first_term_is_the_one_with_the_longer_description() -> None:
+    # a header line ("Description") above the first term could be read as a term itself
+    text = (
+        "Description\n\nwidget_id integer\n\nThe number of the widget in its batch\n\n"
+        "widget_name text\n\nThe name the widget was given when it was made\n\n"
+        "batch_id integer (references batches.id)\n\nThe batch the widget belongs to\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert [block.kind for block in blocks] == ["paragraph", "definitions"]
+    assert [term for term, _ in _entries(blocks[1])] == [
+        "widget_id integer",
+        "widget_name text",
+        "batch_id integer (references batches.id)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # short lines followed by text no longer than they are
+        "Fast\n\nSmall\n\nFree\n\nSafe\n\nOpen\n\nTested\n",
+        # only two terms with descriptions
+        "--quiet\n\nPrint nothing but errors while running.\n\n"
+        "--loud\n\nPrint every widget and every gadget as it goes.\n",
+        # prose: sentences, lines ending with ':' or cut mid-sentence
+        "The frobnicate tool got faster this year.\n\nWe thank everyone who helped:\n\n"
+        "Ann, Bo and Cy sent patches for the widget reader and the gadget writer.\n\n"
+        "It is twice as fast as the last release on every widget we tried.\n\n"
+        "It now reads widgets from\n\nany server that speaks the widget protocol, old or new.\n\n"
+        "See you next year.\n\nThe frobnicate team, writing from the widget works.\n",
+    ],
+)
+def test_prose_with_short_lines_is_no_definition_list(text: str) -> None:
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert "definitions" not in [block.kind for _, block in structure.blocks()]
+
+
+def test_runs_of_plain_lines_are_lists() -> None:
+    text = (
+        "Contents\n\n"
+        "E.1. Release 4.2\nE.1.1. Migration to Version 4.2\nE.1.2. Changes\n"
+        "E.2. Release 4.1\nE.2.1. Migration to Version 4.1\n\n"
+        "Chapter 1 Widgets\nChapter 2 Gadgets\nChapter 3 Frobnicators\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert [block.kind for block in blocks] == ["paragraph", "list", "list"]
+    releases, chapters = blocks[1], blocks[2]
+    assert isinstance(releases, ListBlock) and not releases.ordered
+    assert [(item.text, [child.text for child in item.children]) for item in releases.items] == [
+        ("E.1. Release 4.2", ["E.1.1. Migration to Version 4.2", "E.1.2. Changes"]),
+        ("E.2. Release 4.1", ["E.2.1. Migration to Version 4.1"]),
+    ]
+    first = releases.items[0]
+    assert text[first.start : first.end] == (
+        "E.1. Release 4.2\nE.1.1. Migration to Version 4.2\nE.1.2. Changes"
+    )
+    assert _items(chapters) == ["Chapter 1 Widgets", "Chapter 2 Gadgets", "Chapter 3 Frobnicators"]
+    assert all(not item.children for item in chapters.items)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The widget reader was rewritten\nfrom scratch this year, and it is\nmuch faster now.",
+        "Widgets are read by the reader\nGadgets are written by the writer\nAll of it is fast.",
+        "Frobnicate reads widgets (and\ngadgets) from the server\nWidget Works Ltd",
+        "x = 1\ny = 2\nz = x + y",
+        "name    size\nwidget  10\ngadget  20",
+        "Widget one\nColour: blue\nWidget two",
+        "Only two\nshort lines",
+        "* * *\n#\n(…)",
+    ],
+)
+def test_what_plain_lines_are_not_a_list(text: str) -> None:
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert "list" not in [block.kind for _, block in structure.blocks()]
+
+
+def test_group_rows_keep_a_table_whole() -> None:
+    text = (
+        "Code | Name\n"
+        "Class 12 — Widget Errors\n"
+        "12000 | widget_error\n12001 | widget_jammed\n"
+        "Class 13 — Gadget Errors\n"
+        "13000 | gadget_error\n\n"
+        "| Code | Name |\n|------|------|\n"
+        "Frobnication\n"
+        "| F1 | frob_started |\n| F2 | frob_stopped |\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    (_, errors), (_, frobs) = structure.tables()
+    assert [block.kind for _, block in structure.blocks()] == ["table", "table"]
+    assert errors.header == [["Code", "Name"]]
+    assert errors.rows == [
+        ["12000", "widget_error"],
+        ["12001", "widget_jammed"],
+        ["13000", "gadget_error"],
+    ]
+    assert errors.groups == [
+        "Class 12 — Widget Errors",
+        "Class 12 — Widget Errors",
+        "Class 13 — Gadget Errors",
+    ]
+    assert [text[a:b] for a, b in errors.row_spans][2] == "13000 | gadget_error"
+    assert frobs.rows == [["F1", "frob_started"], ["F2", "frob_stopped"]]
+    assert frobs.groups == ["Frobnication", "Frobnication"]
+    again = DocumentStructure.from_json(structure.to_json())
+    assert [table for _, table in again.tables()] == [errors, frobs]
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        "The widget table ends here. The gadget table follows.",  # sentences
+        "## Gadgets",  # a heading
+        "----+----",  # a rule
+        "Gadgets  sorted by size",  # aligned columns
+    ],
+)
+def test_lines_between_rows_that_are_no_group_rows(between: str) -> None:
+    text = f"Code | Name\nW1 | widget\nW2 | wodget\n{between}\nG1 | gadget\nG2 | gidget\n"
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    first = structure.tables()[0][1]
+    assert len(first.rows) == 2 and not first.groups
+    assert all(not table.groups for _, table in structure.tables())
+
+
+def test_a_line_above_the_header_of_another_table_is_no_group_row() -> None:
+    text = "Code | Name\n-----+-----\nW1 | widget\nGadgets\nCode | Size\n-----+-----\nG1 | 10\n"
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert [table.header for _, table in structure.tables()] == [
+        [["Code", "Name"]],
+        [["Code", "Size"]],
+    ]
+    assert all(not table.groups for _, table in structure.tables())
+
+
 # --- properties ---------------------------------------------------------------------------------
 
 _FRAGMENTS = [
@@ -585,6 +803,10 @@ def test_speed_stays_linear() -> None:
         "term\n  desc\n" + "\n" * 50_000 + "  more",
         "- item\n" + "\n" * 50_000 + "  more",
         "word " * 400_000,
+        "--opt\n\nThe option does this.\n\n" * 20_000,
+        "a\n\nbb\n\n" * 20_000,
+        "Short line\n" * 50_000,
+        "A | B\nGroup\n" * 20_000,
     ]:
         started = time.perf_counter()
         structure = parse_text(text)

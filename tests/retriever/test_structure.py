@@ -163,3 +163,49 @@ def test_helpers() -> None:
     assert column_names([], 2) == ["", ""]
     assert slugify("2.1 Set-up & Use") == "21-set-up-use"
     assert isinstance(Paragraph("x", 0, 1), Paragraph) and Table([], [], 0, 0).width == 0
+
+
+def _grouped() -> tuple[str, DocumentStructure]:
+    r = DocumentRenderer("Error codes")
+    r.table(
+        [["Code", "Name"]],
+        [["W1", "widget_jammed"], ["W2", "widget|lost"], ["G1", "gadget_error"], ["", ""]],
+        caption="Table 2. Errors",
+        groups=["Class W — Widget Errors", "Class W — Widget Errors", "Class G — Gadgets", "x"],
+    )
+    rendered = r.finish()
+    return rendered.text, rendered.structure
+
+
+def test_group_rows_are_written_on_lines_of_their_own() -> None:
+    text, structure = _grouped()
+    assert text == (
+        "Table 2. Errors\nCode | Name\n"
+        "Class W — Widget Errors\nW1 | widget_jammed\nW2 | widget\\|lost\n"
+        "Class G — Gadgets\nG1 | gadget_error"
+    )
+    table = structure.tables()[0][1]
+    assert table.rows == [["W1", "widget_jammed"], ["W2", "widget|lost"], ["G1", "gadget_error"]]
+    assert table.groups == ["Class W — Widget Errors"] * 2 + ["Class G — Gadgets"]
+    assert [text[a:b] for a, b in table.row_spans] == [
+        "W1 | widget_jammed",
+        "W2 | widget\\|lost",
+        "G1 | gadget_error",
+    ]
+    assert table.end == len(text)
+    plain = DocumentRenderer()
+    plain.table([["A", "B"]], [["1", "2"], ["3", "4"]], groups=["", ""])
+    assert plain.finish().structure.tables()[0][1].groups == []  # no group rows: no labels
+
+
+def test_table_groups_survive_json_and_old_json_still_loads() -> None:
+    _, structure = _grouped()
+    data = json.loads(json.dumps(structure.to_json()))
+    assert DocumentStructure.from_json(data) == structure
+    table_json = data["root"]["b"][0]
+    assert table_json["g"][2] == "Class G — Gadgets"
+    del table_json["g"]  # as stored before tables had groups
+    old = DocumentStructure.from_json(data).tables()[0][1]
+    assert old.groups == [] and old.rows == structure.tables()[0][1].rows
+    _, manual = _manual()
+    assert "g" not in manual.to_json()["root"]["c"][0]["b"][0]  # a table without groups
