@@ -38,6 +38,9 @@ _MONTHS = {
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _MONTH_FIRST = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
 _DAY_FIRST = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_VERSION_WORD = re.compile(r"\b(?:versions?|releases?|v(?=\d))", re.IGNORECASE)
+_MEASURED = re.compile(r"[$€£¥]\s*\d|\d\s*(?:%|[^\W\d_]{1,15}\b)")
+"""A number with a unit, a scale or a currency ("2.25 km", "1.5 million", "$4.50", "12%")."""
 _YEAR_ONLY = re.compile(r"^\s*(?:in\s+|year\s+)?(\d{4})\s*$", re.IGNORECASE)
 _VERSION = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+)+)(?![\w.]*\d)", re.IGNORECASE)
 
@@ -90,10 +93,25 @@ def _holds(test: str, found: object, bound: object) -> bool:
     return found <= bound  # type: ignore[operator]
 
 
-def compare(test: str, value: str, bound: str) -> bool | None:
+def looks_like_version(bound: str, value: str = "", hint: str = "") -> bool:
+    """Whether a dotted bound is a version: three or more parts (3.10.2), the word version /
+    release / v2 near it (in the bound, the value or the hint: the compared field's name), or
+    no unit or currency beside the numbers on either side ("3.10" > "3.9"). "1.5 million",
+    "2.25 km" and "$4.50" are decimals."""
+    parsed = read_version(bound)
+    if parsed is None:
+        return False
+    if len(parsed) >= 3 or _VERSION_WORD.search(f"{hint} {bound} {value}"):
+        return True
+    return not (_MEASURED.search(bound) or _MEASURED.search(value))
+
+
+def compare(test: str, value: str, bound: str, hint: str = "") -> bool | None:
     """Whether `value` (read from a source) passes `test` against `bound` (from the question),
     compared as dates, versions or numbers, whichever both sides can be read as first; a year
-    bound compares with the year of a date. None when the value states nothing comparable."""
+    bound compares with the year of a date; a dotted bound is a version only with a sign of one
+    (`looks_like_version`; `hint` is the name of the field compared). None when the value
+    states nothing comparable."""
     bound_date = read_date(bound)
     year = _YEAR_ONLY.match(bound)
     found_date = read_date(value)
@@ -102,7 +120,7 @@ def compare(test: str, value: str, bound: str) -> bool | None:
     if year is not None and found_date is not None:
         return _holds(test, found_date.year, int(year.group(1)))
     bound_version = read_version(bound)
-    if bound_version is not None and len(bound_version) >= 2:
+    if bound_version is not None and looks_like_version(bound, value, hint):
         found_version = read_version(value)
         if found_version is None:
             plain = numbers_in(value)

@@ -71,10 +71,18 @@ async def coverage_node(state: ResearchState, runtime: Runtime[RunContext]) -> d
     doubtful = [r for r in merged.values() if r.get("status") == "unknown"]
     followups: list[dict[str, Any]] = []
     empty_cells = 0
+    # rows of one entity (a list's row and the entity's own page) share their cells
+    filled: dict[str, set[str]] = {}
+    for row in merged.values():
+        if row.get("status") == "pass":
+            have = {c for c, cell in row["cells"].items() if cell.get("value")}
+            filled.setdefault(_entity(row), set()).update(have)
+    asked: set[str] = set()
     for row_id, row in merged.items():
-        if row.get("status") != "pass":
+        if row.get("status") != "pass" or _entity(row) in asked:
             continue
-        empty = [c.name for c in plan.columns if not row["cells"].get(c.name, {}).get("value")]
+        asked.add(_entity(row))
+        empty = [c.name for c in plan.columns if c.name not in filled[_entity(row)]]
         empty_cells += len(empty)
         if empty and round_ < ctx.wide.followup_rounds and ctx.seconds_left() > 0:
             exclude = sorted({cell.get("source_id", "") for cell in row["cells"].values()})
@@ -107,6 +115,10 @@ async def coverage_node(state: ResearchState, runtime: Runtime[RunContext]) -> d
     }
 
 
+def _entity(row: dict[str, Any]) -> str:
+    return str(row.get("merge_key") or row.get("key", ""))
+
+
 async def _row_text(
     ctx: RunContext, row: dict[str, Any], entry: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -118,9 +130,13 @@ async def _row_text(
             "text": entry["evidence"],
         }
     try:
-        return await read_full(ctx, row["source_id"])
+        document = await read_full(ctx, row["source_id"])
     except ToolError:
         return None
+    span = entry.get("row") or {}
+    if span.get("kind", "page") != "page":  # a listing row: its own text only
+        document = {**document, "text": document["text"][span["start"] : span["end"]]}
+    return document
 
 
 def route_coverage(state: ResearchState) -> str | list[Send]:

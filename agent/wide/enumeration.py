@@ -38,6 +38,8 @@ from tools.base import ToolError
 
 EVIDENCE_CHARS = 6000
 """Characters of a listing row's own text kept with it for its fill."""
+EVIDENCE_BUDGET = 1_000_000
+"""Characters of row evidence the enumeration state may hold in all."""
 MIN_DROP_EVIDENCE = 3
 """Candidates that fail only one condition group before that group may be dropped."""
 
@@ -235,6 +237,7 @@ async def _rows_of(
     question: str,
     document: dict[str, Any],
     condition_groups: list[list[Any]],
+    evidence_room: int,
 ) -> tuple[dict[str, dict[str, Any]], Usage]:
     """The candidate rows one document offers, each with its group verdicts (and what mapping
     a table's columns by meaning cost)."""
@@ -243,6 +246,7 @@ async def _rows_of(
     rows = candidate_rows(plan, question, document["source_id"], text, title, structure)
     rows, usage = await map_by_meaning(ctx, plan, rows)
     page_fields = parse_fields(text) if any(r.is_page for r in rows) else []
+    room = evidence_room
     found = {}
     for row in rows:
         verdicts = row_verdicts(condition_groups, row, text, title, page_fields)
@@ -252,9 +256,11 @@ async def _rows_of(
             "url": document.get("url", ""),
             "title": title,
         }
-        if not row.is_page and GroupVerdict.FAIL not in verdicts:
-            # a listing row's own text travels with it: its fill reads nothing again
+        if not row.is_page and GroupVerdict.FAIL not in verdicts and room > 0:
+            # a listing row's own text travels with it: its fill reads nothing again (within
+            # a budget: the graph state is saved at every step; past it, fill reads again)
             entry["evidence"] = text[row.start : row.end][:EVIDENCE_CHARS]
+            room -= len(entry["evidence"])
         found[row.row_id] = entry
     return found, usage
 
@@ -329,7 +335,10 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         enumeration["documents"].append(source_id)
         if document["source_id"] != source_id:
             enumeration["documents"].append(document["source_id"])
-        found, cost = await _rows_of(ctx, plan, question, document, condition_groups)
+        room = EVIDENCE_BUDGET - sum(
+            len(e.get("evidence") or "") for e in enumeration["candidates"].values()
+        )
+        found, cost = await _rows_of(ctx, plan, question, document, condition_groups, room)
         usage.add(cost)
         for row_id, entry in found.items():
             enumeration["candidates"].setdefault(row_id, entry)
@@ -431,26 +440,36 @@ def fill_sends(state: ResearchState) -> list[Send]:
     return sends
 
 
-def _listed_members(enumeration: dict[str, Any]) -> set[str]:
-    """The merge keys of the rows that listings sure to hold the question's rows gave, which
-    meet the conditions or may."""
+def _listed_members(enumeration: dict[str, Any], *, strong: bool = True) -> set[str]:
+    """The merge keys of the listing rows that meet the conditions or may (only those of
+    listings sure to hold the question's rows, when `strong`)."""
     status = statuses(enumeration)
     return {
         merge_key(entry["row"]["key"])
         for row_id, entry in enumeration["candidates"].items()
         if entry["row"]["kind"] != RowKind.PAGE
-        and entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE
+        and (not strong or entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE)
         and status[row_id] is not RowStatus.FAIL
     }
 
 
 def kept_rows(enumeration: dict[str, Any]) -> set[str]:
-    """The candidates that may become rows. When a listing sure to hold the question's rows
-    gave a member, the answer is that kind of row: a page is kept only when it is about one
-    of the listed rows (merged with it), not as a row of its own (a page title is no entry
-    of a list that page does not belong to)."""
+    """The candidates that may become rows. The answer's rows are of one kind: when a listing
+    sure to hold the question's rows gave one, or listings gave at least as many rows as
+    pages, a page is kept only when it is about one of the listed rows (merged with it), not
+    as a row of its own (a page title is no entry of a list that page does not belong to)."""
     candidates = enumeration["candidates"]
     listed = _listed_members(enumeration)
+    if not listed:
+        status = statuses(enumeration)
+        pages = {
+            merge_key(entry["row"]["key"])
+            for row_id, entry in candidates.items()
+            if entry["row"]["kind"] == RowKind.PAGE and status[row_id] is not RowStatus.FAIL
+        }
+        weak = _listed_members(enumeration, strong=False)
+        if len(weak) >= len(pages):
+            listed = weak
     if not listed:
         return set(candidates)
     return {

@@ -75,12 +75,14 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
             return await _fill_followup(ctx, state, plan, task)
         row = candidate(task)
         offset = 0
-        if row.is_page:
+        if row.is_page or not task.get("evidence"):
             try:
                 document = await read_full(ctx, row.source_id)
             except ToolError as error:
                 return {"events": [event("error", state, message=f"cannot read a row: {error}")]}
-        else:
+        if not row.is_page:
+            if not task.get("evidence"):  # kept out of the state: read from the document
+                task = {**task, "evidence": document["text"][row.start : row.end]}
             document, offset = row_document(task, row), row.start
         key = row.key
         status, unknown = task["status"], list(task["unknown_groups"])
@@ -303,9 +305,11 @@ def grounded(
 ) -> tuple[str | None, str, int | None, int | None]:
     """The model's value if the excerpt states it, normalised, with its line's span. On a
     page, only lines that can state the column count (a number on an unrelated line is not
-    the column's value); in a row's own text (`whole`), every line is the row's."""
+    the column's value); in a row's own text (`whole`), every line is the row's, and a date
+    is the column's wherever a sentence states it ("was released on 14 March 2024")."""
     if raw is None:
         return None, "empty", None, None
+    whole = whole or column.type == "date"
     related = excerpt.text if whole else related_lines(excerpt, column)
     if column.type == "number":
         try:

@@ -130,7 +130,7 @@ def check_condition(
     if not numbers_in(condition.value):
         return ConditionCheck(condition, "unknown")
     for match in matches:
-        held = compare(condition.test, match.field.full_value, condition.value)
+        held = compare(condition.test, match.field.full_value, condition.value, match.field.path)
         if held is None:
             continue
         item = match.field
@@ -144,10 +144,18 @@ def check_condition(
     inline = inline_number(text, condition.field) if condition.field.strip() else None
     if inline is not None:
         found, stated, start, end = inline
-        held = compare(condition.test, format_number(found), condition.value)
+        number = _stated_number(stated, condition.field) or format_number(found)
+        held = compare(condition.test, number, condition.value, condition.field)
         if held is not None:
             return ConditionCheck(condition, "pass" if held else "fail", stated, start, end)
     return ConditionCheck(condition, "unknown")
+
+
+def _stated_number(line: str, name: str) -> str:
+    """The number as the line writes it after the field's name ("2.10", not 2.1)."""
+    position = fold(line).find(fold(name).split()[0]) if fold(name).split() else -1
+    match = re.search(r"\d[\d,.]*\d|\d", line[max(position, 0) :])
+    return match.group(0).rstrip(".,") if match else ""
 
 
 def inline_number(text: str, name: str) -> tuple[float, str, int, int] | None:
@@ -239,4 +247,4 @@ def quote_meets(condition: Condition, quote: str) -> bool:
     or a number that passes the comparison (numeric tests)."""
     if condition.test in ("contains", "equals"):
         return mentions(quote, condition.value) >= 0
-    return bool(compare(condition.test, quote, condition.value))
+    return bool(compare(condition.test, quote, condition.value, condition.field))

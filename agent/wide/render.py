@@ -147,7 +147,8 @@ def condition_notes(
         sentences.append(
             f"{open_rows} further candidate row{'s' if open_rows != 1 else ''} could not be "
             "verified against every condition and "
-            + ("are marked (unverified)." if unverified == "mark" else "are left out.")
+            + ("is" if open_rows == 1 else "are")
+            + (" marked (unverified)." if unverified == "mark" else " left out.")
         )
     return (" " + " ".join(sentences)) if sentences else ""
 

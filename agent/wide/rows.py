@@ -44,8 +44,11 @@ then kept only as more evidence about the rows listed (their own pages), not as 
 MIN_COLUMN_SCORE = 1.0
 """A table column answers a plan column when every word of the plan column's name is in it."""
 MAX_ROWS_PER_DOCUMENT = 2000
+MIN_ENTRIES = 3
+MAX_NAME_CHARS = 60
+"""Entries of a list, definition list or run of sections are names when they are this short."""
 
-_OUTLINE_NUMBER = re.compile(r"^(?:[A-Z]|\d+)(?:\.\d+)*\.?\s+(?=\S)")
+_OUTLINE_NUMBER = re.compile(r"^(?:[A-Z]|\d+)(?:\.\d+)*\.\s+(?=\S)")
 _MARKUP = re.compile(r"~~|\*\*|`")
 _FOOTNOTE_MARKS = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u2079*\u2020\u2021]+$")
 
@@ -176,15 +179,21 @@ def score_listing(
     if listing.kind is ListingKind.TABLE:
         mapping = map_columns(plan, listing.columns)
         score += 2.0 * len(mapping)
-        if plan.key_column not in mapping and len(mapping) < 2:
+        if not mapping:
+            score -= 2.0  # a header naming none of the asked-for columns
+        elif plan.key_column not in mapping and len(mapping) < 2:
             score -= 1.0
     else:
         # rows named like the asked-for columns are one entity's fields, not entities
         names = {fold(r.name) for r in listing.rows}
         if sum(any(match_score(c.name, n) >= 1.0 for n in names) for c in plan.columns) >= 2:
             return 0.0, {}
-    place = set(words(f"{listing.where} {' '.join(listing.columns)}"))
+    place = set(words(f"{title} {listing.where} {' '.join(listing.columns)}"))
     score += min(3.0, float(len(place & topic)))
+    if listing.kind is not ListingKind.TABLE and len(listing.rows) >= MIN_ENTRIES:
+        entry_names = [r.name for r in listing.rows]
+        if sum(len(n) <= MAX_NAME_CHARS for n in entry_names) >= 0.8 * len(entry_names):
+            score += 1.0  # entries named by short names, not sentences
     wanted = text_conditions(plan)
     if wanted:
         hits = sum(
@@ -209,7 +218,7 @@ def candidate_rows(
     fields = parse_fields(text)
     found: list[CandidateRow] = []
     if structure is not None and not is_record(fields, plan):
-        topic = question_words(plan, question) | set(words(title))
+        topic = question_words(plan, question)
         chosen: list[tuple[Listing, dict[str, str]]] = []
         scores: dict[int, float] = {}
         for listing in listings(structure):

@@ -1,0 +1,205 @@
+"""Candidate rows inside one document (agent/wide/rows.py): which listing holds the question's
+rows, when a page is one row, and the names rows are given and merged by."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.wide.fields import parse_fields
+from agent.wide.rows import (
+    CandidateRow,
+    RowKind,
+    candidate_rows,
+    clean_key,
+    map_columns,
+    merge_key,
+    page_key,
+    score_listing,
+)
+from agent.wide.schemas import Condition
+from agent.wide.table_plan import Column, TablePlan
+from retriever.listings import listings
+from retriever.parse_text import parse_text
+
+PLUGINS = TablePlan(
+    entity="Quill plugin",
+    columns=[Column("Name"), Column("Since")],
+    key_column="Name",
+    conditions=[Condition(field="Category", test="equals", value="Navigation")],
+    queries=["Quill plugin Navigation"],
+)
+PLUGINS_QUESTION = "List every bundled Quill plugin whose category is Navigation."
+
+BRIDGES = TablePlan(
+    entity="bridge",
+    columns=[Column("Bridge"), Column("Length (m)", "number"), Column("Opened", "number")],
+    key_column="Bridge",
+    conditions=[Condition(field="", test="contains", value="Selka")],
+    queries=["Varnholm bridge"],
+)
+BRIDGES_QUESTION = "List every bridge over the Selka in Varnholm with its length."
+
+
+def rows_of(plan: TablePlan, question: str, text: str, title: str) -> list[CandidateRow]:
+    return candidate_rows(plan, question, "c:doc", text, title, parse_text(text, title=title))
+
+
+CATALOGUE = """Quill plugins and colours
+
+## Colours
+
+Colour | Hex
+Ink | #101010
+Paper | #fafafa
+Rust | #b7410e
+
+## Bundled plugins
+
+Category | Name | Since
+Editing | Spellwise | 1.2
+Navigation | Jumplist | 1.4
+Navigation | Minimap | 2.6
+"""
+
+
+def test_the_table_whose_header_holds_the_asked_for_columns_gives_the_rows() -> None:
+    rows = rows_of(PLUGINS, PLUGINS_QUESTION, CATALOGUE, "Quill plugins and colours")
+    # the colour table holds none of the asked-for columns: its rows are no candidates
+    assert [r.key for r in rows] == ["Spellwise", "Jumplist", "Minimap"]
+    assert {r.kind for r in rows} == {RowKind.TABLE}
+    jumplist = rows[1]
+    # named by the key column's cell, not by the first cell of the row
+    assert jumplist.values == {"Category": "Navigation", "Name": "Jumplist", "Since": "1.4"}
+    assert jumplist.columns == {"Name": "Name", "Since": "Since"}
+    assert jumplist.key_how == "listing" and jumplist.where == "Bundled plugins"
+    # each row stands on its own line of the table
+    assert CATALOGUE[jumplist.start : jumplist.end] == "Navigation | Jumplist | 1.4"
+    assert jumplist.evidence(CATALOGUE) == "Bundled plugins\nNavigation | Jumplist | 1.4"
+    assert {f.label: f.value for f in jumplist.fields()}["Category"] == "Navigation"
+
+
+def test_a_record_pages_labelled_fields_are_no_listing() -> None:
+    text = "Spellwise\n\nName: Spellwise\nCategory: Editing\nSince: 1.2\nLicence: MIT\n"
+    (row,) = rows_of(PLUGINS, PLUGINS_QUESTION, text, "Spellwise — Quill plugin")
+    assert row.kind is RowKind.PAGE and row.is_page
+    assert (row.key, row.key_how) == ("Spellwise", "field")  # its "Name:" line names it
+    assert (row.start, row.end) == (0, len(text))
+
+
+def test_a_bridge_page_is_one_row_though_its_fields_form_a_definition_list() -> None:
+    text = "Old Mill Bridge\n\nA stone arch bridge over the Selka.\n\nLength: 340 m\nOpened: 1872\n"
+    (row,) = rows_of(BRIDGES, BRIDGES_QUESTION, text, "Old Mill Bridge")
+    assert (row.kind, row.key, row.key_how) == (RowKind.PAGE, "Old Mill Bridge", "title")
+    # read as a listing on its own, those fields are refused: they are named like the columns
+    structure = parse_text(text)
+    (fields,) = listings(structure)
+    assert [r.name for r in fields.rows] == ["Length", "Opened"]
+    assert score_listing(fields, BRIDGES, {"bridge", "selka"}, text, "Old Mill Bridge") == (
+        0.0,
+        {},
+    )
+
+
+def test_a_list_under_a_heading_that_names_the_entity_gives_the_rows() -> None:
+    text = (
+        "Bridges of Varnholm\n\nThe Selka runs through Varnholm.\n\n## Bridges over the Selka"
+        "\n\n- Old Mill Bridge\n- Kestrel Bridge (1911)\n- Tanners Bridge\n\nA ferry runs in "
+        "summer.\n"
+    )
+    rows = rows_of(BRIDGES, BRIDGES_QUESTION, text, "Bridges of Varnholm")
+    assert [r.key for r in rows] == ["Old Mill Bridge", "Kestrel Bridge", "Tanners Bridge"]
+    assert {r.kind for r in rows} == {RowKind.LIST}
+    assert text[rows[1].start : rows[1].end] == "- Kestrel Bridge (1911)"
+    assert "Bridges of Varnholm" not in {r.key for r in rows}  # the page is no row
+
+
+def test_a_page_about_one_entity_is_named_by_its_titles_lead() -> None:
+    text = "Release 3.2 — tidyup\n\ntidyup 3.2 was released on 14 March 2024.\n"
+    plan = TablePlan(
+        "tidyup release",
+        [Column("Release"), Column("Date", "date")],
+        "Release",
+        [Condition(field="", test="contains", value="tidyup")],
+        ["tidyup release"],
+    )
+    (row,) = rows_of(plan, "List every tidyup release with its date.", text, "Release 3.2 — tidyup")
+    assert (row.kind, row.key, row.key_how) == (RowKind.PAGE, "Release 3.2", "title")
+    # without a structure the document is one row too
+    (bare,) = candidate_rows(plan, "q", "c:doc", text, "Release 3.2 — tidyup", None)
+    assert bare.is_page and bare.key == "Release 3.2"
+
+
+def test_a_candidate_row_survives_the_graph_state() -> None:
+    (row, *_) = rows_of(PLUGINS, PLUGINS_QUESTION, CATALOGUE, "Quill plugins and colours")
+    state = row.to_state()
+    assert state["kind"] == "table"
+    assert CandidateRow.from_state(state) == row
+
+
+def test_columns_map_to_the_header_column_holding_all_their_words() -> None:
+    plan = TablePlan("bridge", [Column("Bridge"), Column("Length (m)"), Column("Opened")],
+                     "Bridge", [], [])  # fmt: skip
+    header = ["Bridge name", "Length", "Total length", "Year opened"]
+    # "Length (m)": its unit aside, the word "length" (the shorter, exact name wins)
+    assert map_columns(plan, header) == {
+        "Bridge": "Bridge name",
+        "Length (m)": "Length",
+        "Opened": "Year opened",
+    }
+    assert map_columns(plan, ["Colour", "Hex"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("E.2. Release 4.1", "Release 4.1"),  # outline numbers
+        ("9.4.1. Options", "Options"),
+        ("E. Appendix", "Appendix"),
+        ("3.2", "3.2"),  # a name that is only a number keeps it
+        ("Release 3.2", "Release 3.2"),
+        ("~~old-name~~", "old-name"),  # struck through
+        ("**Minimap** plugin", "Minimap plugin"),
+        ("`tidy_path`", "tidy_path"),
+        ("Kestrel Bridge\u00b9", "Kestrel Bridge"),  # footnote marks
+        ("Kestrel Bridge\u00b2\u00b3", "Kestrel Bridge"),
+        ("Kestrel Bridge*", "Kestrel Bridge"),
+        ("Kestrel Bridge\u2020", "Kestrel Bridge"),
+        ("  Old   Mill\nBridge ", "Old Mill Bridge"),
+    ],
+)
+def test_clean_key(text: str, key: str) -> None:
+    assert clean_key(text) == key
+
+
+@pytest.mark.parametrize("name", ["A Quiet Harbour", "B Line tram"])
+def test_clean_key_keeps_a_leading_word_of_one_letter(name: str) -> None:
+    assert clean_key(name) == name
+
+
+def test_merge_key_is_shared_by_the_forms_of_one_name() -> None:
+    forms = ["E.2. Release 4.1", "Release 4.1.", "~~Release 4.1~~", "RELEASE  4.1", "Release 4.1¹"]
+    assert {merge_key(form) for form in forms} == {"release 4.1"}
+    assert merge_key("Café Bridge") == merge_key("cafe bridge")
+    assert merge_key("Release 4.1") != merge_key("Release 4.10")
+
+
+@pytest.mark.parametrize(
+    ("title", "key"),
+    [
+        ("Release 3.2 — tidyup", "Release 3.2"),
+        ("gzip - compress files", "gzip"),
+        ("Danube (river)", "Danube"),
+        ("Old Mill Bridge", "Old Mill Bridge"),
+        ("E.2. Release 4.1 (2021-03-01)", "Release 4.1"),
+    ],
+)
+def test_page_key_from_the_title(title: str, key: str) -> None:
+    assert page_key(title, [], "Release") == (key, "title")
+
+
+def test_page_key_from_a_field_labelled_like_the_key_column() -> None:
+    fields = parse_fields("Name: Spellwise\nCategory: Editing\n")
+    assert page_key("Quill plugin page", fields, "Name") == ("Spellwise", "field")
+    # a value too long to be a name is not one
+    long = parse_fields("Name: " + "very long " * 15 + "\n")
+    assert page_key("Spellwise — plugin", long, "Name") == ("Spellwise", "title")
