@@ -135,10 +135,11 @@ def page_key(title: str, fields: list[DocField], key_column: str) -> tuple[str, 
 
 
 def is_record(fields: list[DocField], plan: TablePlan) -> bool:
-    """Whether the document labels values the question asks for (a page about one entity)."""
+    """Whether the document labels values the question asks for ("Version: 2.4" for a Version
+    column, under any parent label): a page about one entity, whose labelled lines are its
+    fields, not a listing of entities."""
     names = [c.name for c in plan.columns if c.name != plan.key_column]
-    names += [c.field for c in plan.conditions if c.field.strip()]
-    return any(best_fields(fields, name, limit=1, min_score=1.5) for name in names)
+    return any(best_fields(fields, name, limit=1, min_score=MIN_COLUMN_SCORE) for name in names)
 
 
 def map_columns(plan: TablePlan, header: list[str]) -> dict[str, str]:

@@ -203,3 +203,27 @@ def test_page_key_from_a_field_labelled_like_the_key_column() -> None:
     # a value too long to be a name is not one
     long = parse_fields("Name: " + "very long " * 15 + "\n")
     assert page_key("Spellwise — plugin", long, "Name") == ("Spellwise", "title")
+
+
+def test_a_record_with_labelled_values_under_parent_labels_is_one_page_row() -> None:
+    """A page that labels an asked-for value under a parent label ("Details" > "Version") is
+    one entity's record: its tag entries are its fields, not a listing of entities, even when
+    they state the condition's text."""
+    text = (
+        "Package: quillpad\n\n"
+        "Details:\n- Version: 2.4-1\n- Maintainer: Ada Byte <ada@example.org>\n\n"
+        "Tags:\n- Interface: Text [interface::text]\n- Role: Program [role::program]\n"
+        "- Scope: Utility [scope::utility]\n"
+    )
+    plan = TablePlan(
+        "package",
+        [Column("Package"), Column("Version"), Column("Maintainer")],
+        "Package",
+        [Condition(field="Tags", test="contains", value="interface::text")],
+        [],
+    )
+    rows = candidate_rows(
+        plan, "every package tagged interface::text", "pkg/quillpad", text, "quillpad — editor",
+        parse_text(text, title="quillpad — editor"),
+    )  # fmt: skip
+    assert [(r.key, r.kind) for r in rows] == [("quillpad", RowKind.PAGE)]
