@@ -23,6 +23,7 @@ from retriever.structure import (
     DocumentStructure,
     ListBlock,
     ListItem,
+    Paragraph,
     Section,
     Table,
 )
@@ -39,6 +40,7 @@ class ListingKind(StrEnum):
     LIST = "list"
     DEFINITIONS = "definitions"
     SECTIONS = "sections"
+    SENTENCE = "sentence"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ def listings(structure: DocumentStructure) -> list[Listing]:
             listing = _items(section, block.items, block.start, block.end)
         elif isinstance(block, DefinitionList):
             listing = _definitions(section, block)
+        elif isinstance(block, Paragraph):
+            found.extend(_enumerations(section, block))
+            continue
         else:
             continue
         if listing is not None:
@@ -195,3 +200,133 @@ def _section_runs(structure: DocumentStructure) -> Iterator[Listing]:
             children[0].start,
             children[-1].end,
         )
+
+
+# --- sentences that enumerate names -----------------------------------------------------------
+
+MIN_ENUMERATED = 3
+MAX_ITEM_WORDS = 5
+MAX_ITEM_CHARS = 40
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?=\s|$)|\n|$)|[^\n]+")
+_ENUMERATION = re.compile(
+    r"(?P<items>(?:[^,;:()\n]{1,80}?,\s+){1,}[^,;:()\n]{1,80}?,?\s+(?:and|or)\s+"
+    r"[^,;:()\n]{1,80}?)\s*(?=[.;:!?)]|$)"
+)
+_CUE = re.compile(
+    r"^.*\b(?:are|is|include|includes|including|such as|namely|as follows|e\.g\.|like|"
+    r"supports?|provides?|offers?|contains?|lists?|of)\s+",
+    re.IGNORECASE,
+)
+_CLAUSE_WORDS = frozenset(
+    [
+        "it",
+        "its",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "this",
+        "that",
+        "these",
+        "those",
+        "they",
+        "them",
+        "we",
+        "you",
+        "he",
+        "she",
+        "there",
+        "which",
+        "who",
+    ]
+)
+_PREPOSITIONS = frozenset(
+    [
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "to",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "after",
+        "before",
+    ]
+)
+_ITEM_EDGE = re.compile(r"^(?:the|a|an|and|or)\s+|[\s.]+$", re.IGNORECASE)
+
+
+def _enumerations(section: Section, paragraph: Paragraph) -> list[Listing]:
+    """Sentences that name 3+ things in a row ("The formats are PNG, JPEG, GIF and WebP."):
+    one listing per such sentence, one row per name (short names only: a list of clauses is
+    no enumeration). Every row stands on the sentence (what it says of them holds for each),
+    or on the paragraph when its text is not the document's as it stands."""
+    text = paragraph.text
+    exact = len(text) == paragraph.end - paragraph.start
+    found = []
+    for sentence in _SENTENCE.finditer(text):
+        match = _ENUMERATION.search(sentence.group(0))
+        if not match:
+            continue
+        items = _items_of(match.group("items"))
+        if len(items) < MIN_ENUMERATED:
+            continue
+        if exact:
+            start, end = paragraph.start + sentence.start(), paragraph.start + sentence.end()
+        else:
+            start, end = paragraph.start, paragraph.end
+        rows = [ListingRow(item, {}, start, end) for item in items]
+        found.append(
+            Listing(
+                ListingKind.SENTENCE,
+                section.path,
+                [],
+                rows,
+                rows[0].start,
+                rows[-1].end,
+            )
+        )
+    return found
+
+
+def _items_of(run: str) -> list[str]:
+    """The names of an enumeration: split on commas and the last "and"/"or"; the first one
+    without the words that lead into the list ("The formats are PNG" -> "PNG")."""
+    parts = [p.strip() for p in re.split(r",\s*|\s+(?:and|or)\s+", run) if p.strip()]
+    parts = [re.sub(r"^(?:and|or)\s+", "", p, flags=re.IGNORECASE) for p in parts]
+    if not parts:
+        return []
+    first = _CUE.sub("", parts[0])
+    parts[0] = first if first != parts[0] else " ".join(parts[0].split()[-2:])
+    last = parts[-1].split()
+    cut = next((i for i, w in enumerate(last) if w.lower() in _CLAUSE_WORDS), len(last))
+    parts[-1] = " ".join(last[:cut])  # "citext are trusted" -> "citext"
+    items = [_ITEM_EDGE.sub("", p).strip() for p in parts]
+    if any(
+        not item
+        or len(item) > MAX_ITEM_CHARS
+        or len(item.split()) > MAX_ITEM_WORDS
+        or _CLAUSE_WORDS & set(item.lower().split())
+        or item.split()[0].lower() in _PREPOSITIONS
+        for item in items
+    ):
+        return []  # clauses ("written in 2019, rewritten in 2021, and it is fast"), not names
+    return items

@@ -59,6 +59,7 @@ class RowKind(StrEnum):
     LIST = "list"
     DEFINITIONS = "definitions"
     SECTIONS = "sections"
+    SENTENCE = "sentence"
 
 
 @dataclass
@@ -202,6 +203,8 @@ def score_listing(
         )
         if hits:
             score += 1.0 + (1.0 if hits < len(listing.rows) else 0.0)
+    if listing.kind is ListingKind.SENTENCE:
+        score -= 1.0  # names in running text: weaker evidence than a list or table
     if listing.kind is ListingKind.LIST and all(len(r.name) > 80 for r in listing.rows[:5]):
         score -= 2.0  # items that are sentences, not names
     return score, mapping

@@ -103,3 +103,25 @@ def test_rows_of_a_grouped_table_carry_their_group() -> None:
     assert text[table.rows[2].start : table.rows[2].end] == "13000 | gadget_error"
     [plain] = listings(parse_text(STATIONS.split("## Notes")[0]))
     assert {row.group for row in plain.rows} == {""}
+
+
+def test_a_sentence_that_names_things_is_a_listing_of_them() -> None:
+    text = (
+        "# Formats\n\nThe viewer opens many files. The supported formats are PNG, JPEG, GIF "
+        "and WebP. Plugins such as crop, rotate and blur are bundled.\n"
+    )
+    found = [entry for entry in listings(parse_text(text)) if entry.kind is ListingKind.SENTENCE]
+    assert [[r.name for r in entry.rows] for entry in found] == [
+        ["PNG", "JPEG", "GIF", "WebP"],
+        ["crop", "rotate", "blur"],
+    ]
+    # each row stands on its sentence, which states what holds for all of them
+    assert text[found[1].rows[0].start : found[1].rows[0].end].endswith("are bundled.")
+
+
+def test_a_sentence_of_clauses_is_no_listing() -> None:
+    text = (
+        "# History\n\nIt was written in 2019, rewritten in 2021, and it is fast. We tested it "
+        "on laptops, it ran well on phones, and they liked it.\n"
+    )
+    assert not [e for e in listings(parse_text(text)) if e.kind is ListingKind.SENTENCE]

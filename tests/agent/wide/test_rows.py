@@ -227,3 +227,18 @@ def test_a_record_with_labelled_values_under_parent_labels_is_one_page_row() -> 
         parse_text(text, title="quillpad — editor"),
     )  # fmt: skip
     assert [(r.key, r.kind) for r in rows] == [("quillpad", RowKind.PAGE)]
+
+
+def test_names_a_sentence_enumerates_are_rows() -> None:
+    text = (
+        "## Viewer formats\n\nThe viewer is small. The supported formats are PNG, JPEG, GIF and "
+        "WebP.\n\nIt starts in under a second on most machines and laptops.\n"
+    )
+    plan = TablePlan("image format", [Column("Format")], "Format", [], [])
+    rows = candidate_rows(
+        plan, "Which image formats does the viewer support?", "doc/formats", text,
+        "Viewer formats", parse_text(text, title="Viewer formats"),
+    )  # fmt: skip
+    assert [(r.key, r.kind) for r in rows] == [
+        (name, RowKind.SENTENCE) for name in ("PNG", "JPEG", "GIF", "WebP")
+    ]
