@@ -20,6 +20,8 @@ from agent.wide.table_plan import TablePlan
 
 MAP_TOKENS = 160
 SAMPLE_ROWS = 3
+MAX_HEADERS = 4
+"""Distinct table headers one run maps by meaning (a call each)."""
 
 
 async def map_by_meaning(
@@ -40,9 +42,11 @@ async def map_by_meaning(
             if c.name != plan.key_column and c.name not in members[0].columns
         ]
         free = [name for name in header if name not in members[0].columns.values()]
-        if not missing or not free:
-            continue
+        if not missing or not free or not members[0].columns:
+            continue  # a table none of whose columns words map is no listing to complete
         if header not in cache:
+            if len(cache) >= MAX_HEADERS:
+                continue
             mapping, spent = await _ask(ctx, plan, missing, list(header), free, members)
             usage.add(spent)
             cache[header] = mapping

@@ -155,18 +155,18 @@ def _listed_cells(plan: TablePlan, row: CandidateRow, task: dict[str, Any]) -> d
         if column.name == plan.key_column:
             continue
         source = row.columns.get(column.name)
-        value = row.values.get(source, "").strip() if source else ""
-        if not value:
+        if not source:
             continue
+        value = row.values.get(source, "").strip()  # an empty cell stays empty: the table says
         cells[column.name] = {
-            "value": normalise(column, value),
+            "value": normalise(column, value) if value else "",
             "raw": value,
             "source_id": row.source_id,
             "url": task.get("url", ""),
             "title": task.get("title", ""),
             "start": row.start,
             "end": row.end,
-            "how": "listing",
+            "how": "listing" if value else "empty",
         }
     return cells
 

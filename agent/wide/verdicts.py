@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from agent.wide.fields import DocField, best_fields, mentions
+from agent.wide.fields import DocField, best_fields, match_score, mentions
 from agent.wide.membership import check_condition, check_membership
-from agent.wide.rows import CandidateRow
+from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow
 from agent.wide.schemas import Condition
 
 
@@ -81,18 +81,36 @@ def row_verdicts(
     place = f"{title}\n{row.where}"
     verdicts = []
     for group in condition_groups:
-        # a listing row labels only its own cells: a test of any other field reads the row's
-        # text and group ("Class 12" in a group label), as "contains"
-        own = [c if _names_row_field(c, fields) else _as_text_test(c) for c in group]
-        verdict = group_verdict(own, evidence, fields, "")
-        if verdict is not GroupVerdict.PASS and any(
-            c.test == "contains" and mentions(place, c.value) >= 0
-            for c, original in zip(own, group, strict=True)
-            if not _names_row_field(original, fields)
+        # a test of a column the row's table leaves empty fails (the row states no such
+        # value); a test of another field than the row's cells reads the row's text and group
+        # ("Class 12" in a group label), as "contains"
+        own = [
+            c if _names_row_field(c, fields) else _as_text_test(c)
+            for c in group
+            if not _empty_cell(c, row)
+        ]
+        verdict = group_verdict(own, evidence, fields, "") if own else GroupVerdict.FAIL
+        strong = row.score >= STRONG_LISTING_SCORE
+        if (
+            strong
+            and verdict is not GroupVerdict.PASS
+            and any(
+                c.test == "contains" and mentions(place, c.value) >= 0
+                for c in group
+                if not _names_row_field(c, fields) and not _empty_cell(c, row)
+            )
         ):
-            verdict = GroupVerdict.PASS
+            verdict = GroupVerdict.PASS  # the heading of a listing sure to hold the rows
         verdicts.append(verdict)
     return verdicts
+
+
+def _empty_cell(condition: Condition, row: CandidateRow) -> bool:
+    """Whether the condition reads a column of the row's table whose cell is empty."""
+    if not condition.field.strip() or not row.values:
+        return False
+    best = max(row.values, key=lambda name: match_score(condition.field, name))
+    return match_score(condition.field, best) >= 1.0 and not row.values[best].strip()
 
 
 def _as_text_test(condition: Condition) -> Condition:

@@ -1,0 +1,54 @@
+"""Membership of candidate rows from their own evidence (agent/wide/verdicts.py)."""
+
+from __future__ import annotations
+
+from agent.wide.membership import groups
+from agent.wide.rows import candidate_rows
+from agent.wide.schemas import Condition
+from agent.wide.table_plan import Column, TablePlan
+from agent.wide.verdicts import row_status, row_verdicts
+from retriever.parse_text import parse_text
+
+TABLE = """## Reserved words
+
+Every word of the Quill macro language and how two dialects treat it.
+
+Word | Quill | Classic
+ALPHA | reserved | reserved
+BETA |  | reserved
+GAMMA | non-reserved |
+DELTA | reserved |
+"""
+
+
+def verdicts_for(conditions: list[Condition], heading_strong: bool = False) -> dict[str, str]:
+    plan = TablePlan("word", [Column("Word"), Column("Quill"), Column("Classic")], "Word",
+                     conditions, [])  # fmt: skip
+    rows = candidate_rows(
+        plan, "Which words does Quill reserve?", "doc", TABLE, "Quill words",
+        parse_text(TABLE, title="Quill words"),
+    )  # fmt: skip
+    out = {}
+    for row in rows:
+        found = row_verdicts(groups(plan.conditions), row, TABLE, "Quill words", [])
+        out[row.key] = row_status([v.value for v in found], [], False).value
+    return out
+
+
+def test_a_test_of_a_column_the_row_leaves_empty_fails() -> None:
+    """BETA's Quill cell is empty: "Quill contains reserved" must not pass on the "reserved"
+    of another column."""
+    got = verdicts_for([Condition(field="Quill", test="contains", value="reserved")])
+    assert got == {"ALPHA": "pass", "BETA": "fail", "GAMMA": "pass", "DELTA": "pass"}
+
+
+def test_equals_reads_the_cell_exactly() -> None:
+    got = verdicts_for([Condition(field="Quill", test="equals", value="reserved")])
+    assert got["ALPHA"] == got["DELTA"] == "pass"
+    assert got["BETA"] == "fail"
+    assert got["GAMMA"] == "fail"  # "non-reserved" contains the word but does not equal it
+
+
+def test_a_field_the_rows_do_not_have_is_read_from_their_text() -> None:
+    got = verdicts_for([Condition(field="Name", test="contains", value="GAMMA")])
+    assert got == {"ALPHA": "fail", "BETA": "fail", "GAMMA": "pass", "DELTA": "fail"}
