@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
+from agent.wide.compare import read_date
 from agent.wide.fields import (
     DocField,
     best_fields,
@@ -32,26 +33,6 @@ from agent.wide.table_plan import Column
 MAX_EXCERPT = 1000
 LINES_PER_COLUMN = 2
 _EMAIL = re.compile(r"\s*<[^<>@\s]+@[^<>\s]+>")
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ],
-        1,
-    )
-}
 
 
 @dataclass
@@ -185,19 +166,9 @@ def related_lines(excerpt: Excerpt, column: Column) -> str:
 
 
 def parse_date(text: str) -> str | None:
-    """An ISO date from "11 August 1960", "August 11, 1960", "1960-08-11"; None otherwise."""
-    folded = fold(text)
-    iso = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", folded)
-    if iso:
-        return iso.group(0)
-    day_first = re.search(r"\b(\d{1,2}) ([a-z]+),? (\d{4})\b", folded)
-    month_first = re.search(r"\b([a-z]+) (\d{1,2}),? (\d{4})\b", folded)
-    for match, day_i, month_i in ((day_first, 1, 2), (month_first, 2, 1)):
-        if match and match.group(month_i) in _MONTHS:
-            day, month = int(match.group(day_i)), _MONTHS[match.group(month_i)]
-            if 1 <= day <= 31:
-                return f"{int(match.group(3)):04d}-{month:02d}-{day:02d}"
-    return None
+    """An ISO date from "11 August 1960", "Aug. 11, 1960", "1960-08-11"; None otherwise."""
+    date = read_date(text)
+    return date.isoformat() if date else None
 
 
 def normalise(column: Column, value: str) -> str:

@@ -113,17 +113,6 @@ class WebAndCorpusSearchTool(_WebAndCorpus):
         self.web = web
         self.corpus = corpus
         self.urls = urls if urls is not None else {}
-        self._structures: OrderedDict[str, DocumentStructure] = OrderedDict()
-
-    def structure_of(self, source_id: str) -> DocumentStructure | None:
-        """The structure of a page this tool read whole lately, or of a local document."""
-        if source_id in self._structures:
-            return self._structures[source_id]
-        reader = getattr(self.corpus, "structure_of", None)
-        if reader is None or source_id.startswith(WEB_PREFIX):
-            return None
-        structure: DocumentStructure | None = reader(source_id)
-        return structure
         """source id -> the URL a search result gave for it (what `read` fetches)."""
         self.last_failures: list[str] = []
 
