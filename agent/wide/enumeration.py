@@ -414,7 +414,8 @@ def fill_sends(state: ResearchState) -> list[Send]:
     dropped = enumeration["dropped"]
     key = plan["key_column"]
     columns = [c["name"] for c in plan["columns"] if c["name"] != key]
-    status = {r: s for r, s in statuses(enumeration).items() if r in kept_rows(enumeration)}
+    kept = kept_rows(enumeration)
+    status = {r: s for r, s in statuses(enumeration).items() if r in kept}
     members = [r for r, s in status.items() if s is RowStatus.PASS]
     unsettled = [r for r, s in status.items() if s is RowStatus.UNKNOWN]
     chosen = [*members, *unsettled[: plan.get("max_unsettled", 60)]][: plan.get("max_rows", 80)]
