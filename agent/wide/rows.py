@@ -106,8 +106,9 @@ class CandidateRow:
         return out
 
     def evidence(self, text: str) -> str:
-        """The row's own text with what places it: its listing and its group."""
-        lines = [self.where, self.group, text[self.start : self.end]]
+        """The row's own text with the group label it sits under (not its listing's heading:
+        whether that vouches for the row depends on how sure the listing is)."""
+        lines = [self.group, text[self.start : self.end]]
         return "\n".join(line for line in lines if line)
 
 

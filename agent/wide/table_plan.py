@@ -202,6 +202,11 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
         if invented:
             notes.append("dropped conditions the question does not state: " + ", ".join(
                 map(repr, invented)))  # fmt: skip
+        examples = [c.value for c in reply.conditions if c.value.strip() and only_as_example(
+            c.value.strip().strip("\"'`"), question)]  # fmt: skip
+        if examples:
+            notes.append("dropped conditions the question gives only as examples: " + ", ".join(
+                map(repr, examples)))  # fmt: skip
         extra = question_conditions(
             question, conditions, set(words(f"{reply.entity} {key} {names[0]}"))
         )
@@ -210,7 +215,9 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
             notes.append("added the question's quoted requirements: " + ", ".join(
                 repr(c.value) for c in extra))  # fmt: skip
         entity = reply.entity or "item"
-        queries = [*condition_queries(conditions), *reply.queries]
+        # the question's own words too: a small planner's queries may miss what a row is
+        queries = [*condition_queries(conditions), *reply.queries[:1],
+                   keywords(question.split("\n")[0], 8), *reply.queries[1:]]  # fmt: skip
         source = "model"
     else:
         conditions = question_conditions(question, [], set(words(f"{key} {names[0]}")))[:6]
@@ -379,6 +386,15 @@ def inclusive_bound(condition: Condition, question: str) -> Condition:
     return condition.model_copy(update={"test": "at_least" if low else "at_most"})
 
 
+def only_as_example(value: str, question: str) -> bool:
+    """Whether the question states `value` only as an example ("the limit name, e.g.
+    LIMIT_LENGTH", "such as 'x'"): an example shows a value's form, it asks for no row."""
+    found = [m.start() for m in re.finditer(re.escape(value), question, re.IGNORECASE)]
+    return bool(found) and all(
+        _EXAMPLE_CUE.search(question[max(0, start - 40) : start]) for start in found
+    )
+
+
 def _clean_conditions(conditions: list[Condition], question: str = "") -> list[Condition]:
     """The planner's conditions, deduplicated, without those whose value the question does
     not state (a small model invents tests like "Architecture equals amd64")."""
@@ -387,6 +403,8 @@ def _clean_conditions(conditions: list[Condition], question: str = "") -> list[C
     for condition in conditions:
         value = condition.value.strip().strip("\"'`")
         if not value or (question and not in_question(value, question)):
+            continue
+        if question and only_as_example(value, question):
             continue
         key = (fold(condition.field), condition.test, fold(value))
         if key in seen:

@@ -74,7 +74,7 @@ def test_the_table_whose_header_holds_the_asked_for_columns_gives_the_rows() -> 
     assert jumplist.key_how == "listing" and jumplist.where == "Bundled plugins"
     # each row stands on its own line of the table
     assert CATALOGUE[jumplist.start : jumplist.end] == "Navigation | Jumplist | 1.4"
-    assert jumplist.evidence(CATALOGUE) == "Bundled plugins\nNavigation | Jumplist | 1.4"
+    assert jumplist.evidence(CATALOGUE) == "Navigation | Jumplist | 1.4"  # its heading aside
     assert {f.label: f.value for f in jumplist.fields()}["Category"] == "Navigation"
 
 

@@ -56,7 +56,8 @@ def test_the_questions_columns_win_and_queries_are_deduplicated() -> None:
     assert [c.type for c in plan.columns] == ["text", "number", "text"]  # guessed for the rename
     assert plan.key_column == "River"
     assert plan.notes == ["columns taken from the question (the model's list differed)"]
-    assert plan.queries == ["Europe", "river Europe", "European rivers"]
+    # the conditions' text, the planner's first query, the question's own keywords, the rest
+    assert plan.queries == ["Europe", "river Europe", "river Europe region", "European rivers"]
 
 
 def test_a_key_that_is_not_a_column_falls_back_to_the_first_column() -> None:
@@ -127,3 +128,23 @@ def test_strict_bounds_the_question_states_inclusively_become_inclusive() -> Non
     assert test_for("atomic number from 25 to 48 (inclusive)", "more_than", "25") == "at_least"
     assert test_for("atomic number from 25 to 48 (inclusive)", "less_than", "48") == "at_most"
     assert test_for("total area exceeds 500,000 sq km", "more_than", "500000") == "more_than"
+
+
+def test_a_value_the_question_gives_only_as_an_example_is_no_condition() -> None:
+    question = (
+        "List every limit of the tidyup tool with its default.\n\n- Limit: the limit's name "
+        "(e.g. MAX_DEPTH)\n- Default: its default value\n\nColumns: Limit, Default"
+    )
+    planned = TablePlanReply(
+        entity="limit",
+        columns=[ColumnSpec(name="Limit", type="text"), ColumnSpec(name="Default", type="text")],
+        key_column="Limit",
+        conditions=[
+            Condition(field="Limit", test="equals", value="MAX_DEPTH"),
+            Condition(field="", test="contains", value="tidyup"),
+        ],
+        queries=["tidyup limits"],
+    )
+    plan = finalise_plan(question, planned)
+    assert [c.value for c in plan.conditions] == ["tidyup"]
+    assert any("only as examples: 'MAX_DEPTH'" in note for note in plan.notes)
