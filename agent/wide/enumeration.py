@@ -455,28 +455,34 @@ def _listed_members(enumeration: dict[str, Any], *, strong: bool = True) -> set[
 
 
 def kept_rows(enumeration: dict[str, Any]) -> set[str]:
-    """The candidates that may become rows. The answer's rows are of one kind: when a listing
-    sure to hold the question's rows gave one, or listings gave at least as many rows as
-    pages, a page is kept only when it is about one of the listed rows (merged with it), not
-    as a row of its own (a page title is no entry of a list that page does not belong to)."""
+    """The candidates that may become rows. The answer's rows are of one kind: when listings
+    sure to hold the question's rows gave some, the rows are theirs, and any other candidate
+    (a page, a row of a weaker listing elsewhere) is kept only when it is about one of those
+    rows (merged with it); else, when weaker listings gave at least as many rows as pages,
+    pages are kept only when they are about a listed row (a page title is no entry of a list
+    that page does not belong to)."""
     candidates = enumeration["candidates"]
-    listed = _listed_members(enumeration)
-    if not listed:
-        status = statuses(enumeration)
-        pages = {
-            merge_key(entry["row"]["key"])
+    strong = _listed_members(enumeration)
+    if strong:
+        return {
+            row_id
             for row_id, entry in candidates.items()
-            if entry["row"]["kind"] == RowKind.PAGE and status[row_id] is not RowStatus.FAIL
+            if entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE
+            or merge_key(entry["row"]["key"]) in strong
         }
-        weak = _listed_members(enumeration, strong=False)
-        if len(weak) >= len(pages):
-            listed = weak
-    if not listed:
+    status = statuses(enumeration)
+    pages = {
+        merge_key(entry["row"]["key"])
+        for row_id, entry in candidates.items()
+        if entry["row"]["kind"] == RowKind.PAGE and status[row_id] is not RowStatus.FAIL
+    }
+    weak = _listed_members(enumeration, strong=False)
+    if not weak or len(weak) < len(pages):
         return set(candidates)
     return {
         row_id
         for row_id, entry in candidates.items()
-        if entry["row"]["kind"] != RowKind.PAGE or merge_key(entry["row"]["key"]) in listed
+        if entry["row"]["kind"] != RowKind.PAGE or merge_key(entry["row"]["key"]) in weak
     }
 
 

@@ -186,6 +186,10 @@ def score_listing(
             score -= 2.0  # a header naming none of the asked-for columns
         elif plan.key_column not in mapping and len(mapping) < 2:
             score -= 1.0
+        if plan.key_column not in mapping:
+            # rows named by their first cell, not by the asked-for key: never sure enough
+            # to stand for the question's rows on their own
+            score = min(score, STRONG_LISTING_SCORE - 0.5)
     else:
         # rows named like the asked-for columns are one entity's fields, not entities
         names = {fold(r.name) for r in listing.rows}
@@ -195,7 +199,12 @@ def score_listing(
     score += min(3.0, float(len(place & topic)))
     if listing.kind is not ListingKind.TABLE and len(listing.rows) >= MIN_ENTRIES:
         entry_names = [r.name for r in listing.rows]
-        if sum(len(n) <= MAX_NAME_CHARS for n in entry_names) >= 0.8 * len(entry_names):
+        short = sum(len(n) <= MAX_NAME_CHARS for n in entry_names) >= 0.8 * len(entry_names)
+        # a run of sections is any document's chapters unless its headings name the kind of
+        # row asked for ("Release 4.2" for releases)
+        kind_words = set(words(f"{plan.entity} {plan.key_column}"))
+        named = sum(bool(kind_words & set(words(n))) for n in entry_names)
+        if short and (listing.kind is not ListingKind.SECTIONS or 2 * named >= len(entry_names)):
             score += 1.0  # entries named by short names, not sentences
     wanted = text_conditions(plan)
     if wanted:

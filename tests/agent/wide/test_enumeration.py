@@ -1,0 +1,50 @@
+"""Which candidates become rows (agent/wide/enumeration.py `kept_rows`): the answer's rows are
+of one kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.wide.enumeration import kept_rows
+from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
+
+
+def entry(row_id: str, key: str, kind: RowKind, score: float, verdict: str) -> dict[str, Any]:
+    row = CandidateRow(row_id, row_id.split("#")[0], key, kind, 0, 1, score=score)
+    return {"row": row.to_state(), "verdicts": [verdict]}
+
+
+def enumeration(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "candidates": {e["row"]["row_id"]: e for e in entries},
+        "dropped": [],
+        "relaxed": False,
+    }
+
+
+def test_a_sure_listing_keeps_only_its_rows_and_what_is_about_them() -> None:
+    strong = STRONG_LISTING_SCORE + 1
+    found = enumeration(
+        entry("history#1", "Release 2.1", RowKind.TABLE, strong, "pass"),
+        entry("history#2", "Release 2.0", RowKind.TABLE, strong, "pass"),
+        entry("news#5", "2021-03-04", RowKind.TABLE, 2.0, "pass"),  # a weaker table elsewhere
+        entry("faq#9", "Overview", RowKind.SECTIONS, 2.0, "pass"),  # a page's chapters
+        entry("release-2-1", "Release 2.1", RowKind.PAGE, 0.0, "pass"),  # the entity's page
+        entry("guide", "Upgrading", RowKind.PAGE, 0.0, "pass"),  # a page of another kind
+    )
+    assert kept_rows(found) == {"history#1", "history#2", "release-2-1"}
+
+
+def test_without_a_sure_listing_pages_stay_rows_when_they_outnumber_listed_rows() -> None:
+    found = enumeration(
+        entry("a", "Alder", RowKind.PAGE, 0.0, "pass"),
+        entry("b", "Birch", RowKind.PAGE, 0.0, "pass"),
+        entry("c#1", "Cedar", RowKind.LIST, 2.0, "pass"),
+    )
+    assert kept_rows(found) == {"a", "b", "c#1"}
+    weak_wins = enumeration(
+        entry("a", "Alder", RowKind.PAGE, 0.0, "pass"),
+        entry("c#1", "Cedar", RowKind.LIST, 2.0, "pass"),
+        entry("c#2", "Alder", RowKind.LIST, 2.0, "pass"),
+    )
+    assert kept_rows(weak_wins) == {"a", "c#1", "c#2"}  # the page is about a listed row
