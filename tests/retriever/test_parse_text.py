@@ -787,13 +787,15 @@ def test_random_texts_give_valid_spans(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_speed_stays_linear() -> None:
-    """Generous bounds that catch quadratic behaviour, not a benchmark."""
+    """Generous bounds that catch quadratic behaviour (minutes on these inputs), not a
+    benchmark: each input parses in under 0.3 s on a quiet 2-core machine, and the bounds leave
+    room for a machine busy with other work."""
     rng = random.Random(7)
     documents = ["\n".join(rng.choice(_FRAGMENTS[4:]) for _ in range(40)) for _ in range(300)]
     started = time.perf_counter()
     for text in documents:
         parse_text(text)
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 10.0
     for text in [
         "A: x | y\n" * 20_000,
         "```x\n" * 20_000,
@@ -810,5 +812,5 @@ def test_speed_stays_linear() -> None:
     ]:
         started = time.perf_counter()
         structure = parse_text(text)
-        assert time.perf_counter() - started < 3.0, text[:20]
+        assert time.perf_counter() - started < 10.0, text[:20]
         assert structure.blocks()
