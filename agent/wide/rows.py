@@ -195,6 +195,15 @@ def score_listing(
         names = {fold(r.name) for r in listing.rows}
         if sum(any(match_score(c.name, n) >= 1.0 for n in names) for c in plan.columns) >= 2:
             return 0.0, {}
+        if listing.kind is ListingKind.DEFINITIONS:
+            # labelled lines are a page's own fields when they are few ("Summary: ...",
+            # "Topic: ...") or when one is a field the conditions read
+            fields = [c.field for c in plan.conditions if c.field.strip()]
+            fields += [c.name for c in plan.columns if c.name != plan.key_column]
+            if len(listing.rows) < MIN_ENTRIES or any(
+                match_score(f, n) >= 1.0 for f in fields for n in names
+            ):
+                return 0.0, {}
     place = set(words(f"{title} {listing.where} {' '.join(listing.columns)}"))
     score += min(3.0, float(len(place & topic)))
     if listing.kind is not ListingKind.TABLE and len(listing.rows) >= MIN_ENTRIES:

@@ -242,3 +242,24 @@ def test_names_a_sentence_enumerates_are_rows() -> None:
     assert [(r.key, r.kind) for r in rows] == [
         (name, RowKind.SENTENCE) for name in ("PNG", "JPEG", "GIF", "WebP")
     ]
+
+
+def test_a_pages_few_labelled_lines_are_its_fields_not_a_listing() -> None:
+    """Two labelled lines at the top of an article ("Summary", "Topic") that state the
+    condition's text are the page's own fields: the article is one row, named by its title."""
+    text = (
+        "Mira Castell\nSummary: Harbour painter (1902–1977)\nTopic: Art\n\n"
+        "Mira Castell painted the harbour of Varnholm for fifty years.\n"
+    )
+    plan = TablePlan(
+        "painter",
+        [Column("Name"), Column("Birth Year", "number")],
+        "Name",
+        [Condition(field="Summary", test="contains", value="painter")],
+        [],
+    )
+    rows = candidate_rows(
+        plan, "List every painter with the birth year in the summary", "art/mira", text,
+        "Mira Castell", parse_text(text, title="Mira Castell"),
+    )  # fmt: skip
+    assert [(r.key, r.kind) for r in rows] == [("Mira Castell", RowKind.PAGE)]
