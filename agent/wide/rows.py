@@ -45,6 +45,9 @@ MIN_COLUMN_SCORE = 1.0
 """A table column answers a plan column when every word of the plan column's name is in it."""
 MAX_ROWS_PER_DOCUMENT = 2000
 MIN_ENTRIES = 3
+MIN_DESCRIPTION_CHARS = 40
+"""Entries of a definition list describe things in sentences; a record's labelled values are
+short ("Version: 2.4-1"): most descriptions must be this long, or end a sentence."""
 MAX_NAME_CHARS = 60
 """Entries of a list, definition list or run of sections are names when they are this short."""
 
@@ -200,8 +203,13 @@ def score_listing(
             # "Topic: ...") or when one is a field the conditions read
             fields = [c.field for c in plan.conditions if c.field.strip()]
             fields += [c.name for c in plan.columns if c.name != plan.key_column]
-            if len(listing.rows) < MIN_ENTRIES or any(
-                match_score(f, n) >= 1.0 for f in fields for n in names
+            described = [r.values.get("description", "") for r in listing.rows]
+            prose = sum(len(d) >= MIN_DESCRIPTION_CHARS or d.rstrip().endswith(".")
+                        for d in described)  # fmt: skip
+            if (
+                len(listing.rows) < MIN_ENTRIES
+                or 2 * prose < len(described)  # short values: "Maintainer: ...", not entries
+                or any(match_score(f, n) >= 1.0 for f in fields for n in names)
             ):
                 return 0.0, {}
     place = set(words(f"{title} {listing.where} {' '.join(listing.columns)}"))

@@ -263,3 +263,26 @@ def test_a_pages_few_labelled_lines_are_its_fields_not_a_listing() -> None:
         "Mira Castell", parse_text(text, title="Mira Castell"),
     )  # fmt: skip
     assert [(r.key, r.kind) for r in rows] == [("Mira Castell", RowKind.PAGE)]
+
+
+def test_a_records_short_labelled_values_are_no_listing_of_entities() -> None:
+    """A package page found by a search for people ("dancer" in its name): its labelled values
+    are short ("Maintainer: ...", "Section: perl"), a record's fields, not entries describing
+    things, so the page is one row, not rows named "Homepage" and "Maintainer"."""
+    text = (
+        "Package: libdancer-tools\n\nDetails:\n- Version: 1.2-1\n- Section: perl\n"
+        "- Homepage: https://dancer.example.org/\n- Maintainer: Team Dancer <t@example.org>\n"
+        "- Conflicts: libdancer-old\n"
+    )
+    plan = TablePlan(
+        "person",
+        [Column("Name"), Column("Birth Year", "number")],
+        "Name",
+        [Condition(field="", test="contains", value="dancer")],
+        [],
+    )
+    rows = candidate_rows(
+        plan, "List every dancer with the birth year", "pkg/libdancer-tools", text,
+        "libdancer-tools", parse_text(text, title="libdancer-tools"),
+    )  # fmt: skip
+    assert [r.kind for r in rows] == [RowKind.PAGE]
