@@ -16,7 +16,7 @@ from agent.wide.checks import check_groups
 from agent.wide.enumeration import send_fill
 from agent.wide.fields import DocField
 from agent.wide.membership import check_condition, groups
-from agent.wide.reading import read_full
+from agent.wide.reading import read_full, read_span
 from agent.wide.table_plan import TablePlan, match_column
 from tools.base import ToolError
 
@@ -123,20 +123,16 @@ async def _row_text(
     ctx: RunContext, row: dict[str, Any], entry: dict[str, Any]
 ) -> dict[str, Any] | None:
     """What a check reads: a listing row's own text, else its whole document."""
-    if entry.get("evidence"):
-        return {
-            "source_id": row["source_id"],
-            "title": row.get("title", ""),
-            "text": entry["evidence"],
-        }
+    span = entry.get("row") or {}
     try:
-        document = await read_full(ctx, row["source_id"])
+        if span.get("kind", "page") == "page":
+            return await read_full(ctx, row["source_id"])
+        document = await read_span(
+            ctx, row["source_id"], span["start"], span["end"], entry.get("evidence")
+        )
     except ToolError:
         return None
-    span = entry.get("row") or {}
-    if span.get("kind", "page") != "page":  # a listing row: its own text only
-        document = {**document, "text": document["text"][span["start"] : span["end"]]}
-    return document
+    return document if "title" in document else {**document, "title": row.get("title", "")}
 
 
 def route_coverage(state: ResearchState) -> str | list[Send]:

@@ -326,6 +326,9 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     new = list(dict.fromkeys(h["source_id"] for h in hits if h["source_id"] not in read))
     room = ctx.wide.max_candidates - len(enumeration["documents"])
     question = state["question"]
+    evidence_room = EVIDENCE_BUDGET - sum(
+        len(e.get("evidence") or "") for e in enumeration["candidates"].values()
+    )
     for source_id in new[: max(0, room)]:
         try:
             document = await read_full(ctx, source_id)
@@ -335,13 +338,12 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         enumeration["documents"].append(source_id)
         if document["source_id"] != source_id:
             enumeration["documents"].append(document["source_id"])
-        room = EVIDENCE_BUDGET - sum(
-            len(e.get("evidence") or "") for e in enumeration["candidates"].values()
-        )
-        found, cost = await _rows_of(ctx, plan, question, document, condition_groups, room)
+        found, cost = await _rows_of(ctx, plan, question, document, condition_groups, evidence_room)
         usage.add(cost)
         for row_id, entry in found.items():
-            enumeration["candidates"].setdefault(row_id, entry)
+            if row_id not in enumeration["candidates"]:
+                enumeration["candidates"][row_id] = entry
+                evidence_room -= len(entry.get("evidence") or "")
     rows, unsettled = _counts(enumeration)
     gained = (rows - rows_before) + (unsettled - unsettled_before)
     current["page"] += 1

@@ -36,7 +36,7 @@ from agent.wide.cells import (
 from agent.wide.checks import check_groups, needs_document_check
 from agent.wide.enumeration import candidate
 from agent.wide.fields import fold, format_number, parse_fields
-from agent.wide.reading import call_tool, fill_slots, read_full
+from agent.wide.reading import call_tool, fill_slots, read_full, read_span
 from agent.wide.rows import CandidateRow, merge_key, page_key
 from agent.wide.table_plan import Column, TablePlan
 from tools.base import ToolError
@@ -75,15 +75,15 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
             return await _fill_followup(ctx, state, plan, task)
         row = candidate(task)
         offset = 0
-        if row.is_page or not task.get("evidence"):
-            try:
+        try:
+            if row.is_page:
                 document = await read_full(ctx, row.source_id)
-            except ToolError as error:
-                return {"events": [event("error", state, message=f"cannot read a row: {error}")]}
-        if not row.is_page:
-            if not task.get("evidence"):  # kept out of the state: read from the document
-                task = {**task, "evidence": document["text"][row.start : row.end]}
-            document, offset = row_document(task, row), row.start
+            else:  # its own text: kept with it, or (kept out of the state) read again
+                own = await read_span(ctx, row.source_id, row.start, row.end, task.get("evidence"))
+                task = {**task, "evidence": own["text"]}
+                document, offset = row_document(task, row), row.start
+        except ToolError as error:
+            return {"events": [event("error", state, message=f"cannot read a row: {error}")]}
         key = row.key
         status, unknown = task["status"], list(task["unknown_groups"])
         spent = Usage()

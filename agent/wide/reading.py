@@ -41,6 +41,17 @@ async def read_full(ctx: RunContext, source_id: str) -> dict[str, Any]:
     return observations[0]
 
 
+async def read_span(
+    ctx: RunContext, source_id: str, start: int, end: int, kept: str | None = None
+) -> dict[str, Any]:
+    """A listing row's document with only the row's own text (`start:end`): the copy kept
+    with the row when there is one, else read from the document. Raises ToolError."""
+    if kept:
+        return {"source_id": source_id, "text": kept}
+    document = await read_full(ctx, source_id)
+    return {**document, "text": document["text"][start:end]}
+
+
 async def structure_of(ctx: RunContext, document: dict[str, Any]) -> DocumentStructure | None:
     """The document's structure: the one its backend stored (`structure_of` of the run's `read`
     tool, when it has one and the text is the stored text), else read again from the text the

@@ -285,12 +285,11 @@ def _outermost_or_finer(
         if listing.kind is ListingKind.SECTIONS and inner and finer:
             continue
         kept.append((listing, mapping))
-    dropped = {id(c) for c, _ in chosen if all(c is not k for k, _ in kept)}
-    result = []
-    for listing, mapping in kept:
-        if any(_inside(listing, outer) for outer, _ in kept if id(outer) not in dropped):
-            continue
-        result.append((listing, mapping))
+    result = [
+        (listing, mapping)
+        for listing, mapping in kept
+        if not any(_inside(listing, outer) for outer, _ in kept)
+    ]
     return sorted(result, key=lambda c: c[0].start)
 
 
