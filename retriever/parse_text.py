@@ -24,7 +24,9 @@ What it recognises, in both modes unless said otherwise (general conventions, no
   group row: the label (`Table.groups`) of the rows below it, not the end of the table;
 - lists: `- `, `* `, `+ `, `• `, `1. `, `1) ` items nested by indentation, continuation lines
   (indented more than the marker) joined to their item's text with a space; a blank line between
-  items does not end a list, a numbered item after bulleted ones (or the reverse) does. A
+  items does not end a list, a numbered item after bulleted ones (or the reverse) does, and
+  so does a table indented under an item (the table is a block of its own; the items after
+  it, another list). A
   paragraph of 3+ short plain lines that are each an item-like phrase (a contents page:
   `E.1. Release 4.2`, `E.1.1. Migration to Version 4.2`; not wrapped prose, code, table or
   `Label: value` lines) is a list too, one item a line, nested by the depth of their section
@@ -577,6 +579,8 @@ class _Parser:
                 texts.append([b[mark[0] :]])
                 stack.append((indent, indent + mark[0], len(items) - 1))
             else:  # a continuation line: of the deepest item it is indented under
+                if ("|" in b or "\t" in b or b[0] == "+") and self._table(j) is not None:
+                    break  # a table inside an item (`- Limits:` over `  Name | Value` rows)
                 if after_blank:
                     while stack and stack[-1][1] > ind[j]:
                         stack.pop()

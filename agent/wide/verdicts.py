@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from agent.wide.fields import DocField, best_fields, match_score, mentions
-from agent.wide.membership import check_condition, check_membership
+from agent.wide.membership import check_condition
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow
 from agent.wide.schemas import Condition
 
@@ -51,10 +51,22 @@ def _loose(group: list[Condition]) -> list[Condition]:
     return [c.model_copy(update={"test": "contains"}) if c.test == "equals" else c for c in group]
 
 
+def _alternatives(
+    group: list[Condition], text: str, fields: Sequence[DocField], title: str
+) -> GroupVerdict:
+    """One group's verdict: its conditions are alternatives (any pass is enough). Read here,
+    not regrouped: a group whose tests were rewritten ("equals" of a field the row lacks read
+    as "contains" of its text) stays one group of alternatives."""
+    found = {check_condition(c, text, fields, title).verdict for c in group}
+    if "pass" in found:
+        return GroupVerdict.PASS
+    return GroupVerdict.UNKNOWN if "unknown" in found else GroupVerdict.FAIL
+
+
 def group_verdict(
     group: list[Condition], text: str, fields: Sequence[DocField], title: str
 ) -> GroupVerdict:
-    verdict = GroupVerdict(check_membership(group, text, fields, title).verdict)
+    verdict = _alternatives(group, text, fields, title)
     if verdict is GroupVerdict.FAIL and any(c.test == "equals" for c in group):
         relaxed = [check_condition(c, text, fields, title) for c in _loose(group)]
         if any(r.verdict == "pass" for r in relaxed):  # still alternatives

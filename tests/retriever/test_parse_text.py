@@ -747,6 +747,28 @@ def test_a_line_above_the_header_of_another_table_is_no_group_row() -> None:
     assert all(not table.groups for _, table in structure.tables())
 
 
+def test_a_table_indented_under_a_list_item_is_a_table() -> None:
+    text = (
+        "Steps to take:\n\n"
+        "1. Lower the quotas. Suggested values:\n"
+        "  Quota | Default | Strict\n"
+        "  MAX_WIDGETS | 1,000 | 10\n"
+        "  MAX_GADGETS | 500 | 5\n"
+        "2. Watch the logs.\n"
+        "3. Rotate the keys.\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    kinds = [block.kind for _, block in structure.blocks()]
+    assert kinds == ["paragraph", "list", "table", "list"]
+    ((_, table),) = structure.tables()
+    assert table.header == [["Quota", "Default", "Strict"]]
+    assert table.rows == [["MAX_WIDGETS", "1,000", "10"], ["MAX_GADGETS", "500", "5"]]
+    lists = [block for _, block in structure.blocks() if block.kind == "list"]
+    assert [item.text for item in lists[0].items] == ["Lower the quotas. Suggested values:"]
+    assert [item.text for item in lists[1].items] == ["Watch the logs.", "Rotate the keys."]
+
+
 # --- properties ---------------------------------------------------------------------------------
 
 _FRAGMENTS = [

@@ -52,3 +52,25 @@ def test_equals_reads_the_cell_exactly() -> None:
 def test_a_field_the_rows_do_not_have_is_read_from_their_text() -> None:
     got = verdicts_for([Condition(field="Name", test="contains", value="GAMMA")])
     assert got == {"ALPHA": "fail", "BETA": "fail", "GAMMA": "pass", "DELTA": "fail"}
+
+
+def test_alternatives_stay_alternatives_when_read_from_the_row_text() -> None:
+    """A test "Release equals 1.2.0 or 1.2.1" of a field the rows lack is read from each row's text,
+    still as alternatives: a row stating one of them passes."""
+    text = (
+        "Ticket | Fix | Notes\nT-1 | 1.2.0 (2020-01-02) | crash\n"
+        "T-2 | 1.2.1 | leak\nT-3 | 1.3.0 | hang\n"
+    )
+    conditions = [Condition(field="Release", test="equals", value=v) for v in ("1.2.0", "1.2.1")]
+    plan = TablePlan("ticket", [Column("Ticket"), Column("Release")], "Ticket", conditions, [])
+    rows = candidate_rows(plan, "Which tickets were fixed?", "doc", text, "Tickets",
+                          parse_text(text, title="Tickets"))  # fmt: skip
+    got = {
+        row.key: row_status(
+            [v.value for v in row_verdicts(groups(conditions), row, text, "Tickets", [])],
+            [],
+            False,
+        ).value
+        for row in rows
+    }
+    assert got == {"T-1": "pass", "T-2": "pass", "T-3": "fail"}
