@@ -17,7 +17,7 @@ from agent.wide.enumeration import new_enumeration
 from agent.wide.fields import fold
 from agent.wide.fields import words as words_of
 from agent.wide.schemas import TablePlanReply
-from agent.wide.table_plan import TablePlan, finalise_plan
+from agent.wide.table_plan import TablePlan, finalise_plan, place_words
 from tools.base import ToolError
 
 PLAN_TOKENS = 600
@@ -44,6 +44,7 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         events.append(event("error", state, message=f"table planner failed: {error}"))
     plan = finalise_plan(question, reply)
     plan = await _without_common_texts(ctx, plan)
+    plan = await _scope_words(ctx, plan)
     events.insert(0, event("table_plan", state, **plan.to_state()))
     plan_state = {
         **plan.to_state(),
@@ -102,4 +103,19 @@ async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
         return plan
     plan.conditions, plan.notes = kept, [*plan.notes, *notes]
     plan.queries = [q for q in plan.queries if fold(q) not in dropped]
+    return plan
+
+
+async def _scope_words(ctx: RunContext, plan: TablePlan) -> TablePlan:
+    """The plan with the words of its scope that most documents state left out of
+    `scope_words` (a product's name on every page of its manual names no place in it)."""
+    tool = corpus_search(ctx)
+    if tool is None or not plan.scope:
+        return plan
+    common = set()
+    for word in dict.fromkeys(words_of(plan.scope)):
+        found, total = await asyncio.to_thread(tool.phrase_share, word)
+        if total and found > COMMON_SHARE * total:
+            common.add(word)
+    plan.scope_words = place_words(plan.scope, common)
     return plan

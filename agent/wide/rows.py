@@ -41,6 +41,9 @@ MIN_LISTING_SCORE = 2.0
 STRONG_LISTING_SCORE = 4.0
 """A listing this sure to hold the question's rows makes the answer a listing's rows: pages are
 then kept only as more evidence about the rows listed (their own pages), not as rows."""
+SCOPE_BONUS = 3.0
+MIN_SCOPE_SHARE = 0.5
+"""A listing's place names the question's scope when it holds this share of its words."""
 MIN_COLUMN_SCORE = 1.0
 """A table column answers a plan column when every word of the plan column's name is in it."""
 MAX_ROWS_PER_DOCUMENT = 2000
@@ -214,6 +217,7 @@ def score_listing(
                 return 0.0, {}
     place = set(words(f"{title} {listing.where} {' '.join(listing.columns)}"))
     score += min(3.0, float(len(place & topic)))
+    score += scope_bonus(plan, f"{title} {listing.where}")
     if listing.kind is not ListingKind.TABLE and len(listing.rows) >= MIN_ENTRIES:
         entry_names = [r.name for r in listing.rows]
         short = sum(len(n) <= MAX_NAME_CHARS for n in entry_names) >= 0.8 * len(entry_names)
@@ -235,6 +239,17 @@ def score_listing(
     if listing.kind is ListingKind.LIST and all(len(r.name) > 80 for r in listing.rows[:5]):
         score -= 2.0  # items that are sentences, not names
     return score, mapping
+
+
+def scope_bonus(plan: TablePlan, place: str) -> float:
+    """What a listing's place (its document's title, its section path and caption) adds when
+    it is where the question says the rows are listed: up to SCOPE_BONUS, for most of the
+    scope's distinctive words in it; else 0."""
+    if not plan.scope_words:
+        return 0.0
+    have = set(words(place))
+    share = sum(w in have for w in plan.scope_words) / len(plan.scope_words)
+    return SCOPE_BONUS * share if share >= MIN_SCOPE_SHARE else 0.0
 
 
 def candidate_rows(

@@ -51,6 +51,13 @@ class TablePlan:
     notes: list[str] = field(default_factory=list)
     common_texts: list[str] = field(default_factory=list)
     """Condition values most documents state: tested, but never searched for exactly."""
+    scope: str = ""
+    """Where the question says the rows are listed ("the table of error codes", "section 4.2
+    (Storage)"), as the question words it; "" when it names no place."""
+    scope_words: list[str] = field(default_factory=list)
+    """The scope's words that can tell a place apart (not structure nouns like "table" or
+    "section", nor words most documents state): a listing whose title, heading or caption
+    holds most of them is where the rows are."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -68,6 +75,8 @@ class TablePlan:
             source=data.get("source", "model"),
             notes=list(data.get("notes", [])),
             common_texts=list(data.get("common_texts", [])),
+            scope=data.get("scope", ""),
+            scope_words=list(data.get("scope_words", [])),
         )
 
     @property
@@ -215,18 +224,86 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
             notes.append("added the question's quoted requirements: " + ", ".join(
                 repr(c.value) for c in extra))  # fmt: skip
         entity = reply.entity or "item"
+        scope = reply.listed_in.strip().strip("\"'`")
+        if scope and not in_question(scope, question):
+            notes.append(f"dropped the place the question does not name: {scope!r}")
+            scope = ""
+        if scope and not names_a_place(scope):
+            # "the Europe region": no document, page, table or list, but a requirement
+            extra = [Condition(field="", test="contains", value=w) for w in place_words(scope)
+                     if not _covered(w, conditions)]  # fmt: skip
+            conditions = [*conditions, *extra]
+            notes.append(f"read {scope!r} as words each row states, not as a place")
+            scope = ""
+        conditions, moved = split_scope(conditions, scope, columns)
+        if moved:
+            notes.append("read as where the rows are listed, not as tests of each row: " + (
+                ", ".join(repr(c.value) for c in moved)))  # fmt: skip
         # the question's own words too: a small planner's queries may miss what a row is
-        queries = [*condition_queries(conditions), *reply.queries[:1],
-                   keywords(question.split("\n")[0], 8), *reply.queries[1:]]  # fmt: skip
+        queries = [*condition_queries(conditions), *([scope] if scope else []),
+                   *reply.queries[:1], keywords(question.split("\n")[0], 8),
+                   *reply.queries[1:]]  # fmt: skip
         source = "model"
     else:
         conditions = question_conditions(question, [], set(words(f"{key} {names[0]}")))[:6]
         entity = "item"
+        scope = ""
         queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
         source = "question"
         notes.append("the planner failed: plan built from the question")
     queries = _dedupe_queries(queries, max_queries) or [keywords(question, 8)]
-    return TablePlan(entity, columns, key, conditions, queries, source, notes)
+    plan = TablePlan(entity, columns, key, conditions, queries, source, notes, scope=scope)
+    plan.scope_words = place_words(scope)
+    return plan
+
+
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+STRUCTURE_NOUNS = frozenset(
+    ["table", "list", "section", "subsection", "page", "chapter", "appendix", "part", "manual",
+     "documentation", "document", "doc", "guide", "reference", "site", "website", "article",
+     "entry", "note", "column", "row", "index", "book", "history", "changelog", "catalog",
+     "catalogue", "registry", "directory", "glossary", "inventory", "website", "wiki"]
+)  # fmt: skip
+"""Words that say what kind of place a listing is, not which one."""
+
+
+def names_a_place(scope: str) -> bool:
+    """Whether a scope names a place at all (a document, page, section, table, list...)."""
+    return any(w in STRUCTURE_NOUNS for w in words(scope))
+
+
+def place_words(scope: str, common: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The words of a scope that tell its place apart from others: without structure nouns
+    and `common` words (those most documents state), unless nothing else is left."""
+    found = list(dict.fromkeys(words(_POSSESSIVE.sub("", scope))))
+    distinct = [w for w in found if w not in STRUCTURE_NOUNS and w not in common]
+    if distinct:
+        return distinct
+    return [w for w in found if w not in common] or found
+
+
+def split_scope(
+    conditions: list[Condition], scope: str, columns: list[Column]
+) -> tuple[list[Condition], list[Condition]]:
+    """The conditions that test each row, and those that only restate where the rows are
+    listed: a text test of no asked-for column whose words are all the scope's ("Section
+    equals 4.2" beside "listed in section 4.2 (Storage)")."""
+    if not scope:
+        return conditions, []
+    scope_words = set(words(scope))
+    kept, moved = [], []
+    for condition in conditions:
+        value_words = set(words(condition.value))
+        if (
+            condition.test in ("contains", "equals")
+            and value_words
+            and value_words <= scope_words
+            and match_column(condition, columns) is None
+        ):
+            moved.append(condition)
+        else:
+            kept.append(condition)
+    return kept, moved
 
 
 _EXAMPLE_CUE = re.compile(r"(?:e\.g\.?|for example|for instance|such as|like)\W*$", re.I)
