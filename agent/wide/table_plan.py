@@ -230,8 +230,10 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
             scope = ""
         if scope and not names_a_place(scope):
             # "the Europe region": no document, page, table or list, but a requirement
-            extra = [Condition(field="", test="contains", value=w) for w in place_words(scope)
-                     if not _covered(w, conditions)]  # fmt: skip
+            wanted = set(place_words(scope))
+            tokens = [t for t in re.findall(r"[\w']+", scope) if set(words(t)) & wanted]
+            extra = [Condition(field="", test="contains", value=t.strip("'"))
+                     for t in dict.fromkeys(tokens) if not _covered(t, conditions)]  # fmt: skip
             conditions = [*conditions, *extra]
             notes.append(f"read {scope!r} as words each row states, not as a place")
             scope = ""

@@ -7,6 +7,7 @@ import pytest
 
 from agent.wide.fields import parse_fields
 from agent.wide.rows import (
+    STRONG_LISTING_SCORE,
     CandidateRow,
     RowKind,
     candidate_rows,
@@ -14,10 +15,11 @@ from agent.wide.rows import (
     map_columns,
     merge_key,
     page_key,
+    scope_bonus,
     score_listing,
 )
 from agent.wide.schemas import Condition
-from agent.wide.table_plan import Column, TablePlan
+from agent.wide.table_plan import Column, TablePlan, place_words
 from retriever.listings import listings
 from retriever.parse_text import parse_text
 
@@ -286,3 +288,20 @@ def test_a_records_short_labelled_values_are_no_listing_of_entities() -> None:
         "libdancer-tools", parse_text(text, title="libdancer-tools"),
     )  # fmt: skip
     assert [r.kind for r in rows] == [RowKind.PAGE]
+
+
+def test_a_listing_where_the_question_says_the_rows_are_is_sure() -> None:
+    """Two pages list ferries the same way; the question names the timetable's list of summer
+    sailings. The page titled so holds the rows for sure; the other's list is no sure one."""
+    body = "Ferries this season:\n\n- Gull\n- Tern\n- Petrel\n"
+    plan = TablePlan("ferry", [Column("Ferry")], "Ferry", [], ["ferry"],
+                     scope="the timetable's list of summer sailings")  # fmt: skip
+    plan.scope_words = place_words(plan.scope)
+    assert plan.scope_words == ["timetable", "summer", "sailing"]
+    question = "From the timetable's list of summer sailings, which ferries sail?"
+    named = rows_of(plan, question, body, "Summer sailings timetable")
+    other = rows_of(plan, question, body, "Harbour news")
+    assert [r.key for r in named] == ["Gull", "Tern", "Petrel"]
+    assert min(r.score for r in named) >= STRONG_LISTING_SCORE
+    assert all(r.is_page or r.score < STRONG_LISTING_SCORE for r in other)
+    assert scope_bonus(plan, "Winter sailings") == 0.0  # one word of three is no match

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from agent.wide.schemas import ColumnSpec, Condition, TablePlanReply
 from agent.wide.table_plan import (
+    TablePlan,
     column_descriptions,
     finalise_plan,
     guess_type,
     looks_wide,
+    names_a_place,
+    place_words,
     quoted_requirements,
     stated_columns,
 )
@@ -148,3 +151,68 @@ def test_a_value_the_question_gives_only_as_an_example_is_no_condition() -> None
     plan = finalise_plan(question, planned)
     assert [c.value for c in plan.conditions] == ["tidyup"]
     assert any("only as examples: 'MAX_DEPTH'" in note for note in plan.notes)
+
+
+SCOPED = """Using the harbour office's table of vessels in section 4.2 (Moorings), list every
+vessel longer than 40 m.
+
+For each entry, provide:
+- Vessel: the vessel's name
+- Length (m): its length
+
+Please organize the results in one Markdown table with the following columns in order:
+Vessel, Length (m)
+"""
+
+
+def scoped_reply(listed_in: str, conditions: list[Condition]) -> TablePlanReply:
+    return TablePlanReply(
+        entity="vessel",
+        listed_in=listed_in,
+        columns=[
+            ColumnSpec(name="Vessel", type="text"),
+            ColumnSpec(name="Length (m)", type="number"),
+        ],
+        key_column="Vessel",
+        conditions=conditions,
+        queries=["vessel length"],
+    )
+
+
+def test_where_the_rows_are_listed_is_no_test_of_each_row() -> None:
+    plan = finalise_plan(SCOPED, scoped_reply(
+        "the harbour office's table of vessels in section 4.2 (Moorings)",
+        [Condition(field="Section", test="equals", value="4.2"),
+         Condition(field="Length (m)", test="more_than", value="40")],
+    ))  # fmt: skip
+    assert plan.scope == "the harbour office's table of vessels in section 4.2 (Moorings)"
+    assert [(c.field, c.value) for c in plan.conditions] == [("Length (m)", "40")]
+    assert any("where the rows are listed" in note and "'4.2'" in note for note in plan.notes)
+    assert plan.scope in plan.queries
+    # structure nouns ("table", "section") and possessives name no particular place
+    assert plan.scope_words == ["harbour", "office", "vessel", "4", "2", "mooring"]
+    again = TablePlan.from_state(plan.to_state())
+    assert (again.scope, again.scope_words) == (plan.scope, plan.scope_words)
+
+
+def test_a_place_the_question_does_not_name_is_dropped() -> None:
+    plan = finalise_plan(SCOPED, scoped_reply("the national fleet register", [
+        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    assert plan.scope == "" and plan.scope_words == []
+    assert any("does not name" in note for note in plan.notes)
+
+
+def test_a_place_that_is_no_place_is_read_as_words_each_row_states() -> None:
+    """A small planner writes "Moorings" (what the rows are about) as where they are listed:
+    it names no document, section, table or list, so each row must state it."""
+    plan = finalise_plan(SCOPED, scoped_reply("Moorings", [
+        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    assert plan.scope == ""
+    assert [(c.field, c.test, c.value) for c in plan.conditions] == [
+        ("Length (m)", "more_than", "40"), ("", "contains", "Moorings")]  # fmt: skip
+
+
+def test_place_words_leave_out_what_most_documents_state() -> None:
+    assert place_words("the Quill manual's release notes", {"quill"}) == ["release"]
+    assert place_words("the Quill manual", {"quill"}) == ["manual"]  # nothing else is left
+    assert names_a_place("the release notes") and not names_a_place("Europe region")
