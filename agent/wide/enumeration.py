@@ -76,7 +76,7 @@ def new_enumeration(plan: TablePlan) -> dict[str, Any]:
         "candidates": {},
         "documents": [],  # source ids read
         "dropped": [],  # condition groups dropped as contradicting every candidate
-        "relaxed": False,  # "equals" tests read as "contains"
+        "relaxed": False,  # tests read loosely ("equals" as "contains", phrases by words)
         "done": False,
         "reason": "",
     }
@@ -178,19 +178,20 @@ def _apply_drops(
     state: ResearchState,
     columns: list[Column],
 ) -> list[dict[str, Any]]:
-    """With no row after the whole search: first read "equals" tests as "contains"; then drop
+    """With no row after the whole search: first read the tests loosely (`verdicts`); then drop
     the groups no row or column can settle, and the group that alone rejects what the others
     accept (see `_groups_to_drop`); queries spent for lack of rows run again. Each step is
     recorded (`relaxed`, `dropped`) and the answer states it."""
     events = []
     if not enumeration.get("relaxed") and not _counts(enumeration)[0]:
-        enumeration["relaxed"] = True  # no row meets the equals tests word for word
+        enumeration["relaxed"] = True  # no row meets the tests as written
         if _counts(enumeration)[0]:
             return [
                 event(
                     "error",
                     state,
-                    message="no candidate meets the 'equals' tests exactly: read as 'contains'",
+                    message="no candidate meets the conditions as written: read loosely "
+                    "('equals' as 'contains', a phrase as most of its words)",
                 )
             ]
         enumeration["relaxed"] = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.wide.fields import fold
+from agent.wide.fields import fold, words
 from agent.wide.membership import groups
 from agent.wide.table_plan import TablePlan
 
@@ -127,11 +127,20 @@ def condition_notes(
     sentences = []
     if enumeration.get("relaxed"):
         tests = [c for c in plan.conditions if c.test == "equals"]
-        sentences.append(
-            "No source states "
-            + " or ".join(f"{c.field or 'the text'} exactly {c.value!r}" for c in tests)
-            + ", so rows that contain it were accepted."
-        )
+        if tests:
+            sentences.append(
+                "No source states "
+                + " or ".join(f"{c.field or 'the text'} exactly {c.value!r}" for c in tests)
+                + ", so rows that contain it were accepted."
+            )
+        phrases = [c for c in plan.conditions if c.test == "contains" and len(words(c.value)) > 1]
+        if phrases:
+            sentences.append(
+                "No row states "
+                + " or ".join(repr(c.value) for c in phrases)
+                + " word for word, so rows whose own text states most of its words were "
+                "accepted."
+            )
     for index in enumeration.get("dropped", []):
         if index < len(condition_groups):
             text = " or ".join(

@@ -2,16 +2,17 @@
 
 A row passes when every active condition group passes; it fails when one fails; otherwise it is
 unknown (its own text does not settle a group) and is settled later from its cells or by a
-targeted check. RELAXED is a group that fails an "equals" test but passes it read as
-"contains": it counts as a pass only once the enumeration relaxed its equals tests (and the
-answer says so)."""
+targeted check. RELAXED is a group that fails as written but passes read loosely (an "equals"
+test as "contains"; a phrase the row's own text words differently as most of its words): it
+counts as a pass only once the enumeration relaxed its tests, because no candidate met them as
+written (and the answer says so)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
 
-from agent.wide.fields import DocField, best_fields, match_score, mentions
+from agent.wide.fields import DocField, best_fields, match_score, mentions, words
 from agent.wide.membership import check_condition
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow
 from agent.wide.schemas import Condition
@@ -63,14 +64,40 @@ def _alternatives(
     return GroupVerdict.UNKNOWN if "unknown" in found else GroupVerdict.FAIL
 
 
+MIN_WORDS_SHARE = 2 / 3
+"""A row's own text "states most words" of a phrase when it holds this share of them."""
+
+
+def states_most_words(phrase: str, text: str) -> bool:
+    """Whether `text` holds most content words of a phrase of two or more ("a wrapper around
+    a C interface" in "a thin wrapper around the C-language interface")."""
+    wanted = set(words(phrase))
+    if len(wanted) < 2:
+        return False
+    have = set(words(text))
+    return sum(w in have for w in wanted) >= MIN_WORDS_SHARE * len(wanted)
+
+
 def group_verdict(
-    group: list[Condition], text: str, fields: Sequence[DocField], title: str
+    group: list[Condition],
+    text: str,
+    fields: Sequence[DocField],
+    title: str,
+    *,
+    by_words: bool = False,
 ) -> GroupVerdict:
+    """The group's verdict, RELAXED where it fails as written but holds read loosely: an
+    "equals" test as "contains", and (`by_words`: for a row's own short text, not a whole
+    page, where any phrase's words are somewhere) a phrase as most of its words."""
     verdict = _alternatives(group, text, fields, title)
-    if verdict is GroupVerdict.FAIL and any(c.test == "equals" for c in group):
+    if verdict is not GroupVerdict.FAIL:
+        return verdict
+    if any(c.test == "equals" for c in group):
         relaxed = [check_condition(c, text, fields, title) for c in _loose(group)]
         if any(r.verdict == "pass" for r in relaxed):  # still alternatives
             return GroupVerdict.RELAXED
+    if by_words and any(c.test == "contains" and states_most_words(c.value, text) for c in group):
+        return GroupVerdict.RELAXED
     return verdict
 
 
@@ -101,7 +128,9 @@ def row_verdicts(
             for c in group
             if not _empty_cell(c, row)
         ]
-        verdict = group_verdict(own, evidence, fields, "") if own else GroupVerdict.FAIL
+        verdict = (
+            group_verdict(own, evidence, fields, "", by_words=True) if own else GroupVerdict.FAIL
+        )
         strong = row.score >= STRONG_LISTING_SCORE
         if (
             strong

@@ -6,7 +6,7 @@ from agent.wide.membership import groups
 from agent.wide.rows import candidate_rows
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
-from agent.wide.verdicts import row_status, row_verdicts
+from agent.wide.verdicts import group_verdict, row_status, row_verdicts, states_most_words
 from retriever.parse_text import parse_text
 
 TABLE = """## Reserved words
@@ -74,3 +74,29 @@ def test_alternatives_stay_alternatives_when_read_from_the_row_text() -> None:
         for row in rows
     }
     assert got == {"T-1": "pass", "T-2": "pass", "T-3": "fail"}
+
+
+def test_a_phrase_a_row_words_differently_passes_only_read_loosely() -> None:
+    """ "acts as a wrapper around a C interface" against an entry that says "is a thin wrapper
+    around the C-language interface": not word for word (RELAXED), while an entry without
+    most of its words fails; a whole page, where any words are somewhere, is not read so."""
+    text = (
+        "## Functions\n\n"
+        "spin(X)\n\n  The spin(X) function is a thin wrapper around the C-language interface "
+        "quill_spin().\n\n"
+        "fold(X)\n\n  The fold(X) function folds X into a smaller value than before.\n\n"
+        "trim(X)\n\n  The trim(X) function removes the spaces at both ends of X.\n"
+    )
+    condition = Condition(field="", test="contains", value="wrapper around a C interface")
+    plan = TablePlan("function", [Column("Function")], "Function", [condition], [])
+    rows = candidate_rows(plan, "Which functions wrap a C interface?", "doc", text,
+                          "Functions", parse_text(text, title="Functions"))  # fmt: skip
+    got = {
+        row.key: row_verdicts([[condition]], row, text, "Functions", [])[0].value for row in rows
+    }
+    assert got == {"spin(X)": "relaxed", "fold(X)": "fail", "trim(X)": "fail"}
+    assert row_status(["relaxed"], [], relaxed=False).value == "fail"
+    assert row_status(["relaxed"], [], relaxed=True).value == "pass"
+    page = group_verdict([condition], text, [], "Functions")
+    assert page.value == "fail"  # a page's words are no row's statement
+    assert states_most_words("wrapper around a C interface", "wraps the C interface") is False
