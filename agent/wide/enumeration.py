@@ -32,7 +32,7 @@ from agent.wide.rows import (
     candidate_rows,
     merge_key,
 )
-from agent.wide.table_plan import Column, TablePlan, match_column
+from agent.wide.table_plan import Column, TablePlan, describe, match_column
 from agent.wide.verdicts import GroupVerdict, RowStatus, row_status, row_verdicts
 from tools.base import ToolError
 
@@ -169,7 +169,7 @@ def _unreadable_groups(
 
 
 def group_text(group: list[Any]) -> str:
-    return " or ".join(f"{c.field or 'text'} {c.test.replace('_', ' ')} {c.value!r}" for c in group)
+    return " or ".join(describe(c) for c in group)
 
 
 def _apply_drops(

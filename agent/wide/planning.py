@@ -17,12 +17,18 @@ from agent.wide.enumeration import new_enumeration
 from agent.wide.fields import fold
 from agent.wide.fields import words as words_of
 from agent.wide.schemas import TablePlanReply
-from agent.wide.table_plan import TablePlan, finalise_plan, place_words
+from agent.wide.table_plan import TablePlan, describe, finalise_plan, place_words
 from tools.base import ToolError
 
 PLAN_TOKENS = 600
 COMMON_SHARE = 0.5
 """A text stated by more than this share of the searched documents cannot tell rows apart."""
+MIN_COMMON_DOCUMENTS = 10
+"""Among fewer documents than this, how many state a text says nothing about it."""
+
+
+def _common(found: int, total: int) -> bool:
+    return total >= MIN_COMMON_DOCUMENTS and found > COMMON_SHARE * total
 
 
 async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -88,7 +94,7 @@ async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
     for condition in plan.conditions:
         if condition.test in ("contains", "equals") and words_of(condition.value):
             found, total = await asyncio.to_thread(share, condition.value)
-            common = bool(total) and found > COMMON_SHARE * total
+            common = _common(found, total)
             if common and condition.test == "equals":  # may still tell a field's values apart
                 plan.common_texts = [*plan.common_texts, condition.value]
             elif common:
@@ -96,10 +102,12 @@ async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
                     f"dropped {condition.field or 'text'} contains {condition.value!r}: stated "
                     f"by {found:,} of {total:,} documents, so it tells no rows apart"
                 )
+                plan.untested = [*plan.untested, f"{describe(condition)} (stated by {found:,} "
+                                 f"of {total:,} documents: it tells no rows apart)"]  # fmt: skip
                 dropped.add(fold(condition.value))
                 continue
         kept.append(condition)
-    if not notes or not kept:
+    if not notes:
         return plan
     plan.conditions, plan.notes = kept, [*plan.notes, *notes]
     plan.queries = [q for q in plan.queries if fold(q) not in dropped]
@@ -115,7 +123,7 @@ async def _scope_words(ctx: RunContext, plan: TablePlan) -> TablePlan:
     common = set()
     for word in dict.fromkeys(words_of(plan.scope)):
         found, total = await asyncio.to_thread(tool.phrase_share, word)
-        if total and found > COMMON_SHARE * total:
+        if _common(found, total):
             common.add(word)
     plan.scope_words = place_words(plan.scope, common)
     return plan

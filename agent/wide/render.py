@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.wide.fields import fold, words
 from agent.wide.membership import groups
-from agent.wide.table_plan import TablePlan
+from agent.wide.table_plan import TablePlan, describe
 
 
 def cell_text(value: str) -> str:
@@ -125,6 +125,8 @@ def condition_notes(
     dropped because nothing could settle it, or left unverified for some rows ("" if none)."""
     condition_groups = groups(plan.conditions)
     sentences = []
+    if plan.untested:
+        sentences.append("Not tested on each row: " + "; ".join(plan.untested) + ".")
     if enumeration.get("relaxed"):
         tests = [c for c in plan.conditions if c.test == "equals"]
         if tests:
@@ -143,10 +145,7 @@ def condition_notes(
             )
     for index in enumeration.get("dropped", []):
         if index < len(condition_groups):
-            text = " or ".join(
-                f"{c.field or 'the text'} {c.test.replace('_', ' ')} {c.value!r}"
-                for c in condition_groups[index]
-            )
+            text = " or ".join(describe(c) for c in condition_groups[index])
             sentences.append(
                 f"The condition {text} could not be checked against the sources, so it was not "
                 "applied."

@@ -51,6 +51,9 @@ class TablePlan:
     notes: list[str] = field(default_factory=list)
     common_texts: list[str] = field(default_factory=list)
     """Condition values most documents state: tested, but never searched for exactly."""
+    untested: list[str] = field(default_factory=list)
+    """The question's conditions the plan does not test row by row, each with why (the
+    answer states them)."""
     scope: str = ""
     """Where the question says the rows are listed ("the table of error codes", "section 4.2
     (Storage)"), as the question words it; "" when it names no place."""
@@ -75,6 +78,7 @@ class TablePlan:
             source=data.get("source", "model"),
             notes=list(data.get("notes", [])),
             common_texts=list(data.get("common_texts", [])),
+            untested=list(data.get("untested", [])),
             scope=data.get("scope", ""),
             scope_words=list(data.get("scope_words", [])),
         )
@@ -82,6 +86,11 @@ class TablePlan:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+
+def describe(condition: Condition) -> str:
+    """A condition as the answer words it: "Region equals 'Europe'"."""
+    return f"{condition.field or 'the text'} {condition.test.replace('_', ' ')} {condition.value!r}"
 
 
 def match_column(condition: Condition, columns: list[Column]) -> Column | None:
@@ -249,13 +258,14 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
     else:
         conditions = question_conditions(question, [], set(words(f"{key} {names[0]}")))[:6]
         entity = "item"
-        scope = ""
+        scope, moved = "", []
         queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
         source = "question"
         notes.append("the planner failed: plan built from the question")
     queries = _dedupe_queries(queries, max_queries) or [keywords(question, 8)]
     plan = TablePlan(entity, columns, key, conditions, queries, source, notes, scope=scope)
     plan.scope_words = place_words(scope)
+    plan.untested = [f"{describe(c)} (read as where the rows are listed: {scope})" for c in moved]
     return plan
 
 

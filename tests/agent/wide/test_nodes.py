@@ -230,6 +230,8 @@ async def test_a_text_most_documents_state_is_no_condition(tmp_path: Path) -> No
     assert any("dropped text contains 'river': stated by 9 of 17 documents" in note
                for note in plan_event["notes"])  # fmt: skip
     assert sorted(r["River"] for r in result.table) == sorted(EUROPE_LONG)
+    # the answer says what was not tested, and why
+    assert "Not tested on each row: the text contains 'river' (stated by 9 of 17" in result.answer
 
 
 async def test_a_condition_no_document_can_settle_is_dropped(tmp_path: Path) -> None:

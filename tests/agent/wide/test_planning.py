@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from agent.wide.planning import _scope_words
+from agent.wide.planning import _scope_words, _without_common_texts
+from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan, place_words
 from retriever.corpus_store import CorpusStore
 from retriever.types import Document
@@ -17,7 +18,7 @@ async def test_scope_words_leave_out_words_most_documents_state(tmp_path: Path) 
     """Every page of the Quill manual says "Quill": it names no place in it; "plugins" does."""
     store = CorpusStore(tmp_path / "corpus.db")
     pages = [("Quill plugins", "The plugins bundled with Quill.")] + [
-        (f"Quill topic {i}", f"Quill handles topic {i}.") for i in range(4)
+        (f"Quill topic {i}", f"Quill handles topic {i}.") for i in range(11)
     ]
     store.add_documents("manual", [Document(f"d{i}", text, "", title)
                                    for i, (title, text) in enumerate(pages)])  # fmt: skip
@@ -32,3 +33,31 @@ async def test_scope_words_leave_out_words_most_documents_state(tmp_path: Path) 
     # without a corpus to ask (the web), every distinctive word stays
     web = SimpleNamespace(tools=ToolRegistry([]))
     assert (await _scope_words(web, plan())).scope_words == ["quill", "plugin"]  # type: ignore[arg-type]
+
+
+async def test_a_text_most_documents_state_is_no_test(tmp_path: Path) -> None:
+    """ "contains 'Quill'" in a corpus where every page says Quill selects nothing and its
+    exact search would read the corpus: dropped, and the plan's notes say so, even when it is
+    the plan's only test; a rarer text stays."""
+    store = CorpusStore(tmp_path / "corpus.db")
+    store.add_documents("manual", [Document(f"d{i}", f"Quill topic {i}." + (" Plugins." if i
+                        else ""), "", f"Topic {i}") for i in range(12)])  # fmt: skip
+    context = SimpleNamespace(tools=ToolRegistry([CorpusSearchTool(store)]))
+
+    def plan(*values: str) -> TablePlan:
+        tests = [Condition(field="", test="contains", value=v) for v in values]
+        return TablePlan("topic", [Column("Topic")], "Topic", tests, [*values, "topic"])
+
+    only = await _without_common_texts(context, plan("Quill"))  # type: ignore[arg-type]
+    assert only.conditions == [] and only.queries == ["topic"]
+    assert any("'Quill'" in note and "12 of 12" in note for note in only.notes)
+    assert only.untested == ["the text contains 'Quill' (stated by 12 of 12 documents: it tells "
+                             "no rows apart)"]  # fmt: skip
+    both = await _without_common_texts(context, plan("Quill", "Topic 0"))  # type: ignore[arg-type]
+    assert [c.value for c in both.conditions] == ["Topic 0"]
+    # among a few documents, a share says nothing: the test stays
+    few = CorpusStore(tmp_path / "few.db")
+    few.add_documents("faq", [Document(f"f{i}", "Quill answers.", "", "FAQ") for i in range(3)])
+    small = SimpleNamespace(tools=ToolRegistry([CorpusSearchTool(few)]))
+    kept = await _without_common_texts(small, plan("Quill"))  # type: ignore[arg-type]
+    assert [c.value for c in kept.conditions] == ["Quill"]
