@@ -239,7 +239,8 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
             scope = ""
         if scope and not names_a_place(scope):
             # "the Europe region": no document, page, table or list, but a requirement
-            wanted = set(place_words(scope))
+            # not the words naming the rows themselves ("the error codes" for error codes)
+            wanted = set(place_words(scope)) - set(words(f"{entity} {' '.join(names)}"))
             tokens = [t for t in re.findall(r"[\w']+", scope) if set(words(t)) & wanted]
             extra = [Condition(field="", test="contains", value=t.strip("'"))
                      for t in dict.fromkeys(tokens) if not _covered(t, conditions)]  # fmt: skip

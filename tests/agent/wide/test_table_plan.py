@@ -216,3 +216,10 @@ def test_place_words_leave_out_what_most_documents_state() -> None:
     assert place_words("the Quill manual's release notes", {"quill"}) == ["release"]
     assert place_words("the Quill manual", {"quill"}) == ["manual"]  # nothing else is left
     assert names_a_place("the release notes") and not names_a_place("Europe region")
+
+
+def test_words_naming_the_rows_themselves_are_no_requirement() -> None:
+    """ "Vessel lengths" as the place: the words name the rows and a column, not a filter."""
+    plan = finalise_plan(SCOPED, scoped_reply("Vessel lengths", [
+        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    assert [c.value for c in plan.conditions] == ["40"]
