@@ -192,10 +192,6 @@ def score_listing(
             score -= 2.0  # a header naming none of the asked-for columns
         elif plan.key_column not in mapping and len(mapping) < 2:
             score -= 1.0
-        if plan.key_column not in mapping:
-            # rows named by their first cell, not by the asked-for key: never sure enough
-            # to stand for the question's rows on their own
-            score = min(score, STRONG_LISTING_SCORE - 0.5)
     else:
         # rows named like the asked-for columns are one entity's fields, not entities
         names = {fold(r.name) for r in listing.rows}
@@ -238,6 +234,10 @@ def score_listing(
         score -= 1.0  # names in running text: weaker evidence than a list or table
     if listing.kind is ListingKind.LIST and all(len(r.name) > 80 for r in listing.rows[:5]):
         score -= 2.0  # items that are sentences, not names
+    if listing.kind is ListingKind.TABLE and plan.key_column not in mapping:
+        # rows named by their first cell, not by the asked-for key: never sure enough to
+        # stand for the question's rows on their own, whatever else matches
+        score = min(score, STRONG_LISTING_SCORE - 0.5)
     return score, mapping
 
 

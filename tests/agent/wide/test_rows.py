@@ -305,3 +305,16 @@ def test_a_listing_where_the_question_says_the_rows_are_is_sure() -> None:
     assert min(r.score for r in named) >= STRONG_LISTING_SCORE
     assert all(r.is_page or r.score < STRONG_LISTING_SCORE for r in other)
     assert scope_bonus(plan, "Winter sailings") == 0.0  # one word of three is no match
+
+
+def test_a_table_without_the_key_column_is_never_sure() -> None:
+    """A release table ("Date | Version") on a page whose title and rows match the question
+    well still names its rows by dates, not by the tickets asked for: no sure listing."""
+    text = "## Quill releases\n\nDate | Version\n2024-01-02 | 1.2.0\n2024-02-03 | 1.2.1\n"
+    plan = TablePlan("ticket", [Column("Ticket"), Column("Fix Date", "date")], "Ticket",
+                     [Condition(field="", test="contains", value="1.2.0")],
+                     ["Quill ticket"], scope="the Quill releases page")  # fmt: skip
+    plan.scope_words = place_words(plan.scope)
+    rows = rows_of(plan, "Which Quill tickets were fixed in the 1.2 releases?", text,
+                   "Quill releases and tickets")  # fmt: skip
+    assert rows and all(r.score < STRONG_LISTING_SCORE for r in rows)
