@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -116,14 +117,21 @@ async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
 
 async def _scope_words(ctx: RunContext, plan: TablePlan) -> TablePlan:
     """The plan with the words of its scope that most documents state left out of
-    `scope_words` (a product's name on every page of its manual names no place in it)."""
+    `scope_words` (a product's name on every page of its manual names no place in it), and
+    the others weighted by how rare they are (`scope_weights`: inverse document frequency)."""
     tool = corpus_search(ctx)
     if tool is None or not plan.scope:
         return plan
-    common = set()
+    common, shares = set(), {}
     for word in dict.fromkeys(words_of(plan.scope)):
         found, total = await asyncio.to_thread(tool.phrase_share, word)
         if _common(found, total):
             common.add(word)
+        if total:
+            shares[word] = (found, total)
     plan.scope_words = place_words(plan.scope, common)
+    plan.scope_weights = [
+        math.log((shares[w][1] + 1) / (shares[w][0] + 1)) + 0.1 if w in shares else 1.0
+        for w in plan.scope_words
+    ]
     return plan

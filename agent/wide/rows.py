@@ -244,11 +244,14 @@ def score_listing(
 def scope_bonus(plan: TablePlan, place: str) -> float:
     """What a listing's place (its document's title, its section path and caption) adds when
     it is where the question says the rows are listed: up to SCOPE_BONUS, for most of the
-    scope's distinctive words in it; else 0."""
+    scope's distinctive words in it (weighted by their rarity); else 0."""
     if not plan.scope_words:
         return 0.0
     have = set(words(place))
-    share = sum(w in have for w in plan.scope_words) / len(plan.scope_words)
+    weights = plan.scope_weights or [1.0] * len(plan.scope_words)
+    share = sum(wt for w, wt in zip(plan.scope_words, weights, strict=False) if w in have) / sum(
+        weights
+    )
     return SCOPE_BONUS * share if share >= MIN_SCOPE_SHARE else 0.0
 
 

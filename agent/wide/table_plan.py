@@ -61,6 +61,9 @@ class TablePlan:
     """The scope's words that can tell a place apart (not structure nouns like "table" or
     "section", nor words most documents state): a listing whose title, heading or caption
     holds most of them is where the rows are."""
+    scope_weights: list[float] = field(default_factory=list)
+    """How much each scope word tells places apart (its inverse document frequency in the
+    searched corpus; [] where nothing could be counted: every word weighs the same)."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,6 +84,7 @@ class TablePlan:
             untested=list(data.get("untested", [])),
             scope=data.get("scope", ""),
             scope_words=list(data.get("scope_words", [])),
+            scope_weights=list(data.get("scope_weights", [])),
         )
 
     @property
@@ -237,17 +241,20 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
         if scope and not in_question(scope, question):
             notes.append(f"dropped the place the question does not name: {scope!r}")
             scope = ""
-        if scope and not names_a_place(scope):
-            # "the Europe region": no document, page, table or list, but a requirement
-            # not the words naming the rows themselves ("the error codes" for error codes)
-            wanted = set(place_words(scope)) - set(words(f"{entity} {' '.join(names)}"))
+        # not the words naming the rows themselves ("the error codes" for error codes)
+        wanted = set(place_words(scope)) - set(words(f"{entity} {' '.join(names)}"))
+        if scope and not names_a_place(scope) and len(wanted) <= MAX_REQUIRED_WORDS:
+            # "the Europe region": no document, page, table or list, but a requirement (a
+            # longer phrase naming no place stays a scope: its words only rank listings)
             tokens = [t for t in re.findall(r"[\w']+", scope) if set(words(t)) & wanted]
             extra = [Condition(field="", test="contains", value=t.strip("'"))
                      for t in dict.fromkeys(tokens) if not _covered(t, conditions)]  # fmt: skip
             conditions = [*conditions, *extra]
             notes.append(f"read {scope!r} as words each row states, not as a place")
             scope = ""
-        conditions, moved = split_scope(conditions, scope, columns)
+        moved: list[Condition] = []
+        if names_a_place(scope):  # conditions restating a place, not a phrase naming none
+            conditions, moved = split_scope(conditions, scope, columns)
         if moved:
             notes.append("read as where the rows are listed, not as tests of each row: " + (
                 ", ".join(repr(c.value) for c in moved)))  # fmt: skip
@@ -271,11 +278,16 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
 
 
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
+MAX_REQUIRED_WORDS = 2
+"""A "place" naming no document or listing is read as words each row states when it has at
+most this many words besides those naming the rows."""
 STRUCTURE_NOUNS = frozenset(
     ["table", "list", "section", "subsection", "page", "chapter", "appendix", "part", "manual",
      "documentation", "document", "doc", "guide", "reference", "site", "website", "article",
      "entry", "note", "column", "row", "index", "book", "history", "changelog", "catalog",
-     "catalogue", "registry", "directory", "glossary", "inventory", "website", "wiki"]
+     "catalogue", "registry", "directory", "glossary", "inventory", "website", "wiki",
+     "guidance", "overview", "specification", "faq", "tutorial", "handbook", "readme",
+     "report", "paper"]
 )  # fmt: skip
 """Words that say what kind of place a listing is, not which one."""
 
@@ -479,10 +491,35 @@ def inclusive_bound(condition: Condition, question: str) -> Condition:
 def only_as_example(value: str, question: str) -> bool:
     """Whether the question states `value` only as an example ("the limit name, e.g.
     LIMIT_LENGTH", "such as 'x'"): an example shows a value's form, it asks for no row."""
-    found = [m.start() for m in re.finditer(re.escape(value), question, re.IGNORECASE)]
-    return bool(found) and all(
-        _EXAMPLE_CUE.search(question[max(0, start - 40) : start]) for start in found
-    )
+    if _example_only(value, question):
+        return True
+    # a value built around an example's number or identifier ("Release 15.3" from 'e.g.
+    # "Release 15.3"', written "PostgreSQL 15.3") is the example too
+    tokens = _DISTINCT_TOKEN.findall(value)
+    return any(_example_only(token, question, whole=True) for token in tokens if len(token) >= 3)
+
+
+_DISTINCT_TOKEN = re.compile(r"[\w.-]*(?:\d[\w.-]*|_[\w.-]*)")
+
+
+_EXAMPLE_WORDS = re.compile(r"\be\.g\.|\bfor (?:example|instance)\b|\bsuch as\b", re.I)
+
+
+def _example_only(value: str, question: str, *, whole: bool = False) -> bool:
+    """Whether every mention of `value` follows an example cue: right before it, or (`whole`:
+    a token inside an example, 'e.g. "Release 4.2"') earlier in its line, within 40 chars."""
+    pattern = re.escape(value)
+    if whole:
+        pattern = rf"(?<![\w.]){pattern}(?![\w]|\.\w)"
+    found = [m.start() for m in re.finditer(pattern, question, re.IGNORECASE)]
+
+    def cued(start: int) -> bool:
+        window = question[max(0, start - 40) : start]
+        if whole:
+            return bool(_EXAMPLE_WORDS.search(window.rsplit("\n", 1)[-1]))
+        return bool(_EXAMPLE_CUE.search(window))
+
+    return bool(found) and all(cued(start) for start in found)
 
 
 def _clean_conditions(conditions: list[Condition], question: str = "") -> list[Condition]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from agent.wide.planning import _scope_words, _without_common_texts
 from agent.wide.schemas import Condition
@@ -29,7 +32,10 @@ async def test_scope_words_leave_out_words_most_documents_state(tmp_path: Path) 
                          scope_words=place_words(scope))  # fmt: skip
 
     context = SimpleNamespace(tools=ToolRegistry([CorpusSearchTool(store)]))
-    assert (await _scope_words(context, plan())).scope_words == ["plugin"]  # type: ignore[arg-type]
+    planned = await _scope_words(context, plan())  # type: ignore[arg-type]
+    assert planned.scope_words == ["plugin"]
+    # 1 of 12 documents states "plugin": log(13 / 2) + 0.1
+    assert planned.scope_weights == [pytest.approx(math.log(13 / 2) + 0.1)]
     # without a corpus to ask (the web), every distinctive word stays
     web = SimpleNamespace(tools=ToolRegistry([]))
     assert (await _scope_words(web, plan())).scope_words == ["quill", "plugin"]  # type: ignore[arg-type]

@@ -318,3 +318,10 @@ def test_a_table_without_the_key_column_is_never_sure() -> None:
     rows = rows_of(plan, "Which Quill tickets were fixed in the 1.2 releases?", text,
                    "Quill releases and tickets")  # fmt: skip
     assert rows and all(r.score < STRONG_LISTING_SCORE for r in rows)
+
+
+def test_rare_scope_words_weigh_more() -> None:
+    plan = TablePlan("ferry", [Column("Ferry")], "Ferry", [], [], scope="the summer timetable",
+                     scope_words=["summer", "timetable"], scope_weights=[0.2, 3.0])  # fmt: skip
+    assert scope_bonus(plan, "Ferry timetable") > 2.5
+    assert scope_bonus(plan, "Summer news") == 0.0

@@ -10,6 +10,7 @@ from agent.wide.table_plan import (
     guess_type,
     looks_wide,
     names_a_place,
+    only_as_example,
     place_words,
     quoted_requirements,
     stated_columns,
@@ -223,3 +224,24 @@ def test_words_naming_the_rows_themselves_are_no_requirement() -> None:
     plan = finalise_plan(SCOPED, scoped_reply("Vessel lengths", [
         Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
     assert [c.value for c in plan.conditions] == ["40"]
+
+
+def test_a_long_phrase_naming_no_place_only_ranks_listings() -> None:
+    """A small planner writes the question's description of the rows as their place: too
+    many words to require of each row, and no condition is moved out for it."""
+    phrase = "vessel longer than 40 m in section 4.2"
+    question = SCOPED.replace("list every\nvessel longer than 40 m", f"list every {phrase}")
+    described = "harbour office vessels longer than forty metres moored at the docks"
+    question = question.replace("Using the", f"The {described}, using the")
+    plan = finalise_plan(question, scoped_reply(described, [
+        Condition(field="", test="contains", value="harbour office")]))  # fmt: skip
+    assert plan.scope == described and "metre" in plan.scope_words
+    assert [c.value for c in plan.conditions] == ["harbour office"]
+
+
+def test_a_value_built_on_an_examples_number_is_an_example() -> None:
+    question = 'List every release. For each: - Release: as titled, e.g. "Release 4.2"\n'
+    assert only_as_example("Quill 4.2", question)
+    assert only_as_example("Release 4.2", question)
+    assert not only_as_example("Quill 4.3", question)
+    assert not only_as_example("4.2", "Which releases came after 4.2, e.g. in 2024?")
