@@ -120,7 +120,7 @@ async def _scope_words(ctx: RunContext, plan: TablePlan) -> TablePlan:
     `scope_words` (a product's name on every page of its manual names no place in it), and
     the others weighted by how rare they are (`scope_weights`: inverse document frequency)."""
     tool = corpus_search(ctx)
-    if tool is None or not plan.scope:
+    if tool is None or not plan.scope_words:
         return plan
     common, shares = set(), {}
     for word in dict.fromkeys(words_of(plan.scope)):

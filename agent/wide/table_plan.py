@@ -241,20 +241,15 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
         if scope and not in_question(scope, question):
             notes.append(f"dropped the place the question does not name: {scope!r}")
             scope = ""
-        # not the words naming the rows themselves ("the error codes" for error codes)
-        wanted = set(place_words(scope)) - set(words(f"{entity} {' '.join(names)}"))
-        if scope and not names_a_place(scope) and len(wanted) <= MAX_REQUIRED_WORDS:
-            # "the Europe region": no document, page, table or list, but a requirement (a
-            # longer phrase naming no place stays a scope: its words only rank listings)
-            tokens = [t for t in re.findall(r"[\w']+", scope) if set(words(t)) & wanted]
-            extra = [Condition(field="", test="contains", value=t.strip("'"))
-                     for t in dict.fromkeys(tokens) if not _covered(t, conditions)]  # fmt: skip
-            conditions = [*conditions, *extra]
-            notes.append(f"read {scope!r} as words each row states, not as a place")
-            scope = ""
         moved: list[Condition] = []
-        if names_a_place(scope):  # conditions restating a place, not a phrase naming none
+        required: list[Condition] = []
+        if names_a_place(scope):
             conditions, moved = split_scope(conditions, scope, columns)
+        elif scope:
+            required = _required_words(scope, conditions, f"{entity} {' '.join(names)}")
+            conditions = [*conditions, *required]
+            if required:
+                notes.append(f"read {scope!r} as words each row states, not as a place")
         if moved:
             notes.append("read as where the rows are listed, not as tests of each row: " + (
                 ", ".join(repr(c.value) for c in moved)))  # fmt: skip
@@ -266,35 +261,39 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
     else:
         conditions = question_conditions(question, [], set(words(f"{key} {names[0]}")))[:6]
         entity = "item"
-        scope, moved = "", []
+        scope, moved, required = "", [], []
         queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
         source = "question"
         notes.append("the planner failed: plan built from the question")
     queries = _dedupe_queries(queries, max_queries) or [keywords(question, 8)]
     plan = TablePlan(entity, columns, key, conditions, queries, source, notes, scope=scope)
-    plan.scope_words = place_words(scope)
+    plan.common_texts = [c.value for c in required]  # tested on each row, never searched
+    # a collection or a phrase naming no place is searched for, but ranks no listing
+    plan.scope_words = place_words(scope) if names_a_place(scope) else []
     plan.untested = [f"{describe(c)} (read as where the rows are listed: {scope})" for c in moved]
     return plan
 
 
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
-MAX_REQUIRED_WORDS = 2
-"""A "place" naming no document or listing is read as words each row states when it has at
-most this many words besides those naming the rows."""
-STRUCTURE_NOUNS = frozenset(
-    ["table", "list", "section", "subsection", "page", "chapter", "appendix", "part", "manual",
-     "documentation", "document", "doc", "guide", "reference", "site", "website", "article",
-     "entry", "note", "column", "row", "index", "book", "history", "changelog", "catalog",
-     "catalogue", "registry", "directory", "glossary", "inventory", "website", "wiki",
-     "guidance", "overview", "specification", "faq", "tutorial", "handbook", "readme",
-     "report", "paper"]
+PLACE_NOUNS = frozenset(
+    ["table", "list", "section", "subsection", "page", "chapter", "appendix", "part",
+     "document", "article", "entry", "note", "column", "row", "index", "history", "changelog",
+     "catalog", "catalogue", "registry", "directory", "glossary", "inventory", "guidance",
+     "overview", "specification", "faq", "tutorial", "readme", "report", "paper"]
 )  # fmt: skip
-"""Words that say what kind of place a listing is, not which one."""
+"""Words that say what kind of place in a collection holds a listing, not which one."""
+COLLECTION_NOUNS = frozenset(
+    ["manual", "documentation", "doc", "guide", "reference", "site", "website", "wiki", "book",
+     "handbook"]
+)  # fmt: skip
+"""Words naming a whole collection ("the project's website"): every page of it is in it."""
+STRUCTURE_NOUNS = PLACE_NOUNS | COLLECTION_NOUNS
 
 
 def names_a_place(scope: str) -> bool:
-    """Whether a scope names a place at all (a document, page, section, table, list...)."""
-    return any(w in STRUCTURE_NOUNS for w in words(scope))
+    """Whether a scope names a place in a collection (a document, page, section, table, list),
+    not only a collection ("the project's website", "the Springfield almanac")."""
+    return any(w in PLACE_NOUNS for w in words(scope))
 
 
 def place_words(scope: str, common: set[str] | frozenset[str] = frozenset()) -> list[str]:
@@ -305,6 +304,24 @@ def place_words(scope: str, common: set[str] | frozenset[str] = frozenset()) -> 
     if distinct:
         return distinct
     return [w for w in found if w not in common] or found
+
+
+MAX_REQUIRED_WORDS = 2
+
+
+def _required_words(scope: str, conditions: list[Condition], row_words: str) -> list[Condition]:
+    """A short phrase the planner gave as the rows' place that names none ("the Europe
+    region"): a requirement it left out of the conditions. Its words (at most
+    MAX_REQUIRED_WORDS, not those naming the rows or a column, none a condition tests already)
+    become "contains" tests of each row; a longer phrase or a collection's name only searches."""
+    if any(w in COLLECTION_NOUNS for w in words(scope)):
+        return []
+    wanted = set(place_words(scope)) - set(words(row_words))
+    tested = {w for c in conditions for w in words(c.value)}
+    if not wanted or len(wanted) > MAX_REQUIRED_WORDS or wanted & tested:
+        return []
+    tokens = [t.strip("'") for t in re.findall(r"[\w']+", scope) if set(words(t)) & wanted]
+    return [Condition(field="", test="contains", value=t) for t in dict.fromkeys(tokens)]
 
 
 def split_scope(

@@ -203,40 +203,11 @@ def test_a_place_the_question_does_not_name_is_dropped() -> None:
     assert any("does not name" in note for note in plan.notes)
 
 
-def test_a_place_that_is_no_place_is_read_as_words_each_row_states() -> None:
-    """A small planner writes "Moorings" (what the rows are about) as where they are listed:
-    it names no document, section, table or list, so each row must state it."""
-    plan = finalise_plan(SCOPED, scoped_reply("Moorings", [
-        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
-    assert plan.scope == ""
-    assert [(c.field, c.test, c.value) for c in plan.conditions] == [
-        ("Length (m)", "more_than", "40"), ("", "contains", "Moorings")]  # fmt: skip
-
-
 def test_place_words_leave_out_what_most_documents_state() -> None:
     assert place_words("the Quill manual's release notes", {"quill"}) == ["release"]
     assert place_words("the Quill manual", {"quill"}) == ["manual"]  # nothing else is left
     assert names_a_place("the release notes") and not names_a_place("Europe region")
-
-
-def test_words_naming_the_rows_themselves_are_no_requirement() -> None:
-    """ "Vessel lengths" as the place: the words name the rows and a column, not a filter."""
-    plan = finalise_plan(SCOPED, scoped_reply("Vessel lengths", [
-        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
-    assert [c.value for c in plan.conditions] == ["40"]
-
-
-def test_a_long_phrase_naming_no_place_only_ranks_listings() -> None:
-    """A small planner writes the question's description of the rows as their place: too
-    many words to require of each row, and no condition is moved out for it."""
-    phrase = "vessel longer than 40 m in section 4.2"
-    question = SCOPED.replace("list every\nvessel longer than 40 m", f"list every {phrase}")
-    described = "harbour office vessels longer than forty metres moored at the docks"
-    question = question.replace("Using the", f"The {described}, using the")
-    plan = finalise_plan(question, scoped_reply(described, [
-        Condition(field="", test="contains", value="harbour office")]))  # fmt: skip
-    assert plan.scope == described and "metre" in plan.scope_words
-    assert [c.value for c in plan.conditions] == ["harbour office"]
+    assert not names_a_place("the Quill website") and not names_a_place("the Quill manual")
 
 
 def test_a_value_built_on_an_examples_number_is_an_example() -> None:
@@ -245,3 +216,35 @@ def test_a_value_built_on_an_examples_number_is_an_example() -> None:
     assert only_as_example("Release 4.2", question)
     assert not only_as_example("Quill 4.3", question)
     assert not only_as_example("4.2", "Which releases came after 4.2, e.g. in 2024?")
+
+
+def test_a_phrase_naming_no_place_is_only_searched_for() -> None:
+    """A small planner writes what the rows are about ("Moorings") as their place, or names a
+    whole collection ("the harbour website"): no document, section, table or list in it, so
+    it ranks no listing and no condition is read as restating it."""
+    plan = finalise_plan(SCOPED, scoped_reply("Moorings", [
+        Condition(field="Section", test="contains", value="Moorings"),
+        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    assert plan.scope == "Moorings" and plan.scope_words == []
+    assert [c.value for c in plan.conditions] == ["Moorings", "40"]
+    assert plan.untested == [] and "Moorings" in plan.queries
+    question = SCOPED.replace("Using the harbour", "Using the harbour website and the harbour")
+    site = finalise_plan(question, scoped_reply("the harbour website", [
+        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    assert site.scope == "the harbour website" and site.scope_words == []
+
+
+def test_a_short_phrase_naming_no_place_is_a_requirement_of_each_row() -> None:
+    """ "Moorings" given as the place, and tested nowhere else: the planner left a
+    requirement out of its conditions. It is tested on each row, never searched for exactly;
+    a collection's name ("the harbour website") or a long phrase is not."""
+    plan = finalise_plan(SCOPED, scoped_reply("Moorings", [
+        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    assert [(c.field, c.test, c.value) for c in plan.conditions] == [
+        ("Length (m)", "more_than", "40"), ("", "contains", "Moorings")]  # fmt: skip
+    assert plan.common_texts == ["Moorings"]  # no exact search reads every page stating it
+    long = "harbour office vessels moored at the docks"
+    question = SCOPED.replace("Using the", f"The {long}, using the")
+    plan = finalise_plan(question, scoped_reply(long, [
+        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    assert [c.value for c in plan.conditions] == ["40"]
