@@ -394,10 +394,10 @@ def _saturation_reason(enumeration: dict[str, Any]) -> str:
     exhausted = [q["query"] for q in enumeration["queries"] if q["exact"] and
                  q["done"] == "results exhausted"]  # fmt: skip
     if any(q["done"].startswith("not needed") for q in enumeration["queries"]):
+        if not exhausted:
+            return "complete: a listing sure to hold the rows was read"
         return (
-            "complete: every document stating "
-            + " / ".join(map(repr, exhausted))
-            + (" was checked")
+            "complete: every document stating " + " / ".join(map(repr, exhausted)) + " was checked"
         )
     return "saturated: every query is spent (no new rows on its last pages)"
 
@@ -444,48 +444,75 @@ def fill_sends(state: ResearchState) -> list[Send]:
     return sends
 
 
-def _listed_members(enumeration: dict[str, Any], *, strong: bool = True) -> set[str]:
+def _listed_members(
+    enumeration: dict[str, Any], *, strong: bool = True, only: set[str] | None = None
+) -> set[str]:
     """The merge keys of the listing rows that meet the conditions or may (only those of
-    listings sure to hold the question's rows, when `strong`)."""
+    listings sure to hold the question's rows, when `strong`; among `only`, when given)."""
     status = statuses(enumeration)
     return {
         merge_key(entry["row"]["key"])
         for row_id, entry in enumeration["candidates"].items()
-        if entry["row"]["kind"] != RowKind.PAGE
+        if (only is None or row_id in only)
+        and entry["row"]["kind"] != RowKind.PAGE
         and (not strong or entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE)
         and status[row_id] is not RowStatus.FAIL
     }
 
 
-def kept_rows(enumeration: dict[str, Any]) -> set[str]:
-    """The candidates that may become rows. The answer's rows are of one kind: when listings
-    sure to hold the question's rows gave some, the rows are theirs, and any other candidate
-    (a page, a row of a weaker listing elsewhere) is kept only when it is about one of those
-    rows (merged with it); else, when weaker listings gave at least as many rows as pages,
-    pages are kept only when they are about a listed row (a page title is no entry of a list
-    that page does not belong to)."""
+def _in_named_place(enumeration: dict[str, Any]) -> set[str]:
+    """The candidates that may be rows given where the question says the rows are listed:
+    when some candidate that may pass comes from that place (`CandidateRow.in_scope`), those
+    and the candidates about the same entities (their own pages); else all."""
     candidates = enumeration["candidates"]
-    strong = _listed_members(enumeration)
-    if strong:
-        return {
-            row_id
-            for row_id, entry in candidates.items()
-            if entry["row"].get("score", 0.0) >= STRONG_LISTING_SCORE
-            or merge_key(entry["row"]["key"]) in strong
-        }
     status = statuses(enumeration)
-    pages = {
+    scoped = {
         merge_key(entry["row"]["key"])
         for row_id, entry in candidates.items()
-        if entry["row"]["kind"] == RowKind.PAGE and status[row_id] is not RowStatus.FAIL
+        if entry["row"].get("in_scope") and status[row_id] is not RowStatus.FAIL
     }
-    weak = _listed_members(enumeration, strong=False)
-    if not weak or len(weak) < len(pages):
+    if not scoped:
         return set(candidates)
     return {
         row_id
         for row_id, entry in candidates.items()
-        if entry["row"]["kind"] != RowKind.PAGE or merge_key(entry["row"]["key"]) in weak
+        if entry["row"].get("in_scope") or merge_key(entry["row"]["key"]) in scoped
+    }
+
+
+def kept_rows(enumeration: dict[str, Any]) -> set[str]:
+    """The candidates that may become rows. First, where the question names the place the
+    rows are listed and candidates came from it, only those (and their own pages). Then the
+    answer's rows are of one kind: when listings sure to hold the question's rows gave some,
+    the rows are theirs, and any other candidate (a page, a row of a weaker listing elsewhere)
+    is kept only when it is about one of those rows (merged with it); else, when weaker
+    listings gave at least as many rows as pages, pages are kept only when they are about a
+    listed row (a page title is no entry of a list that page does not belong to)."""
+    candidates = enumeration["candidates"]
+    placed = _in_named_place(enumeration)
+    strong = _listed_members(enumeration, only=placed)
+    if strong:
+        return {
+            row_id
+            for row_id in placed
+            if candidates[row_id]["row"].get("score", 0.0) >= STRONG_LISTING_SCORE
+            or merge_key(candidates[row_id]["row"]["key"]) in strong
+        }
+    status = statuses(enumeration)
+    pages = {
+        merge_key(candidates[row_id]["row"]["key"])
+        for row_id in placed
+        if candidates[row_id]["row"]["kind"] == RowKind.PAGE
+        and status[row_id] is not RowStatus.FAIL
+    }
+    weak = _listed_members(enumeration, strong=False, only=placed)
+    if not weak or len(weak) < len(pages):
+        return placed
+    return {
+        row_id
+        for row_id in placed
+        if candidates[row_id]["row"]["kind"] != RowKind.PAGE
+        or merge_key(candidates[row_id]["row"]["key"]) in weak
     }
 
 

@@ -19,7 +19,7 @@ read from the row's own text, and its table cells under their column names.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -89,6 +89,9 @@ class CandidateRow:
     key_how: str = "title"
     score: float = 0.0
     """How well the listing matched the question (0 for a page)."""
+    in_scope: bool = False
+    """Whether it comes from where the question says the rows are listed (its listing's
+    place, or a page's title, names the plan's scope)."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -276,13 +279,17 @@ def candidate_rows(
                 chosen.append((listing, mapping))
                 scores[id(listing)] = score
         for listing, mapping in _outermost_or_finer(chosen):
-            found.extend(_listing_rows(listing, mapping, plan, source_id, scores[id(listing)]))
+            rows = _listing_rows(listing, mapping, plan, source_id, scores[id(listing)])
+            placed = scope_bonus(plan, f"{title} {listing.where}") > 0
+            found.extend(replace(row, in_scope=placed) for row in rows)
             if len(found) >= MAX_ROWS_PER_DOCUMENT:
                 break
     if found:
         return found[:MAX_ROWS_PER_DOCUMENT]
     key, how = page_key(title, fields, plan.key_column)
-    return [CandidateRow(source_id, source_id, key, RowKind.PAGE, 0, len(text), key_how=how)]
+    in_scope = scope_bonus(plan, title) > 0
+    return [CandidateRow(source_id, source_id, key, RowKind.PAGE, 0, len(text), key_how=how,
+                         in_scope=in_scope)]  # fmt: skip
 
 
 def _inside(inner: Listing, outer: Listing) -> bool:

@@ -9,8 +9,11 @@ from agent.wide.enumeration import kept_rows
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 
 
-def entry(row_id: str, key: str, kind: RowKind, score: float, verdict: str) -> dict[str, Any]:
-    row = CandidateRow(row_id, row_id.split("#")[0], key, kind, 0, 1, score=score)
+def entry(
+    row_id: str, key: str, kind: RowKind, score: float, verdict: str, in_scope: bool = False
+) -> dict[str, Any]:
+    row = CandidateRow(row_id, row_id.split("#")[0], key, kind, 0, 1, score=score,
+                       in_scope=in_scope)  # fmt: skip
     return {"row": row.to_state(), "verdicts": [verdict]}
 
 
@@ -48,3 +51,24 @@ def test_without_a_sure_listing_pages_stay_rows_when_they_outnumber_listed_rows(
         entry("c#2", "Alder", RowKind.LIST, 2.0, "pass"),
     )
     assert kept_rows(weak_wins) == {"a", "c#1", "c#2"}  # the page is about a listed row
+
+
+def test_rows_from_the_place_the_question_names_win() -> None:
+    """The question names the release notes' list: its rows (and their own pages) are the
+    rows, though a manual's contents elsewhere is a listing as sure; without any candidate
+    from the named place, nothing is taken away."""
+    strong = STRONG_LISTING_SCORE + 1
+    named = enumeration(
+        entry("notes#1", "Release 2.1", RowKind.LIST, 3.0, "pass", in_scope=True),
+        entry("notes#2", "Release 2.0", RowKind.LIST, 3.0, "pass", in_scope=True),
+        entry("contents#1", "Getting Started", RowKind.LIST, strong, "pass"),
+        entry("contents#2", "Tutorial", RowKind.LIST, strong, "pass"),
+        entry("release-2-1", "Release 2.1", RowKind.PAGE, 0.0, "pass"),
+        entry("faq", "Questions", RowKind.PAGE, 0.0, "pass"),
+    )
+    assert kept_rows(named) == {"notes#1", "notes#2", "release-2-1"}
+    failing = enumeration(
+        entry("notes#1", "Release 2.1", RowKind.LIST, 3.0, "fail", in_scope=True),
+        entry("contents#1", "Getting Started", RowKind.LIST, strong, "pass"),
+    )
+    assert kept_rows(failing) == {"contents#1"}

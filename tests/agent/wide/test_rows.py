@@ -304,6 +304,7 @@ def test_a_listing_where_the_question_says_the_rows_are_is_sure() -> None:
     assert [r.key for r in named] == ["Gull", "Tern", "Petrel"]
     assert min(r.score for r in named) >= STRONG_LISTING_SCORE
     assert all(r.is_page or r.score < STRONG_LISTING_SCORE for r in other)
+    assert all(r.in_scope for r in named) and not any(r.in_scope for r in other)
     assert scope_bonus(plan, "Winter sailings") == 0.0  # one word of three is no match
 
 
