@@ -216,6 +216,15 @@ def groups(conditions: Sequence[Condition]) -> list[list[Condition]]:
     return [members for _, members in grouped]
 
 
+def any_of(results: Sequence[ConditionCheck]) -> Verdict:
+    """The verdict of alternatives: pass when one passes, else unknown when one cannot be
+    read, else fail."""
+    kinds = {r.verdict for r in results}
+    if "pass" in kinds:
+        return "pass"
+    return "unknown" if "unknown" in kinds else "fail"
+
+
 def check_membership(
     conditions: Sequence[Condition], text: str, fields: Sequence[DocField], title: str = ""
 ) -> MembershipCheck:
@@ -226,13 +235,7 @@ def check_membership(
     for group in groups(conditions):
         results = [check_condition(c, text, fields, title) for c in group]
         checks.extend(results)
-        kinds = {r.verdict for r in results}
-        if "pass" in kinds:
-            verdicts.append("pass")
-        elif "unknown" in kinds:
-            verdicts.append("unknown")
-        else:
-            verdicts.append("fail")
+        verdicts.append(any_of(results))
     if "fail" in verdicts:
         verdict: Verdict = "fail"
     elif "unknown" in verdicts:

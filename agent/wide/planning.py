@@ -18,7 +18,13 @@ from agent.wide.enumeration import new_enumeration
 from agent.wide.fields import fold
 from agent.wide.fields import words as words_of
 from agent.wide.schemas import TablePlanReply
-from agent.wide.table_plan import TablePlan, describe, finalise_plan, place_words
+from agent.wide.table_plan import (
+    TablePlan,
+    describe,
+    finalise_plan,
+    place_words,
+    scope_terms,
+)
 from tools.base import ToolError
 
 PLAN_TOKENS = 600
@@ -123,7 +129,7 @@ async def _scope_words(ctx: RunContext, plan: TablePlan) -> TablePlan:
     if tool is None or not plan.scope_words:
         return plan
     common, shares = set(), {}
-    for word in dict.fromkeys(words_of(plan.scope)):
+    for word in scope_terms(plan.scope):
         found, total = await asyncio.to_thread(tool.phrase_share, word)
         if _common(found, total):
             common.add(word)

@@ -296,10 +296,15 @@ def names_a_place(scope: str) -> bool:
     return any(w in PLACE_NOUNS for w in words(scope))
 
 
+def scope_terms(scope: str) -> list[str]:
+    """A scope's words, once each, possessives aside ("the manual's" -> "manual")."""
+    return list(dict.fromkeys(words(_POSSESSIVE.sub("", scope))))
+
+
 def place_words(scope: str, common: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """The words of a scope that tell its place apart from others: without structure nouns
     and `common` words (those most documents state), unless nothing else is left."""
-    found = list(dict.fromkeys(words(_POSSESSIVE.sub("", scope))))
+    found = scope_terms(scope)
     distinct = [w for w in found if w not in STRUCTURE_NOUNS and w not in common]
     if distinct:
         return distinct

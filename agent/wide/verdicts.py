@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from agent.wide.fields import DocField, best_fields, match_score, mentions, words
-from agent.wide.membership import check_condition
+from agent.wide.membership import any_of, check_condition
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow
 from agent.wide.schemas import Condition
 
@@ -58,10 +58,7 @@ def _alternatives(
     """One group's verdict: its conditions are alternatives (any pass is enough). Read here,
     not regrouped: a group whose tests were rewritten ("equals" of a field the row lacks read
     as "contains" of its text) stays one group of alternatives."""
-    found = {check_condition(c, text, fields, title).verdict for c in group}
-    if "pass" in found:
-        return GroupVerdict.PASS
-    return GroupVerdict.UNKNOWN if "unknown" in found else GroupVerdict.FAIL
+    return GroupVerdict(any_of([check_condition(c, text, fields, title) for c in group]))
 
 
 MIN_WORDS_SHARE = 2 / 3
