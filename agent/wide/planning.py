@@ -1,4 +1,5 @@
-"""The table plan node: the planner model's `TablePlanReply`, reconciled with the question
+"""The table plan node: the planner model's `TablePlanReply` and, in a call of its own, where
+the question says the rows are listed (`ListingPlaceReply`), reconciled with the question
 (`table_plan.finalise_plan`), without "contains" tests of texts most documents state."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from agent.text import clip
 from agent.wide.enumeration import new_enumeration
 from agent.wide.fields import fold
 from agent.wide.fields import words as words_of
-from agent.wide.schemas import TablePlanReply
+from agent.wide.schemas import ListingPlaceReply, TablePlanReply
 from agent.wide.table_plan import (
     TablePlan,
     describe,
@@ -28,6 +29,7 @@ from agent.wide.table_plan import (
 from tools.base import ToolError
 
 PLAN_TOKENS = 600
+PLACE_TOKENS = 160
 COMMON_SHARE = 0.5
 """A text stated by more than this share of the searched documents cannot tell rows apart."""
 MIN_COMMON_DOCUMENTS = 10
@@ -55,7 +57,16 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
     except (ModelError, TimeoutError) as error:
         usage = failed_usage(error)
         events.append(event("error", state, message=f"table planner failed: {error}"))
-    plan = finalise_plan(question, reply)
+    listed_in = ""
+    if reply is not None:  # without a plan, the question alone says nothing of a place
+        try:
+            listed_in, place_usage = await _listed_in(ctx, question)
+        except (ModelError, TimeoutError) as error:
+            place_usage = failed_usage(error)
+            message = f"reading where the rows are listed failed: {error}"
+            events.append(event("error", state, message=message))
+        usage.add(place_usage)
+    plan = finalise_plan(question, reply, listed_in)
     plan = await _without_common_texts(ctx, plan)
     plan = await _scope_words(ctx, plan)
     events.insert(0, event("table_plan", state, **plan.to_state()))
@@ -72,6 +83,20 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         "events": events,
         "usage": usage_delta(usage),
     }
+
+
+async def _listed_in(ctx: RunContext, question: str) -> tuple[str, Usage]:
+    """Where the question says the rows are listed, asked apart from the plan: a small model
+    asked for both in one reply moves properties the rows must have (a region, a category)
+    out of the conditions and into the place."""
+    reply, usage = await structured(
+        ctx,
+        "planner",
+        load_prompt("table_place").render(question=clip(question, 3000)),
+        ListingPlaceReply,
+        PLACE_TOKENS,
+    )
+    return reply.listed_in, usage
 
 
 def corpus_search(ctx: RunContext) -> Any | None:

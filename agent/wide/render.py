@@ -9,6 +9,7 @@ from typing import Any
 from agent.wide.fields import fold, words
 from agent.wide.membership import groups
 from agent.wide.table_plan import TablePlan, describe
+from agent.wide.verdicts import GroupVerdict
 
 
 def cell_text(value: str) -> str:
@@ -127,22 +128,21 @@ def condition_notes(
     sentences = []
     if plan.untested:
         sentences.append("Not tested on each row: " + "; ".join(plan.untested) + ".")
-    if enumeration.get("relaxed"):
-        tests = [c for c in plan.conditions if c.test == "equals"]
-        if tests:
-            sentences.append(
-                "No source states "
-                + " or ".join(f"{c.field or 'the text'} exactly {c.value!r}" for c in tests)
-                + ", so rows that contain it were accepted."
-            )
-        phrases = [c for c in plan.conditions if c.test == "contains" and len(words(c.value)) > 1]
-        if phrases:
-            sentences.append(
-                "No row states "
-                + " or ".join(repr(c.value) for c in phrases)
-                + " word for word, so rows whose own text states most of its words were "
-                "accepted."
-            )
+    relaxed = [c for i in _relaxed_groups(enumeration, rows) for c in condition_groups[i]]
+    tests = [c for c in relaxed if c.test == "equals"]
+    if tests:
+        sentences.append(
+            "No source states "
+            + " or ".join(f"{c.field or 'the text'} exactly {c.value!r}" for c in tests)
+            + ", so rows that contain it were accepted."
+        )
+    phrases = [c for c in relaxed if c.test == "contains" and len(words(c.value)) > 1]
+    if phrases:
+        sentences.append(
+            "No row states "
+            + " or ".join(repr(c.value) for c in phrases)
+            + " word for word, so rows whose own text states most of its words were accepted."
+        )
     for index in enumeration.get("dropped", []):
         if index < len(condition_groups):
             text = " or ".join(describe(c) for c in condition_groups[index])
@@ -159,6 +159,21 @@ def condition_notes(
             + (" marked (unverified)." if unverified == "mark" else " left out.")
         )
     return (" " + " ".join(sentences)) if sentences else ""
+
+
+def _relaxed_groups(enumeration: dict[str, Any], rows: dict[str, dict[str, Any]]) -> list[int]:
+    """The condition groups some member row passed only as read loosely: the answer names
+    those, not every condition the enumeration could have loosened."""
+    if not enumeration.get("relaxed"):
+        return []
+    candidates = enumeration.get("candidates", {})
+    found: set[int] = set()
+    for row_id, row in rows.items():
+        if row.get("status") != "pass" or row_id not in candidates:
+            continue
+        verdicts = candidates[row_id].get("verdicts", [])
+        found.update(i for i, v in enumerate(verdicts) if v == GroupVerdict.RELAXED)
+    return sorted(found)
 
 
 def _source_meta(

@@ -5,9 +5,9 @@ the question: the columns it names, in its order)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 ColumnType = Literal["text", "number", "date", "url"]
 TestKind = Literal["contains", "equals", "more_than", "less_than", "at_least", "at_most"]
@@ -36,24 +36,9 @@ class Condition(BaseModel):
     _squash = field_validator("field", "value")(_squash)
 
 
-def _listed_in_required(schema: dict[str, Any]) -> None:
-    """The grammar makes the model write `listed_in` (an optional field, a small model leaves
-    out); a reply without it still validates."""
-    required = schema.setdefault("required", [])
-    if "listed_in" not in required:
-        required.insert(1, "listed_in")
-
-
 class TablePlanReply(BaseModel):
-    model_config = ConfigDict(json_schema_extra=_listed_in_required)
-
     entity: str = Field(
         description="what one row is, e.g. 'software package', 'river', 'error code'"
-    )
-    listed_in: str = Field(
-        default="",
-        description="where the question says the items are listed (a document, section, table "
-        "or list it names), '' when it names none",
     )
     columns: list[ColumnSpec] = Field(min_length=1, max_length=12)
     key_column: str = Field(description="the column that names the row's entity")
@@ -62,7 +47,20 @@ class TablePlanReply(BaseModel):
         min_length=1, max_length=5, description="2-5 different keyword queries for candidates"
     )
 
-    _squash = field_validator("entity", "listed_in", "key_column")(_squash)
+    _squash = field_validator("entity", "key_column")(_squash)
+
+
+class ListingPlaceReply(BaseModel):
+    """Where the question says a table's items are listed: a call of its own, so that the
+    plan's conditions keep every property of the items (a small model asked for both in one
+    reply moves a region or category the items must have into the place)."""
+
+    listed_in: str = Field(
+        description="the question's phrase naming the document, section, table or list the "
+        "items are listed in; '' when it names none"
+    )
+
+    _squash = field_validator("listed_in")(_squash)
 
 
 class ConditionVerdict(BaseModel):

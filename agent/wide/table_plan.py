@@ -185,9 +185,16 @@ def condition_queries(conditions: list[Condition]) -> list[str]:
     return queries
 
 
-def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int = 6) -> TablePlan:
+MAX_PLACE_WORDS = 24
+"""A place is named in a phrase; a longer reply copied a passage of the question."""
+
+
+def finalise_plan(
+    question: str, reply: TablePlanReply | None, listed_in: str = "", max_queries: int = 6
+) -> TablePlan:
     """The plan to run: the question's columns (names and order) with the model's types, key,
-    conditions and queries; or, without a reply, a plan from the question alone."""
+    conditions and queries, and `listed_in` (the place the model read as where the rows are
+    listed) as its scope; or, without a reply, a plan from the question alone."""
     stated = stated_columns(question)
     notes: list[str] = []
     if reply is not None:
@@ -237,9 +244,12 @@ def finalise_plan(question: str, reply: TablePlanReply | None, max_queries: int 
             notes.append("added the question's quoted requirements: " + ", ".join(
                 repr(c.value) for c in extra))  # fmt: skip
         entity = reply.entity or "item"
-        scope = reply.listed_in.strip().strip("\"'`")
+        scope = listed_in.strip().strip("\"'`")
         if scope and not in_question(scope, question):
             notes.append(f"dropped the place the question does not name: {scope!r}")
+            scope = ""
+        elif len(scope.split()) > MAX_PLACE_WORDS:
+            notes.append(f"dropped a place of {len(scope.split())} words: a passage, no name")
             scope = ""
         moved: list[Condition] = []
         required: list[Condition] = []

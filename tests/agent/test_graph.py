@@ -305,7 +305,9 @@ async def test_plan_with_columns_is_treated_as_wide(tmp_path: Path) -> None:
         "conditions": [{"field": "", "test": "contains", "value": "capital"}],
         "queries": ["capital city"],
     }
-    researcher, model, _ = make(tmp_path, [plan, table_plan] + [{"country": None}] * 5)
+    researcher, model, _ = make(
+        tmp_path, [plan, table_plan, {"listed_in": ""}] + [{"country": None}] * 5
+    )
     result = await researcher.arun("List capital cities and their countries")
     assert result.events[0].data["task_kind"] == "wide"
     assert [e.type for e in result.events][:2] == ["plan", "table_plan"]

@@ -48,6 +48,8 @@ def scripted(mapping_calls: list[str], answer: str) -> Any:
         system, user = messages[0].content, messages[-1].content
         if "You plan the research" in system:
             return json.dumps(PLAN)
+        if "Say where the question says the items are listed" in system:
+            return json.dumps({"listed_in": ""})
         if "You match the columns" in system:
             mapping_calls.append(user)
             name = user.split("Needed columns:\n- ", 1)[1].split(" ", 1)[0]

@@ -58,6 +58,8 @@ def oracle(plan: dict[str, Any], *, extract: bool = True, checks: list[str] | No
         system, user = messages[0].content, messages[-1].content
         if "You plan the research" in system:
             return json.dumps(plan)
+        if "Say where the question says the items are listed" in system:
+            return json.dumps({"listed_in": plan.get("listed_in", "")})
         if "You fill one row" in system:
             if not extract:
                 return "I cannot do that"
@@ -340,4 +342,28 @@ async def test_with_web_search_on_the_corpus_side_the_table_is_complete(tmp_path
                                 tools=tools, checkpoint_path=tmp_path / "ckpt.db")  # fmt: skip
         result = await researcher.arun(QUESTION)
         assert any(r.startswith("/search?") for r in web.requests)  # the web was asked too
+    assert sorted(row["River"] for row in result.table) == sorted(EUROPE_LONG)
+
+
+async def test_where_the_rows_are_listed_is_asked_apart_from_the_plan(tmp_path: Path) -> None:
+    """The plan's conditions come from one call, the place from another: a place the model
+    reads ("the rivers list") becomes the plan's scope; a place call that fails leaves the plan
+    and its conditions as they were, with the failure in the events."""
+    question = QUESTION.replace("List every river", "From the rivers list, list every river")
+    place = {"listed_in": "the rivers list"}
+    researcher, model = make(tmp_path, [oracle(PLAN)] * 40)
+    model._replies[1] = place  # the plan, then where the rows are listed
+    result = await researcher.arun(question)
+    (plan_event,) = events(result, "table_plan")
+    assert plan_event["scope"] == "the rivers list" and plan_event["scope_words"]
+    asked = [c[0].content for c in model.calls[:2]]
+    assert "You plan the research" in asked[0] and "Say where the question says" in asked[1]
+
+    failing, model = make(tmp_path / "again", [PLAN, "no JSON here", "still none"]
+                          + [oracle(PLAN)] * 40)  # fmt: skip
+    result = await failing.arun(question)
+    (plan_event,) = events(result, "table_plan")
+    assert plan_event["scope"] == ""
+    assert [c["value"] for c in plan_event["conditions"]] == ["Europe", "1000"]
+    assert any("where the rows are listed failed" in e["message"] for e in events(result, "error"))
     assert sorted(row["River"] for row in result.table) == sorted(EUROPE_LONG)

@@ -52,6 +52,8 @@ def oracle(
         system, user = messages[0].content, messages[-1].content
         if "You plan the research" in system:
             return json.dumps(plan or shape.plan)
+        if "Say where the question says the items are listed" in system:
+            return json.dumps({"listed_in": (plan or shape.plan).get("listed_in", "")})
         if "You match the columns" in system:
             return "{}"  # no table column holds an asked-for value by meaning alone
         excerpt = user.split("<excerpt", 1)[1]
@@ -160,7 +162,9 @@ async def test_table_rows_are_filtered_by_their_cells_with_no_model_call(tmp_pat
     assert extraction_rows(model) == []  # Name and Since are the table's own cells
     assert {e["key"] for e in events(result, "row")} == {name for name, *_ in NAVIGATION}
     (plan,) = [c for c in model.calls if "You plan the research" in c[0].content]
-    assert len(model.calls) == 1 and model.calls[0] == plan  # the plan is the only call
+    # the plan and where the rows are listed are the only calls
+    assert len(model.calls) == 2 and model.calls[0] == plan
+    assert "Say where the question says the items are listed" in model.calls[1][0].content
 
 
 async def test_entry_cells_are_copied_from_prose_and_grounded(tmp_path: Path) -> None:

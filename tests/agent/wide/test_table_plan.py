@@ -166,10 +166,9 @@ Vessel, Length (m)
 """
 
 
-def scoped_reply(listed_in: str, conditions: list[Condition]) -> TablePlanReply:
+def scoped_reply(conditions: list[Condition]) -> TablePlanReply:
     return TablePlanReply(
         entity="vessel",
-        listed_in=listed_in,
         columns=[
             ColumnSpec(name="Vessel", type="text"),
             ColumnSpec(name="Length (m)", type="number"),
@@ -182,10 +181,9 @@ def scoped_reply(listed_in: str, conditions: list[Condition]) -> TablePlanReply:
 
 def test_where_the_rows_are_listed_is_no_test_of_each_row() -> None:
     plan = finalise_plan(SCOPED, scoped_reply(
-        "the harbour office's table of vessels in section 4.2 (Moorings)",
         [Condition(field="Section", test="equals", value="4.2"),
-         Condition(field="Length (m)", test="more_than", value="40")],
-    ))  # fmt: skip
+         Condition(field="Length (m)", test="more_than", value="40")]),
+        "the harbour office's table of vessels in section 4.2 (Moorings)")  # fmt: skip
     assert plan.scope == "the harbour office's table of vessels in section 4.2 (Moorings)"
     assert [(c.field, c.value) for c in plan.conditions] == [("Length (m)", "40")]
     assert any("where the rows are listed" in note and "'4.2'" in note for note in plan.notes)
@@ -197,8 +195,9 @@ def test_where_the_rows_are_listed_is_no_test_of_each_row() -> None:
 
 
 def test_a_place_the_question_does_not_name_is_dropped() -> None:
-    plan = finalise_plan(SCOPED, scoped_reply("the national fleet register", [
-        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    plan = finalise_plan(SCOPED, scoped_reply([
+        Condition(field="Length (m)", test="more_than", value="40")]),
+        "the national fleet register")  # fmt: skip
     assert plan.scope == "" and plan.scope_words == []
     assert any("does not name" in note for note in plan.notes)
 
@@ -222,15 +221,16 @@ def test_a_phrase_naming_no_place_is_only_searched_for() -> None:
     """A small planner writes what the rows are about ("Moorings") as their place, or names a
     whole collection ("the harbour website"): no document, section, table or list in it, so
     it ranks no listing and no condition is read as restating it."""
-    plan = finalise_plan(SCOPED, scoped_reply("Moorings", [
+    plan = finalise_plan(SCOPED, scoped_reply([
         Condition(field="Section", test="contains", value="Moorings"),
-        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+        Condition(field="Length (m)", test="more_than", value="40")]), "Moorings")  # fmt: skip
     assert plan.scope == "Moorings" and plan.scope_words == []
     assert [c.value for c in plan.conditions] == ["Moorings", "40"]
     assert plan.untested == [] and "Moorings" in plan.queries
     question = SCOPED.replace("Using the harbour", "Using the harbour website and the harbour")
-    site = finalise_plan(question, scoped_reply("the harbour website", [
-        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    site = finalise_plan(question, scoped_reply([
+        Condition(field="Length (m)", test="more_than", value="40")]),
+        "the harbour website")  # fmt: skip
     assert site.scope == "the harbour website" and site.scope_words == []
 
 
@@ -238,13 +238,23 @@ def test_a_short_phrase_naming_no_place_is_a_requirement_of_each_row() -> None:
     """ "Moorings" given as the place, and tested nowhere else: the planner left a
     requirement out of its conditions. It is tested on each row, never searched for exactly;
     a collection's name ("the harbour website") or a long phrase is not."""
-    plan = finalise_plan(SCOPED, scoped_reply("Moorings", [
-        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    plan = finalise_plan(SCOPED, scoped_reply([
+        Condition(field="Length (m)", test="more_than", value="40")]), "Moorings")  # fmt: skip
     assert [(c.field, c.test, c.value) for c in plan.conditions] == [
         ("Length (m)", "more_than", "40"), ("", "contains", "Moorings")]  # fmt: skip
     assert plan.common_texts == ["Moorings"]  # no exact search reads every page stating it
     long = "harbour office vessels moored at the docks"
     question = SCOPED.replace("Using the", f"The {long}, using the")
-    plan = finalise_plan(question, scoped_reply(long, [
-        Condition(field="Length (m)", test="more_than", value="40")]))  # fmt: skip
+    plan = finalise_plan(question, scoped_reply([
+        Condition(field="Length (m)", test="more_than", value="40")]), long)  # fmt: skip
     assert [c.value for c in plan.conditions] == ["40"]
+
+
+def test_a_passage_copied_as_the_place_is_no_place() -> None:
+    """A small model asked where the rows are listed may copy half the question: a passage
+    names no place, and its many words would rank every listing."""
+    passage = " ".join(SCOPED.split()[:30])
+    plan = finalise_plan(SCOPED, scoped_reply([
+        Condition(field="Length (m)", test="more_than", value="40")]), passage)  # fmt: skip
+    assert plan.scope == "" and plan.scope_words == []
+    assert any("a passage" in note for note in plan.notes)
