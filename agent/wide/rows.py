@@ -32,7 +32,7 @@ from agent.wide.fields import (
     parse_fields,
     words,
 )
-from agent.wide.table_plan import TablePlan
+from agent.wide.table_plan import TablePlan, place_terms
 from retriever.listings import Listing, ListingKind, listings, row_name
 from retriever.structure import DocumentStructure
 
@@ -250,7 +250,7 @@ def scope_bonus(plan: TablePlan, place: str) -> float:
     scope's distinctive words in it (weighted by their rarity); else 0."""
     if not plan.scope_words:
         return 0.0
-    have = set(words(place))
+    have = place_terms(place)
     weights = plan.scope_weights or [1.0] * len(plan.scope_words)
     share = sum(wt for w, wt in zip(plan.scope_words, weights, strict=False) if w in have) / sum(
         weights

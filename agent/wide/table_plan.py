@@ -306,9 +306,29 @@ def names_a_place(scope: str) -> bool:
     return any(w in PLACE_NOUNS for w in words(scope))
 
 
+_NUMBERED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+)(?![\w]|\.\d)")
+"""A dotted number ("20.6", "9.4.1", "3.32"): a section's or a release's number, one term."""
+
+
 def scope_terms(scope: str) -> list[str]:
-    """A scope's words, once each, possessives aside ("the manual's" -> "manual")."""
-    return list(dict.fromkeys(words(_POSSESSIVE.sub("", scope))))
+    """A scope's words, once each, possessives aside ("the manual's" -> "manual"); a dotted
+    number ("section 20.6") is one term, not its parts (a "20" in "Release 15.20" is no
+    part of section 20.6)."""
+    terms: list[str] = []
+    for part in _NUMBERED.split(_POSSESSIVE.sub("", scope)):
+        terms.extend([part] if _NUMBERED.fullmatch(part) else words(part))
+    return list(dict.fromkeys(terms))
+
+
+def place_terms(place: str) -> set[str]:
+    """The terms a listing's place (a title, a section path, a caption) offers to a scope's:
+    its words, and each dotted number with the numbers it lies under ("20.6.1" is in 20.6 and
+    in 20; "Release 15.3" is under 15)."""
+    terms = set(words(_NUMBERED.sub(" ", place)))
+    for number in _NUMBERED.findall(place):
+        parts = number.split(".")
+        terms.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
+    return terms
 
 
 def place_words(scope: str, common: set[str] | frozenset[str] = frozenset()) -> list[str]:

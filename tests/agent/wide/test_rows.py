@@ -7,6 +7,7 @@ import pytest
 
 from agent.wide.fields import parse_fields
 from agent.wide.rows import (
+    SCOPE_BONUS,
     STRONG_LISTING_SCORE,
     CandidateRow,
     RowKind,
@@ -326,3 +327,16 @@ def test_rare_scope_words_weigh_more() -> None:
                      scope_words=["summer", "timetable"], scope_weights=[0.2, 3.0])  # fmt: skip
     assert scope_bonus(plan, "Ferry timetable") > 2.5
     assert scope_bonus(plan, "Summer news") == 0.0
+
+
+def test_a_section_number_is_one_term_and_holds_its_subsections() -> None:
+    """ "section 6.2" names section 6.2 and what lies under it (6.2.1), not every title with a
+    6 or a 2 in it ("Quill 2.6 handbook", "Release 4.6.2")."""
+    scope = "section 6.2 (Moorings) of the harbour handbook"
+    plan = TablePlan("berth", [Column("Berth")], "Berth", [], [], scope=scope)
+    plan.scope_words = place_words(scope)
+    assert plan.scope_words == ["6.2", "mooring", "harbour"]
+    assert scope_bonus(plan, "6.2. Moorings > 6.2.1. Outer berths") == SCOPE_BONUS * 2 / 3
+    assert scope_bonus(plan, "6. Harbour works > 6.2. Moorings") == SCOPE_BONUS
+    assert scope_bonus(plan, "Harbour handbook 2.6 contents") == 0.0
+    assert scope_bonus(plan, "Harbour release 4.6.2") == 0.0

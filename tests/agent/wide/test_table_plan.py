@@ -189,7 +189,7 @@ def test_where_the_rows_are_listed_is_no_test_of_each_row() -> None:
     assert any("where the rows are listed" in note and "'4.2'" in note for note in plan.notes)
     assert plan.scope in plan.queries
     # structure nouns ("table", "section") and possessives name no particular place
-    assert plan.scope_words == ["harbour", "office", "vessel", "4", "2", "mooring"]
+    assert plan.scope_words == ["harbour", "office", "vessel", "4.2", "mooring"]
     again = TablePlan.from_state(plan.to_state())
     assert (again.scope, again.scope_words) == (plan.scope, plan.scope_words)
 
