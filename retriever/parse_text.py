@@ -59,6 +59,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
+import operator
 import re
 from bisect import bisect_right
 from collections.abc import Callable
@@ -110,6 +112,36 @@ MIN_LINE_ITEMS = 3
 """The fewest plain lines that make a list."""
 WRAPPED_LINE_CHARS = 40
 """A line this long followed by one starting in lower case is wrapped prose, not an item."""
+MAX_FLAT_COLUMNS = 8
+"""The most header cells of a table written one paragraph per cell."""
+MAX_HEADER_CELL_CHARS = 48
+"""The longest header cell (a column name) of such a table."""
+MAX_HEADER_CELL_WORDS = 6
+"""The most words of such a header cell."""
+MAX_FLAT_CELLS = 1_500
+"""The most body paragraphs one such table is read over (the rest stay paragraphs)."""
+MIN_FLAT_ROWS = 2
+"""The fewest body rows of such a table under a caption; without one, one more."""
+FLAT_OUTSIDE_COST = 0.3
+"""What leaving a paragraph after a table out of it costs, against its distance (0-1) to the
+shape of the column it would join: a paragraph fitting no column worse than this ends it."""
+FLAT_CONTINUE_COST = 0.08
+"""What a cell's second and later paragraphs cost on top of their distance: with shapes alike,
+one paragraph per cell wins."""
+MIN_COLUMN_DISTANCE = 0.12
+"""How far apart the shapes of neighbouring columns (and of the last and the first) are at
+least: where they look alike, where a cell or a row ends cannot be told."""
+MAX_ROW_START_DISTANCE = 0.25
+"""How unlike the shape of the first column the first paragraph of a row may be at most."""
+MAX_ROW_PARAGRAPHS = 24
+"""The most paragraphs one row spans: no table goes on after this many that end no row."""
+MAX_FLAT_MEAN_COST = 0.2
+"""The largest mean distance of a table's paragraphs to the shapes of their columns."""
+CLOSE_FIT = 0.06
+"""A reading whose paragraphs are this close to the shapes of their columns on the mean is
+taken without trying other guesses at the shapes of the columns."""
+SHAPE_CHARS = 160
+"""How much of a paragraph its shape is read from."""
 
 _ATX = re.compile(r"(#{1,6})[ \t]+(.*)")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+$")
@@ -142,6 +174,22 @@ _ITEM_OPENERS = frozenset("\"'(-_“‘")
 """What a plain line read as a list item may start with besides a letter or digit."""
 _OUTLINE_NUMBER = re.compile(r"(?:[A-Z]\.)?\d{1,4}(?:\.\d{1,4})*\.?(?=[ \t])")
 """A section number starting a line of contents ("E.1.1.", "3.2", "7"): its parts give the depth."""
+_CAPTION = re.compile(
+    r"(?:Table|TABLE|Tab\.)[ \t]+(?:[A-Z]{1,2}[.-]?)?\d{1,4}(?:[.\-–]\d{1,4})*[a-z]?"
+    r"(?:[.:][ \t]+\S|[ \t]+[-–—][ \t]+\S|[.:]?$)"
+)
+"""A table's caption line: "Table 7.2. Unit Conversions", "Table 3: Sizes", "Table A-1 — Codes"
+("Table 7.2 shows ..." is a sentence about it)."""
+_SIGNATURE = re.compile(r"[\w.$]+[ \t]?\(")
+_CALL = re.compile(r"\w\(")
+_SNAKE = re.compile(r"[^\W_]_\w")
+_ARROWS = ("→", "->", "=>", "⇒", "↦")
+_ARROW = re.compile("|".join(map(re.escape, _ARROWS)))
+_TABLE_MENTION = re.compile(r"\bTable[ \t]+[A-Z]?\d")
+_SHAPE_WEIGHTS = (0.6, 0.6, 0.6, 1.0, 0.7, 0.7, 0.7, 0.7, 1.5, 0.8, 1.0, 0.5)
+"""The weight of each feature of `_cell_shape` in the distance between two shapes."""
+_SHAPE_SCALE = tuple(weight / sum(_SHAPE_WEIGHTS) for weight in _SHAPE_WEIGHTS)
+_NO_DIGITS = str.maketrans(dict.fromkeys("0123456789"))
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 
@@ -183,6 +231,24 @@ class _TermRun:
     def accepted(self) -> bool:
         """Enough definitions whose descriptions are clearly longer than their terms."""
         return len(self.parts) >= MIN_LINE_TERMS and self.score >= DESCRIPTION_RATIO
+
+
+@dataclass
+class _FlatRows:
+    """Body paragraphs read as the rows of a table written one paragraph per cell: for each row
+    its cells, each cell the indexes of its paragraphs (blocks); the mean distance of the
+    paragraphs to the shapes of their columns."""
+
+    rows: list[list[list[int]]]
+    cost: float
+
+    @property
+    def score(self) -> float:
+        """How badly it reads (lower is better): the mean distance and the share of paragraphs
+        that are not the first of their cell."""
+        paragraphs = sum(len(cell) for row in self.rows for cell in row)
+        cells = sum(len(row) for row in self.rows)
+        return self.cost + (paragraphs - cells) / paragraphs
 
 
 class _Row:
@@ -372,6 +438,7 @@ class _Parser:
         # lines or as a list of lines
         self._term_paragraphs: dict[int, tuple[int, int]] = {}
         self._item_paragraphs: dict[int, tuple[int, int]] = {}
+        self._shapes: dict[int, tuple[float, ...]] = {}  # paragraph start -> its `_cell_shape`
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -974,6 +1041,8 @@ class _Parser:
     def _reread(self, blocks: list[Block]) -> list[Block]:
         """A section's blocks with runs of term paragraphs and their descriptions as definition
         lists and paragraphs of item lines as lists."""
+        if len(self._term_paragraphs) >= 2 and len(blocks) >= 2 + 2 * MIN_FLAT_ROWS:
+            blocks = self._flat_tables(blocks)
         items = self._item_paragraphs
         if len(blocks) < 2 * MIN_LINE_TERMS:  # too few for a run of definitions
             return [self._line_list(block) if block.start in items else block for block in blocks]
@@ -1151,6 +1220,212 @@ class _Parser:
             stack.append((depth, item))
         return top
 
+    # -- tables written one paragraph per cell ------------------------------------------------
+
+    def _flat_tables(self, blocks: list[Block]) -> list[Block]:
+        """A section's blocks with each table written one paragraph per cell (how an HTML table
+        whose cells hold paragraphs reads as text) as a table: an optional caption paragraph
+        ("Table 7.2. Unit Conversions"), a run of 2+ header paragraphs (3+ without a caption)
+        that each read as a column name, then body paragraphs that `_flat_rows` reads as rows
+        of as many cells."""
+        n = len(blocks)
+        out: list[Block] = []
+        b = 0
+        while b < n:
+            captioned = self._is_caption(blocks[b])
+            first = b + 1 if captioned else b
+            run = first
+            while run < n and self._header_cell(blocks[run]):
+                run += 1
+            if run - first >= (2 if captioned else 3) and run < n:
+                found = self._flat_table(blocks, b if captioned else -1, first, run)
+                if found is not None:
+                    table, skipped, after = found
+                    out.extend(blocks[b:skipped])
+                    out.append(table)
+                    b = after
+                    continue
+            after = max(run, b + 1)
+            out.extend(blocks[b:after])
+            b = after
+        return out
+
+    def _is_caption(self, block: Block) -> bool:
+        """Whether `block` is one line that is a table's caption: a paragraph, or a `Label:
+        value` line ("Table 3: Sizes")."""
+        if not isinstance(block, Paragraph | DefinitionList):
+            return False
+        text = self.text[block.start : block.end]
+        if text[0] != "T" or len(text) > 2 * MAX_ITEM_LINE_CHARS or "\n" in text:
+            return False
+        return _CAPTION.match(text) is not None
+
+    def _header_cell(self, block: Block) -> bool:
+        """Whether `block` reads as a column name: a short one-line paragraph starting with a
+        capital, no sentence, no caption, not ending with punctuation."""
+        if block.start not in self._term_paragraphs or not isinstance(block, Paragraph):
+            return False
+        text = block.text
+        if len(text) > MAX_HEADER_CELL_CHARS or "\n" in text or not text[0].isupper():
+            return False
+        if text[-1] in ".,;:!?" or text.count(" ") >= MAX_HEADER_CELL_WORDS:
+            return False
+        if _is_sentences(text) or _CAPTION.match(text) is not None or "=" in text:
+            return False
+        return not any(arrow in text for arrow in _ARROWS)
+
+    def _cell_text(self, block: Block) -> str:
+        """The text of one paragraph of a cell: a paragraph's lines stripped and joined with a
+        space (it was wrapped), a list's or definitions' lines stripped, one a line."""
+        if isinstance(block, Paragraph) and "\n" not in block.text:
+            return block.text
+        lines = [line.strip() for line in self.text[block.start : block.end].split("\n")]
+        return (" " if isinstance(block, Paragraph) else "\n").join(line for line in lines if line)
+
+    def _is_cell(self, block: Block) -> bool:
+        """Whether `block` may be a paragraph of a cell: a paragraph, a list or definitions
+        (`- (-4) → 4`, `Note: ...` written alone in a cell, a list in a cell), no caption."""
+        return isinstance(block, Paragraph | ListBlock | DefinitionList) and not (
+            self._is_caption(block)
+        )
+
+    def _flat_table(
+        self, blocks: list[Block], caption: int, first: int, run: int
+    ) -> tuple[Table, int, int] | None:
+        """The table whose header is a part of the run of header paragraphs `first`..`run`
+        (its first or, without a caption, its last 2+ of them; the first cells of the first
+        row may read as column names too): the one whose rows read best (`_FlatRows.score`),
+        trying fewer columns while that reads better; the table, the index of its first block,
+        the index after its last."""
+        width = run - first
+        least = 2 if caption >= 0 else 3
+        best: tuple[int, int, _FlatRows] | None = None
+        for k in range(min(width, MAX_FLAT_COLUMNS), least - 1, -1):
+            better = False
+            for start in [first] if caption >= 0 or k == width else [run - k, first]:
+                found = self._flat_rows(blocks, start + k, k, caption >= 0)
+                if found is not None and (best is None or found.score < best[2].score):
+                    best, better = (start, k, found), True
+            if best is not None and not better:
+                break
+        if best is None:
+            return None
+        start, k, found = best
+        header = [self._cell_text(block) for block in blocks[start : start + k]]
+        rows: list[list[str]] = []
+        spans: list[tuple[int, int]] = []
+        for row in found.rows:
+            cells = ["\n".join(self._cell_text(blocks[c]) for c in cell) for cell in row]
+            rows.append([_clip(cell) for cell in cells])
+            spans.append((blocks[row[0][0]].start, blocks[row[-1][-1]].end))
+        after = found.rows[-1][-1][-1] + 1
+        table = Table(
+            header=[header],
+            rows=rows,
+            start=blocks[caption if caption >= 0 else start].start,
+            end=spans[-1][1],
+            caption=self.text[blocks[caption].start : blocks[caption].end] if caption >= 0 else "",
+            row_spans=spans,
+        )
+        return table, caption if caption >= 0 else start, after
+
+    def _flat_rows(
+        self, blocks: list[Block], body: int, k: int, captioned: bool
+    ) -> _FlatRows | None:
+        """The blocks from `body` read as rows of `k` cells, a cell one or more paragraphs, or
+        None where they do not read so clearly.
+
+        Each paragraph has a shape (`_cell_shape`: how it starts, arrows, brackets, digits,
+        length, ...); each column the mean shape of its paragraphs, first guessed from the
+        first paragraphs (`_first_shapes`), then from the paragraphs read into it (`_refine`).
+        The best reading (`_segment`: a row goes through the columns in order, each at least
+        once, starts with a paragraph like the first column's, and the table ends after a row
+        where the paragraphs after it fit no column) is kept when it has `MIN_FLAT_ROWS`+ rows,
+        neighbouring columns differ in shape (the last and the first too where a row has a
+        first or last cell of several paragraphs), its columns do not repeat a shorter
+        pattern (a run of term and description paragraphs is no table of 4 columns) and the
+        paragraphs fit their columns well. The last row's last cell ends with its first
+        paragraph when no other row has a last cell of several paragraphs, and before a
+        paragraph that mentions a table (prose that resumes after the table). Without a
+        caption: one more row, columns twice as far apart, and one paragraph a cell."""
+        n = len(blocks)
+        stop = body
+        while stop < n and stop - body < MAX_FLAT_CELLS and self._is_cell(blocks[stop]):
+            stop += 1
+        least = MIN_FLAT_ROWS if captioned else MIN_FLAT_ROWS + 1
+        if stop - body < k * least:
+            return None
+        shapes = [self._shape(blocks[j]) for j in range(body, stop)]
+        best: tuple[float, list[int], list[tuple[float, ...]]] | None = None
+        for columns in _first_shapes(shapes, k):
+            found = _refine(shapes, columns, k)
+            if found is not None and (
+                best is None or _objective(found, len(shapes)) < _objective(best, len(shapes))
+            ):
+                best = found
+            if best is not None and _close_and_simple(best[0], best[1]):
+                break  # a close fit: the other guess is not needed
+        if best is None:
+            return None
+        total, path, columns = best
+        rows: list[list[list[int]]] = []
+        for offset, column in enumerate(path):
+            if column == 0 and (not offset or path[offset - 1] != 0):
+                rows.append([])
+            row = rows[-1]
+            if len(row) <= column:
+                row.append([])
+            row[column].append(body + offset)
+        if len(rows) < least or total / len(path) > MAX_FLAT_MEAN_COST:
+            return None
+        if not self._columns_apart(rows, columns, captioned):
+            return None
+        for period in range(1, k):  # rows of k cells that repeat a shorter pattern
+            if k % period == 0 and all(
+                _shape_distance(columns[c], columns[c + period]) < MIN_COLUMN_DISTANCE
+                for c in range(k - period)
+            ):
+                return None
+        last = rows[-1][-1]
+        if len(last) > 1:
+            longer = any(len(row[-1]) > 1 for row in rows[:-1])
+            keep = 1
+            while keep < len(last) and longer:
+                if _TABLE_MENTION.search(self._cell_text(blocks[last[keep]])):
+                    break
+                keep += 1
+            del last[keep:]
+        if not captioned and any(len(cell) > 1 for row in rows for cell in row):
+            return None  # without a caption, only rows of one paragraph a cell
+        return _FlatRows(rows, total / len(path))
+
+    @staticmethod
+    def _columns_apart(
+        rows: list[list[list[int]]], columns: list[tuple[float, ...]], captioned: bool
+    ) -> bool:
+        """Whether the shapes of the columns tell where cells end: without a caption every two
+        neighbouring columns are `2 * MIN_COLUMN_DISTANCE` apart; under one, some two are
+        `MIN_COLUMN_DISTANCE` apart, and so are two neighbours where one has a cell of several
+        paragraphs (the last and the first by half of that: where a row ends)."""
+        k = len(columns)
+        gaps = [_shape_distance(columns[c], columns[c + 1]) for c in range(k - 1)]
+        if not captioned:
+            return min(gaps) >= 2 * MIN_COLUMN_DISTANCE
+        if max(gaps) < MIN_COLUMN_DISTANCE:
+            return False
+        several = [any(len(row[c]) > 1 for row in rows) for c in range(k)]
+        for c, gap in enumerate(gaps):
+            if gap < MIN_COLUMN_DISTANCE and (several[c] or several[c + 1]):
+                return False
+        wrap = _shape_distance(columns[-1], columns[0])
+        return wrap >= MIN_COLUMN_DISTANCE / 2 or not (several[0] or several[-1])
+
+    def _shape(self, block: Block) -> tuple[float, ...]:
+        found = self._shapes.get(block.start)
+        if found is None:
+            found = self._shapes[block.start] = _cell_shape(self._cell_text(block))
+        return found
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _line(self, k: int) -> str:
@@ -1163,6 +1438,150 @@ class _Parser:
             if self.body[k]:
                 return k
         return i
+
+
+def _cell_shape(text: str) -> tuple[float, ...]:
+    """The shape of a paragraph in a table cell: features from 0 to 1, each times its weight
+    over the weights' sum (`_SHAPE_WEIGHTS`), so the distance of two shapes is the sum of
+    their differences. The features: it starts with a capital, a small letter or neither;
+    holds an arrow; starts with a name applied to `(` (`abs ( x )`, `abs(x)`); holds a call
+    (`name(`); ends with a period; the share of digits at its start; its length in words; its
+    first word is in capitals; holds an identifier (`snake_case`, `::`); reads as sentences.
+    Only the first `SHAPE_CHARS` characters are looked at, but for the length and the end."""
+    first = text[0]
+    words = text.count(" ") + 1
+    head = text[:SHAPE_CHARS]  # enough to tell the shape of a long paragraph
+    start = head[:80]
+    digits = len(start) - len(start.translate(_NO_DIGITS))
+    features = (
+        first.isupper(),
+        first.islower(),
+        not first.isalpha(),
+        _ARROW.search(head) is not None,
+        _SIGNATURE.match(head) is not None,
+        "(" in head and _CALL.search(head) is not None,
+        text[-1] == ".",
+        min(1.0, 3 * digits / max(len(start) - start.count(" "), 1)),
+        min(1.0, math.log1p(words) / math.log(64)),
+        head.split(" ", 1)[0].isupper(),
+        ("_" in head and _SNAKE.search(head) is not None) or "::" in head,
+        any(map(head.__contains__, ".;!?")) and _is_sentences(head),
+    )
+    return tuple(map(operator.mul, _SHAPE_SCALE, features))
+
+
+def _shape_distance(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """How unlike two shapes are, from 0 (alike) to 1."""
+    return sum(map(abs, map(operator.sub, a, b)))
+
+
+def _mean_shapes(
+    shapes: list[tuple[float, ...]], path: list[int], k: int
+) -> list[tuple[float, ...]]:
+    """The mean shape of the paragraphs read into each of `k` columns."""
+    groups: list[list[tuple[float, ...]]] = [[] for _ in range(k)]
+    for shape, column in zip(shapes, path, strict=False):
+        groups[column].append(shape)
+    return [tuple(x / len(group) for x in map(sum, zip(*group, strict=True))) for group in groups]
+
+
+def _first_shapes(shapes: list[tuple[float, ...]], k: int) -> list[list[tuple[float, ...]]]:
+    """First guesses at the shapes of `k` columns from the first paragraphs: the first `k` (a
+    first row of one paragraph a cell), and the first paragraph of each run of paragraphs of
+    one shape (a first row with cells of several paragraphs)."""
+    guesses = [shapes[:k]]
+    runs = [shapes[0]]
+    for shape in shapes[1:]:
+        if len(runs) == k:
+            break
+        if _shape_distance(shape, runs[-1]) >= MIN_COLUMN_DISTANCE:
+            runs.append(shape)
+    if len(runs) == k and runs != guesses[0]:
+        guesses.append(runs)
+    return guesses
+
+
+def _close_and_simple(total: float, path: list[int]) -> bool:
+    """Whether a reading fits closely (`CLOSE_FIT` on the mean) with one paragraph a cell."""
+    if total > len(path) * CLOSE_FIT:
+        return False
+    return all(column != path[i - 1] for i, column in enumerate(path) if i)
+
+
+def _objective(reading: tuple[float, list[int], list[tuple[float, ...]]], n: int) -> float:
+    """What a reading of `n` paragraphs costs in all: its paragraphs', and those after it."""
+    return reading[0] + FLAT_OUTSIDE_COST * (n - len(reading[1]))
+
+
+def _refine(
+    shapes: list[tuple[float, ...]], columns: list[tuple[float, ...]], k: int
+) -> tuple[float, list[int], list[tuple[float, ...]]] | None:
+    """The reading of `shapes` as rows of `k` columns from first guesses at the shapes of the
+    columns, read again with the mean shapes of the paragraphs read into each column: its total
+    cost, each paragraph's column, the mean shapes of the columns."""
+    found = _segment(shapes, columns, k)
+    if found is None:
+        return None
+    columns = _mean_shapes(shapes, found[0], k)
+    if found[1] <= len(found[0]) * CLOSE_FIT:
+        return found[1], found[0], columns  # the first guesses fit closely already
+    again = _segment(shapes, columns, k)
+    if again is None:
+        return None
+    if again[0] != found[0]:
+        columns = _mean_shapes(shapes, again[0], k)
+    return again[1], again[0], columns
+
+
+def _segment(
+    shapes: list[tuple[float, ...]], columns: list[tuple[float, ...]], k: int
+) -> tuple[list[int], float] | None:
+    """The best reading of paragraphs (`shapes`) as rows of `k` columns (`columns`: their
+    shapes), or None: each paragraph's column, for the paragraphs of the table (a prefix of
+    them ending with a whole row), and their total cost. A paragraph in a column costs its
+    distance to the column's shape (plus `FLAT_CONTINUE_COST` when it is not the first of its
+    cell); one after the table costs `FLAT_OUTSIDE_COST`. A row goes through the columns in
+    order, each at least once, and starts with a paragraph whose distance to the first column
+    is at most `MAX_ROW_START_DISTANCE`."""
+    inf = math.inf
+    n = len(shapes)
+    sub, cont, limit = operator.sub, FLAT_CONTINUE_COST, MAX_ROW_START_DISTANCE
+    dp = [inf] * k
+    dp[0] = _shape_distance(shapes[0], columns[0])
+    if dp[0] > limit:
+        return None
+    stays = [0]  # for each paragraph, a bit for each column: reached by staying in it
+    best_end, best_total = -1, inf
+    for i in range(1, n + 1):
+        if dp[-1] < inf:  # the table may end after paragraph i - 1
+            total = dp[-1] + FLAT_OUTSIDE_COST * (n - i)
+            if total < best_total:
+                best_end, best_total = i - 1, total
+        if i == n or (best_end >= 0 and i - best_end > MAX_ROW_PARAGRAPHS):
+            break
+        shape = shapes[i]
+        new = [sum(map(abs, map(sub, shape, column))) for column in columns]
+        bits = 0
+        previous = dp[-1] if new[0] <= limit else inf  # a row starts fitting the first column
+        for c in range(k):
+            stay = dp[c] + cont
+            if stay <= previous:
+                new[c] += stay
+                bits |= 1 << c
+            else:
+                new[c] += previous
+            previous = dp[c]
+        dp = new
+        stays.append(bits)
+    if best_end < 0:
+        return None
+    path = [0] * (best_end + 1)
+    column = k - 1
+    for i in range(best_end, -1, -1):
+        path[i] = column
+        if not stays[i] >> column & 1:
+            column = column - 1 if column else k - 1
+    return path, best_total - FLAT_OUTSIDE_COST * (n - 1 - best_end)
 
 
 def _wraps(line: str, following: str) -> bool:

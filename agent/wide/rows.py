@@ -130,6 +130,21 @@ def clean_key(text: str) -> str:
     return stripped if words(stripped) else text
 
 
+_SIGNATURE = re.compile(
+    r"([A-Za-z_][\w.$:]*) ?\([^()]*(?:\([^()]*\)[^()]*)*\)"  # name ( arguments )
+    r"[ \t]*(?:(?:→|->|=>|:)[ \t]*\S.*)?"  # what it returns
+)
+"""A call signature: a name, its arguments in brackets, maybe what it returns
+("round ( v numeric, s integer ) → numeric", "os.path.join(a, *p)")."""
+
+
+def signature_name(text: str) -> str:
+    """The name a cell of call signatures gives its row (its first line's name), else ""."""
+    first = text.strip().split("\n", 1)[0].strip()
+    match = _SIGNATURE.fullmatch(first)
+    return match.group(1) if match else ""
+
+
 def merge_key(text: str) -> str:
     """The form rows of one entity share across documents."""
     return fold(clean_key(text)).strip(" .;:()")
@@ -327,7 +342,7 @@ def _listing_rows(
         name = row.values.get(key_column, "") if key_column else ""
         if not name and listing.kind is not ListingKind.TABLE:
             name = row_name(row.name)  # "term (what it is)" -> "term"
-        key = clean_key(name or row.name)
+        key = clean_key(signature_name(name) or name or row.name)
         if not key:
             continue
         values = dict(row.values)

@@ -96,10 +96,13 @@ def span_problems(text: str, structure: DocumentStructure, markdown: bool = Fals
             if len(block.row_spans) != len(block.rows):
                 problems.append("a table's row_spans and rows differ in number")
             last = block.start
+            flat = "\n\n" in text[block.start : block.end]  # written one paragraph per cell
             for (start, end), row in zip(block.row_spans, block.rows, strict=False):
                 line = text[start:end]
-                if not (last <= start <= end <= block.end) or "\n" in line:
+                if not (last <= start <= end <= block.end) or ("\n" in line and not flat):
                     problems.append(f"row span {start}-{end} is not one line of its table")
+                if flat and (line != line.strip() or not line.startswith(row[0].split("\n")[0])):
+                    problems.append(f"row span {start}-{end} does not start with its first cell")
                 unescaped = line.replace("\\|", "|")
                 for cell in row:
                     word = cell.split()[0] if cell.split() else ""
@@ -836,3 +839,245 @@ def test_speed_stays_linear() -> None:
         structure = parse_text(text)
         assert time.perf_counter() - started < 10.0, text[:20]
         assert structure.blocks()
+
+
+# --- tables written one paragraph per cell ------------------------------------------------------
+
+UNIT_FUNCTIONS = """\
+Table 7.2. Unit Conversion Functions
+
+Function
+
+Description
+
+Example(s)
+
+to_feet ( length numeric ) → numeric
+
+Converts metres to feet
+
+to_feet(2.0) → 6.5617
+
+to_miles ( length numeric ) → numeric
+
+to_miles ( length double precision ) → double precision
+
+Converts kilometres to miles; rounds to the nearest mile when asked
+
+to_miles(8.0) → 4.97
+
+to_miles(1.6) → 0.99
+
+kelvin ( celsius numeric ) → numeric
+
+Converts Celsius to Kelvin
+
+kelvin(0) → 273.15
+
+The functions above accept any numeric type.
+"""
+
+
+def _flat_rows_text(text: str, table: Table) -> list[str]:
+    return [text[start:end] for start, end in table.row_spans]
+
+
+def test_a_table_written_one_paragraph_per_cell() -> None:
+    text = UNIT_FUNCTIONS
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert [block.kind for block in blocks] == ["table", "paragraph"]
+    table = blocks[0]
+    assert isinstance(table, Table)
+    assert table.caption == "Table 7.2. Unit Conversion Functions"
+    assert table.header == [["Function", "Description", "Example(s)"]]
+    assert table.rows == [
+        [
+            "to_feet ( length numeric ) → numeric",
+            "Converts metres to feet",
+            "to_feet(2.0) → 6.5617",
+        ],
+        [
+            "to_miles ( length numeric ) → numeric\n"
+            "to_miles ( length double precision ) → double precision",
+            "Converts kilometres to miles; rounds to the nearest mile when asked",
+            "to_miles(8.0) → 4.97\nto_miles(1.6) → 0.99",
+        ],
+        [
+            "kelvin ( celsius numeric ) → numeric",
+            "Converts Celsius to Kelvin",
+            "kelvin(0) → 273.15",
+        ],
+    ]
+    # spans: the caption starts the table, each row runs from its first to its last paragraph
+    assert table.start == 0 and text[table.start : table.end].endswith("kelvin(0) → 273.15")
+    rows = _flat_rows_text(text, table)
+    assert rows[0] == "to_feet ( length numeric ) → numeric\n\nConverts metres to feet\n\n" + (
+        "to_feet(2.0) → 6.5617"
+    )
+    assert rows[1].startswith("to_miles ( length numeric )") and rows[1].endswith("→ 0.99")
+    assert rows[2].startswith("kelvin ( celsius") and rows[2].endswith("273.15")
+    assert table.records()[2]["Description"] == "Converts Celsius to Kelvin"
+    # the prose after it is a paragraph again
+    assert _text(blocks[1]) == "The functions above accept any numeric type."
+    assert blocks[1].start == text.index("The functions above")
+
+
+PLANETS = """\
+# Planets
+
+The inner planets are listed first.
+
+Table 3: Inner Planets
+
+Planet
+
+Mean radius
+
+Moons
+
+Discovered by
+
+Mercury
+
+2,440 km
+
+0
+
+known since antiquity
+
+Venus
+
+6,052 km
+
+0
+
+known since antiquity
+
+Earth
+
+6,371 km
+
+1
+
+not applicable
+
+Mars
+
+3,390 km
+
+2
+
+known since antiquity
+
+Table 4: Dwarf Planets
+
+Name
+
+Orbit
+
+Pluto
+
+beyond Neptune, in the Kuiper belt
+
+Ceres
+
+between Mars and Jupiter, in the main asteroid belt
+
+Eris
+
+in the scattered disc, far beyond Pluto
+
+## Moons
+
+Most moons orbit the giant planets.
+"""
+
+
+def test_one_paragraph_per_cell_and_a_second_table_right_after() -> None:
+    structure = parse_text(PLANETS)
+    assert_spans_valid(PLANETS, structure)
+    assert _outline(structure) == [
+        ("heading", "1", "Planets"),
+        ("paragraph",),
+        ("table",),
+        ("table",),
+        ("heading", "2", "Moons"),
+        ("paragraph",),
+    ]
+    (_, inner), (_, dwarf) = structure.tables()
+    assert inner.caption == "Table 3: Inner Planets"
+    assert inner.header == [["Planet", "Mean radius", "Moons", "Discovered by"]]
+    assert inner.rows == [
+        ["Mercury", "2,440 km", "0", "known since antiquity"],
+        ["Venus", "6,052 km", "0", "known since antiquity"],
+        ["Earth", "6,371 km", "1", "not applicable"],
+        ["Mars", "3,390 km", "2", "known since antiquity"],
+    ]
+    assert _flat_rows_text(PLANETS, inner)[3] == "Mars\n\n3,390 km\n\n2\n\nknown since antiquity"
+    assert PLANETS[inner.end : dwarf.start] == "\n\n"  # the caption starts the next table
+    assert dwarf.caption == "Table 4: Dwarf Planets" and dwarf.header == [["Name", "Orbit"]]
+    assert [row[0] for row in dwarf.rows] == ["Pluto", "Ceres", "Eris"]  # the heading ends it
+    assert dwarf.rows[2][1] == "in the scattered disc, far beyond Pluto"
+
+
+def test_a_first_row_of_column_names_and_cells_of_several_paragraphs() -> None:
+    # the first body cell ("Pancakes") reads as a column name too: the header is the run's first
+    # three paragraphs, not all four
+    text = (
+        "Table 5. Breakfast Recipes\n\nDish\n\nIngredients\n\nMinutes\n\n"
+        "Pancakes\n\nflour, eggs, milk\n\nbutter for the pan\n\n20\n\n"
+        "Porridge\n\noats, water, a pinch of salt\n\n10\n\n"
+        "Omelette\n\neggs, cheese\n\nfresh herbs, if there are any\n\n8\n\n"
+        "All recipes serve two people and can be doubled without changing the times given.\n"
+    )
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert [block.kind for block in blocks] == ["table", "paragraph"]
+    table = blocks[0]
+    assert isinstance(table, Table)
+    assert table.caption == "Table 5. Breakfast Recipes"
+    assert table.header == [["Dish", "Ingredients", "Minutes"]]
+    assert table.rows == [
+        ["Pancakes", "flour, eggs, milk\nbutter for the pan", "20"],
+        ["Porridge", "oats, water, a pinch of salt", "10"],
+        ["Omelette", "eggs, cheese\nfresh herbs, if there are any", "8"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a contents page: short lines, one a paragraph
+        "Contents\n\nIntroduction\n\nInstallation\n\nConfiguration\n\nUsage\n\n"
+        "Troubleshooting\n\nLicense\n\nAcknowledgements\n",
+        # a glossary of single words under a caption-like line, nothing else
+        "Table 1. Words\n\nApple\n\nBanana\n\nCherry\n\nDate\n\nElderberry\n\nFig\n\nGrape\n",
+        # prose paragraphs
+        "The widget reader was rewritten this year.\n\nIt is twice as fast as before.\n\n"
+        "Gadgets are written by the writer, which did not change.\n\n"
+        "Both run on every platform we support.\n\nSee the release notes for more.\n",
+        # short title-like lines, then prose
+        "Overview\n\nGoals\n\nScope\n\nThe project reads widgets from many servers.\n\n"
+        "It writes gadgets to a single store, one file a day.\n\n"
+        "Both are tested every night on three platforms.\n\n"
+        "Releases come out every spring and every autumn.\n\n"
+        "Each release is supported for two years after it comes out.\n\n"
+        "Older releases get no fixes, not even for security problems.\n",
+        # a caption, column-name-like lines, then prose only
+        "Table 2. Results\n\nRun\n\nTime\n\nThe runs were made on a quiet machine.\n\n"
+        "Each was repeated five times and the best time kept.\n\n"
+        "The times are in seconds, rounded to the nearest tenth.\n\n"
+        "A run that failed was made again from the start.\n",
+        # terms and short descriptions (a list of settings), no caption: definitions
+        "Some variables can be set:\n\nCC\n\nC compiler\n\nCFLAGS\n\noptions to pass to the C "
+        "compiler\n\nCPP\n\nC preprocessor\n\nCPPFLAGS\n\noptions to pass to the C preprocessor"
+        "\n\nLDFLAGS\n\noptions to use when linking\n",
+    ],
+)
+def test_what_is_no_table_written_one_paragraph_per_cell(text: str) -> None:
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    assert "table" not in [block.kind for _, block in structure.blocks()]

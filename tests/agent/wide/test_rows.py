@@ -340,3 +340,50 @@ def test_a_section_number_is_one_term_and_holds_its_subsections() -> None:
     assert scope_bonus(plan, "6. Harbour works > 6.2. Moorings") == SCOPE_BONUS
     assert scope_bonus(plan, "Harbour handbook 2.6 contents") == 0.0
     assert scope_bonus(plan, "Harbour release 4.6.2") == 0.0
+
+
+GAUGES = """## 4.1. Gauge functions
+
+Table 4.1. Gauge Functions
+
+Function
+
+Description
+
+Example(s)
+
+pressure ( depth numeric ) → numeric
+
+pressure ( depth real ) → real
+
+Water pressure at a depth, in bar
+
+pressure(10) → 2.0
+
+pressure(20) → 3.0
+
+salinity ( sample text ) → numeric
+
+Salinity of a sample, in grams per litre
+
+salinity('north') → 35
+
+tide_height ( at timestamp ) → numeric
+
+Tide height above chart datum
+
+tide_height('2024-06-01 12:00') → 3.4
+"""
+
+
+def test_a_row_of_call_signatures_is_named_by_its_function() -> None:
+    """A reference table written one paragraph per cell, whose first cell holds a function's
+    signatures: the row is the function, named as it is called."""
+    plan = TablePlan("function", [Column("Function"), Column("Description")], "Function",
+                     [], ["gauge functions"])  # fmt: skip
+    rows = rows_of(plan, "List every gauge function with its description.", GAUGES,
+                   "4.1. Gauge functions")  # fmt: skip
+    assert [r.key for r in rows] == ["pressure", "salinity", "tide_height"]
+    assert rows[0].values["Description"] == "Water pressure at a depth, in bar"
+    assert "pressure ( depth real ) → real" in rows[0].values["Function"]
+    assert merge_key("pressure") == merge_key(rows[0].key)
