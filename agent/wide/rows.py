@@ -138,6 +138,16 @@ _SIGNATURE = re.compile(
 ("round ( v numeric, s integer ) → numeric", "os.path.join(a, *p)")."""
 
 
+_CALL_EXAMPLE = re.compile(r"[A-Za-z_][\w.]*\([^()]*\)")
+
+
+def names_by_signature(plan: TablePlan) -> bool:
+    """Whether a row of call signatures is named by its function: unless the key column's
+    description shows a call ("as written, e.g. abs(X)"): then the signature is the name."""
+    column = next((c for c in plan.columns if c.name == plan.key_column), None)
+    return column is None or not _CALL_EXAMPLE.search(column.description)
+
+
 def signature_name(text: str) -> str:
     """The name a cell of call signatures gives its row (its first line's name), else ""."""
     first = text.strip().split("\n", 1)[0].strip()
@@ -338,11 +348,12 @@ def _listing_rows(
 ) -> list[CandidateRow]:
     rows = []
     key_column = mapping.get(plan.key_column)
+    by_name = names_by_signature(plan)
     for row in listing.rows:
         name = row.values.get(key_column, "") if key_column else ""
         if not name and listing.kind is not ListingKind.TABLE:
             name = row_name(row.name)  # "term (what it is)" -> "term"
-        key = clean_key(signature_name(name) or name or row.name)
+        key = clean_key((by_name and signature_name(name)) or name or row.name)
         if not key:
             continue
         values = dict(row.values)

@@ -236,6 +236,10 @@ def finalise_plan(
         if examples:
             notes.append("dropped conditions the question gives only as examples: " + ", ".join(
                 map(repr, examples)))  # fmt: skip
+        conditions, narrowed = narrowed_to_quotes(question, conditions)
+        if narrowed:
+            notes.append("tested as the question quotes them: " + ", ".join(
+                repr(c.value) for c in narrowed))  # fmt: skip
         extra = question_conditions(
             question, conditions, set(words(f"{reply.entity} {key} {names[0]}"))
         )
@@ -482,6 +486,41 @@ def _covered(phrase: str, conditions: list[Condition]) -> bool:
     a longer paraphrase, like "independence (from the UK)" for "(from the UK)")."""
     folded = fold(phrase)
     return any(fold(c.value) in folded for c in conditions if c.value)
+
+
+def narrowed_to_quotes(
+    question: str, conditions: list[Condition]
+) -> tuple[list[Condition], list[Condition]]:
+    """The conditions with a text test of a part of a phrase the question quotes as a
+    requirement ("reserved" for '"reserved (can be function or type)"') testing the whole
+    phrase: the user wrote the text to match, a part of it loosens the condition. Where
+    several conditions test a part of one quote, the one whose field the question names
+    nearest to the quote takes it. Also the conditions so changed."""
+    out = list(conditions)
+    narrowed: list[Condition] = []
+    folded = fold(question)
+    for group, _ in requirement_groups(question):
+        if len(group) != 1:
+            continue
+        phrase, quote = group[0], fold(group[0])
+        parts = [i for i, c in enumerate(out) if c.test in ("contains", "equals")
+                 and "" != fold(c.value) != quote and fold(c.value) in quote]  # fmt: skip
+        if len(parts) > 1:
+            at = folded.find(quote)
+            near = sorted((_distance(folded, fold(out[i].field), at), i) for i in parts)
+            parts = [near[0][1]] if near[0][0] < near[1][0] else []
+        for i in parts:
+            out[i] = out[i].model_copy(update={"value": phrase})
+            narrowed.append(out[i])
+    return out, narrowed
+
+
+def _distance(text: str, name: str, at: int) -> int:
+    """How far from position `at` of `text` it names `name` (len(text) when it does not)."""
+    if not name or at < 0:
+        return len(text)
+    places = [m.start() for m in re.finditer(re.escape(name), text)]
+    return min((abs(p - at) for p in places), default=len(text))
 
 
 def question_conditions(

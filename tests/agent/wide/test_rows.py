@@ -387,3 +387,8 @@ def test_a_row_of_call_signatures_is_named_by_its_function() -> None:
     assert rows[0].values["Description"] == "Water pressure at a depth, in bar"
     assert "pressure ( depth real ) → real" in rows[0].values["Function"]
     assert merge_key("pressure") == merge_key(rows[0].key)
+    # asked for as written ("e.g. depth(x)"), a signature is the row's name
+    written = TablePlan("function", [Column("Function", "text", "as written, e.g. depth(x)")],
+                        "Function", [], ["gauge functions"])  # fmt: skip
+    rows = rows_of(written, "List every gauge function.", GAUGES, "4.1. Gauge functions")
+    assert rows[1].key == "salinity ( sample text ) → numeric"

@@ -258,3 +258,25 @@ def test_a_passage_copied_as_the_place_is_no_place() -> None:
         Condition(field="Length (m)", test="more_than", value="40")]), passage)  # fmt: skip
     assert plan.scope == "" and plan.scope_words == []
     assert any("a passage" in note for note in plan.notes)
+
+
+def test_a_test_of_part_of_a_quoted_requirement_tests_the_whole_quote() -> None:
+    """The user quoted the text to match: "hardy" for '"hardy (survives frost)"' loosens it.
+    With two such tests, the one whose field the question names next to the quote takes it;
+    an example's quote narrows nothing."""
+    question = (
+        'Which shrubs are rated "hardy (survives frost)" in the Nursery column and are also '
+        "listed in the Garden column? Columns: Shrub, Nursery, Garden"
+    )
+    nursery = Condition(field="Nursery", test="contains", value="hardy")
+    garden = Condition(field="Garden", test="equals", value="hardy")
+    plan = finalise_plan(question, reply(
+        columns=[ColumnSpec(name="Shrub", type="text"), ColumnSpec(name="Nursery", type="text"),
+                 ColumnSpec(name="Garden", type="text")],
+        key_column="Shrub", conditions=[garden, nursery]))  # fmt: skip
+    assert [(c.field, c.value) for c in plan.conditions] == [
+        ("Garden", "hardy"), ("Nursery", "hardy (survives frost)")]  # fmt: skip
+    assert any("as the question quotes them" in note for note in plan.notes)
+    example = question.replace('rated "hardy', 'rated hardy (e.g. "hardy')
+    plan = finalise_plan(example, reply(key_column="Shrub", conditions=[nursery]))
+    assert [c.value for c in plan.conditions] == ["hardy"]
