@@ -225,7 +225,8 @@ def _enumeration_stop(ctx: RunContext, enumeration: dict[str, Any]) -> str | Non
     if len(enumeration["documents"]) >= ctx.wide.max_candidates:
         return f"candidate budget reached ({ctx.wide.max_candidates} documents checked)"
     share = ctx.wide.enumeration_share * ctx.budget.max_seconds
-    if time.monotonic() - ctx.started >= share:
+    # a slow plan does not leave the enumeration without a first page of candidates
+    if time.monotonic() - ctx.started >= share and enumeration["documents"]:
         return f"enumeration time budget reached ({share:.0f} s)"
     if ctx.seconds_left() <= 0:
         return f"time budget reached ({ctx.budget.max_seconds:.0f} s)"

@@ -3,9 +3,11 @@ of one kind."""
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from typing import Any
 
-from agent.wide.enumeration import kept_rows
+from agent.wide.enumeration import _enumeration_stop, kept_rows
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 
 
@@ -72,3 +74,19 @@ def test_rows_from_the_place_the_question_names_win() -> None:
         entry("contents#1", "Getting Started", RowKind.LIST, strong, "pass"),
     )
     assert kept_rows(failing) == {"contents#1"}
+
+
+def test_a_slow_plan_leaves_the_enumeration_a_first_page() -> None:
+    """The enumeration's share of the time counts from the run's start; a plan that took it
+    all still lets the enumeration read one page of candidates before it stops."""
+    ctx = SimpleNamespace(
+        wide=SimpleNamespace(max_candidates=100, enumeration_share=0.35),
+        budget=SimpleNamespace(max_seconds=100.0),
+        started=time.monotonic() - 50,
+        seconds_left=lambda: 50.0,
+    )
+    assert _enumeration_stop(ctx, {"documents": {}}) is None  # type: ignore[arg-type]
+    reason = _enumeration_stop(ctx, {"documents": {"d1": {}}})  # type: ignore[arg-type]
+    assert reason == "enumeration time budget reached (35 s)"
+    ctx.seconds_left = lambda: 0.0
+    assert _enumeration_stop(ctx, {"documents": {}}) == "time budget reached (100 s)"  # type: ignore[arg-type]
