@@ -255,6 +255,10 @@ def finalise_plan(
         elif len(scope.split()) > MAX_PLACE_WORDS:
             notes.append(f"dropped a place of {len(scope.split())} words: a passage, no name")
             scope = ""
+        widened = place_in_collection(scope, question)
+        if widened != scope:
+            notes.append(f"read the place in {scope!r} the question names: {widened!r}")
+            scope = widened
         moved: list[Condition] = []
         required: list[Condition] = []
         if names_a_place(scope):
@@ -312,6 +316,35 @@ def names_a_place(scope: str) -> bool:
 
 _NUMBERED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+)(?![\w]|\.\d)")
 """A dotted number ("20.6", "9.4.1", "3.32"): a section's or a release's number, one term."""
+
+
+MAX_PLACE_LEAD_WORDS = 5
+"""How many words before a collection's name may name the place in it ("the release notes
+of" the manual)."""
+_LEAD_STOP = frozenset(["the", "a", "an", "its", "their", "this", "that", "using", "use", "from"])
+
+
+def place_in_collection(scope: str, question: str) -> str:
+    """A collection the model gave as the place ("the Quill 2 manual"), widened to the place
+    in it the question names right before it ("the change notes of the Quill 2 manual");
+    else the scope as it was."""
+    at = fold(question).find(fold(scope))
+    if not scope or at <= 0 or names_a_place(scope):
+        return scope
+    before = question[:at].split()
+    if not before or before[-1].lower() not in ("of", "in"):
+        return scope
+    lead: list[str] = []
+    for token in reversed(before[:-1][-MAX_PLACE_LEAD_WORDS:]):
+        bare = token.strip(",;:()\"'").lower()
+        if bare != token.lower() and token[-1] in ",;:(":  # a clause ends before it
+            break
+        lead.insert(0, token)
+        if bare in _LEAD_STOP:
+            break
+    if not names_a_place(" ".join(lead)):
+        return scope
+    return " ".join([*lead, before[-1], question[at : at + len(scope)]])
 
 
 def scope_terms(scope: str) -> list[str]:

@@ -11,6 +11,7 @@ from agent.wide.table_plan import (
     looks_wide,
     names_a_place,
     only_as_example,
+    place_in_collection,
     place_words,
     quoted_requirements,
     stated_columns,
@@ -280,3 +281,28 @@ def test_a_test_of_part_of_a_quoted_requirement_tests_the_whole_quote() -> None:
     example = question.replace('rated "hardy', 'rated hardy (e.g. "hardy')
     plan = finalise_plan(example, reply(key_column="Shrub", conditions=[nursery]))
     assert [c.value for c in plan.conditions] == ["hardy"]
+
+
+def test_a_collection_given_as_the_place_is_widened_to_the_place_in_it() -> None:
+    """ "the Quill 2 handbook" read as where the rows are, when the question names the change
+    notes of it: the place is the change notes (a section of the handbook), not the handbook."""
+    question = "List every update covered by the change notes of the Quill 2 handbook."
+    assert place_in_collection("the Quill 2 handbook", question) == (
+        "the change notes of the Quill 2 handbook"
+    )
+    used = "Use the plugin list in the Quill handbook and name every plugin."
+    widened = place_in_collection("the Quill handbook", used)
+    assert widened == "the plugin list in the Quill handbook"
+    for other in (
+        "Which ports in the Baltic region of the Quill atlas are deep?",  # a region, no place
+        "From the contents page, in the Quill handbook, list every topic.",  # another clause
+        "Which plugins of the Quill handbook are deprecated?",
+    ):
+        scope = "the Quill atlas" if "atlas" in other else "the Quill handbook"
+        assert place_in_collection(scope, other) == scope
+    plan = finalise_plan(SCOPED.replace("Using the harbour office's", "Using the moorings "
+                         "table of the harbour guide, the harbour office's"), scoped_reply([
+        Condition(field="Length (m)", test="more_than", value="40")]),
+        "the harbour guide")  # fmt: skip
+    assert plan.scope == "the moorings table of the harbour guide"
+    assert plan.scope_words == ["mooring", "harbour"]
