@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.wide.compare import compare
+from agent.wide.compare import compare, read_date
 from agent.wide.fields import (
     DocField,
     best_fields,
@@ -76,6 +76,48 @@ def _equals(value: str, item: DocField) -> bool:
     return False
 
 
+_YEAR = re.compile(r"\s*([12]\d{3})\s*")
+MAX_DATE_VALUE_CHARS = 80
+"""A field read as a date states little else ("Released: 2024-03-01 (a Friday)")."""
+_TIME_WORDS = frozenset(["year", "date", "when", "time"])
+_YEAR_TESTS = {
+    "equals": lambda a, b: a == b,
+    "more_than": lambda a, b: a > b,
+    "less_than": lambda a, b: a < b,
+    "at_least": lambda a, b: a >= b,
+    "at_most": lambda a, b: a <= b,
+}
+
+
+def _year_from_dates(condition: Condition, fields: Sequence[DocField]) -> ConditionCheck | None:
+    """A test of a year ("Year equals 2025") on a document with no field of that name, read
+    from the years of its fields that state a full date ("Release date: 2025-02-13"): passes
+    when one of them passes; fails when they all fail; None when none states a date."""
+    year = _YEAR.fullmatch(condition.value)
+    if year is None or condition.test not in _YEAR_TESTS:
+        return None
+    named = set(words(condition.field))
+    timely = bool(named & _TIME_WORDS)  # "Year", "Release year": any date tells it
+    held = _YEAR_TESTS[condition.test]
+    failed: DocField | None = None
+    for item in fields:
+        if len(item.full_value) > MAX_DATE_VALUE_CHARS:
+            continue
+        if not timely and not named & set(words(item.path)):
+            continue  # "Length more than 1500" is no year of "Opened: 1 May 1998"
+        date = read_date(item.full_value)
+        if date is None:
+            continue
+        if held(date.year, int(year.group(1))):
+            return ConditionCheck(
+                condition, "pass", f"{item.path}: {item.full_value}", item.start, item.end
+            )
+        failed = failed or item
+    if failed is None:
+        return None
+    return ConditionCheck(condition, "fail", f"{failed.path}: {failed.full_value}")
+
+
 def _is_number(text: str) -> bool:
     return bool(re.fullmatch(r"\s*[-\u2212]?[\d.,]+\s*", text)) and bool(numbers_in(text))
 
@@ -88,6 +130,10 @@ def check_condition(
         if condition.field.strip()
         else []
     )
+    if not matches and condition.field.strip():
+        dated = _year_from_dates(condition, fields)
+        if dated is not None:
+            return dated
     if condition.test == "equals" and _is_number(condition.value):
         # "Coastline equals 0" against "0 km (landlocked)": the field's number
         target = numbers_in(condition.value)[0]

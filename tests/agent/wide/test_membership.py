@@ -122,3 +122,21 @@ def test_equals_tests_of_one_field_are_alternatives() -> None:
         Condition(field="Dependency status", test="equals", value="dependency"),
     ]
     assert len(groups(conditions)) == 1
+
+
+def test_a_year_is_read_from_a_dated_field_when_no_field_is_named_so() -> None:
+    """ "Year equals 2025" on a page that states "Released: 13 February 2025": the year of
+    its date. A number that is no year test ("Length more than 1500") reads no date."""
+    text = "Quill 4.2\nReleased: 13 February 2025\nOpened: 1998-05-01\nDownloads: 2,100\n"
+    fields = parse_fields(text)
+
+    def year(field: str, test: str, value: str) -> str:
+        return check_condition(Condition(field=field, test=test, value=value), text,
+                               fields).verdict  # fmt: skip
+
+    assert year("Year", "equals", "2025") == "pass"
+    assert year("Year", "equals", "2024") == "fail"
+    assert year("Release year", "at_least", "2020") == "pass"
+    assert year("Year", "less_than", "1990") == "fail"
+    assert year("Length", "more_than", "1500") == "unknown"  # no field of that name, no year
+    assert check("Year", "equals", "2025") == "unknown"  # a page stating no date
