@@ -11,6 +11,7 @@ budget: the event says why. Then one `fill` branch per row (LangGraph `Send`).""
 from __future__ import annotations
 
 import copy
+import math
 import time
 from typing import Any
 
@@ -63,6 +64,8 @@ def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
             if _text_condition(condition) and fold(condition.value) not in seen:
                 seen.add(fold(condition.value))
                 queries.append(_query(condition.value, exact=True, group=index))
+    # the rarest text first: its search lists every candidate in the fewest pages
+    queries.sort(key=lambda q: plan.text_counts.get(fold(q["query"]), math.inf))
     for query in plan.queries:
         queries.append(_query(query, exact=False, group=None))
     return queries

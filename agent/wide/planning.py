@@ -126,6 +126,7 @@ async def _without_common_texts(ctx: RunContext, plan: TablePlan) -> TablePlan:
     for condition in plan.conditions:
         if condition.test in ("contains", "equals") and words_of(condition.value):
             found, total = await asyncio.to_thread(share, condition.value)
+            plan.text_counts[fold(condition.value)] = found
             common = _common(found, total)
             if common and condition.test == "equals":  # may still tell a field's values apart
                 plan.common_texts = [*plan.common_texts, condition.value]

@@ -64,6 +64,9 @@ class TablePlan:
     scope_weights: list[float] = field(default_factory=list)
     """How much each scope word tells places apart (its inverse document frequency in the
     searched corpus; [] where nothing could be counted: every word weighs the same)."""
+    text_counts: dict[str, int] = field(default_factory=dict)
+    """How many searched documents state each condition's text (folded), where counted: the
+    rarest text's exact search is run first (it lists every candidate in the fewest pages)."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,6 +88,7 @@ class TablePlan:
             scope=data.get("scope", ""),
             scope_words=list(data.get("scope_words", [])),
             scope_weights=list(data.get("scope_weights", [])),
+            text_counts=dict(data.get("text_counts", {})),
         )
 
     @property

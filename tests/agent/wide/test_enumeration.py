@@ -7,8 +7,10 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from agent.wide.enumeration import _enumeration_stop, kept_rows
+from agent.wide.enumeration import _enumeration_stop, enumeration_queries, kept_rows
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
+from agent.wide.schemas import Condition
+from agent.wide.table_plan import Column, TablePlan
 
 
 def entry(
@@ -90,3 +92,16 @@ def test_a_slow_plan_leaves_the_enumeration_a_first_page() -> None:
     assert reason == "enumeration time budget reached (35 s)"
     ctx.seconds_left = lambda: 0.0
     assert _enumeration_stop(ctx, {"documents": {}}) == "time budget reached (100 s)"  # type: ignore[arg-type]
+
+
+def test_the_rarest_conditions_text_is_searched_first() -> None:
+    """Every row must state a text of each group: the search for the rarest lists every
+    candidate in the fewest pages, so it runs first (a common section name last)."""
+    plan = TablePlan("plugin", [Column("Plugin")], "Plugin", [
+        Condition(field="Section", test="equals", value="tools"),
+        Condition(field="Description", test="contains", value="Quill"),
+    ], ["plugin"], text_counts={"tools": 900, "quill": 12})  # fmt: skip
+    assert [(q["query"], q["exact"]) for q in enumeration_queries(plan)] == [
+        ("Quill", True), ("tools", True), ("plugin", False)]  # fmt: skip
+    plan.text_counts = {}  # not counted (the web): the plan's order
+    assert [q["query"] for q in enumeration_queries(plan)][:2] == ["tools", "Quill"]

@@ -61,6 +61,7 @@ async def test_a_text_most_documents_state_is_no_test(tmp_path: Path) -> None:
                              "no rows apart)"]  # fmt: skip
     both = await _without_common_texts(context, plan("Quill", "Topic 0"))  # type: ignore[arg-type]
     assert [c.value for c in both.conditions] == ["Topic 0"]
+    assert both.text_counts == {"quill": 12, "topic 0": 1}  # the rarest is searched first
     # among a few documents, a share says nothing: the test stays
     few = CorpusStore(tmp_path / "few.db")
     few.add_documents("faq", [Document(f"f{i}", "Quill answers.", "", "FAQ") for i in range(3)])
