@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
 from agent.llm.base import ModelError, Usage
 from agent.prompts import load_prompt
@@ -28,6 +29,7 @@ from agent.wide.table_plan import (
 )
 from tools.base import ToolError
 
+Reply = TypeVar("Reply", bound=BaseModel)
 PLAN_TOKENS = 600
 PLACE_TOKENS = 160
 COMMON_SHARE = 0.5
@@ -47,20 +49,19 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
     reply: TablePlanReply | None = None
     usage = Usage()
     try:
-        reply, usage = await structured(
-            ctx,
-            "planner",
-            load_prompt("table_planner").render(question=clip(question, 3000)),
-            TablePlanReply,
-            PLAN_TOKENS,
-        )
+        reply, usage = await _ask(ctx, "table_planner", question, TablePlanReply, PLAN_TOKENS)
     except (ModelError, TimeoutError) as error:
         usage = failed_usage(error)
         events.append(event("error", state, message=f"table planner failed: {error}"))
     listed_in = ""
+    # Where the rows are listed is asked apart from the plan: a small model asked for both in
+    # one reply moves properties the rows must have (a region, a category) into the place.
     if reply is not None:  # without a plan, the question alone says nothing of a place
         try:
-            listed_in, place_usage = await _listed_in(ctx, question)
+            place, place_usage = await _ask(
+                ctx, "table_place", question, ListingPlaceReply, PLACE_TOKENS
+            )
+            listed_in = place.listed_in
         except (ModelError, TimeoutError) as error:
             place_usage = failed_usage(error)
             message = f"reading where the rows are listed failed: {error}"
@@ -85,18 +86,13 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
     }
 
 
-async def _listed_in(ctx: RunContext, question: str) -> tuple[str, Usage]:
-    """Where the question says the rows are listed, asked apart from the plan: a small model
-    asked for both in one reply moves properties the rows must have (a region, a category)
-    out of the conditions and into the place."""
-    reply, usage = await structured(
-        ctx,
-        "planner",
-        load_prompt("table_place").render(question=clip(question, 3000)),
-        ListingPlaceReply,
-        PLACE_TOKENS,
-    )
-    return reply.listed_in, usage
+async def _ask(
+    ctx: RunContext, prompt: str, question: str, schema: type[Reply], max_tokens: int
+) -> tuple[Reply, Usage]:
+    """One schema-constrained planner call on the question. Raises ModelError/TimeoutError."""
+    rendered = load_prompt(prompt).render(question=clip(question, 3000))
+    reply, usage = await structured(ctx, "planner", rendered, schema, max_tokens)
+    return reply, usage
 
 
 def corpus_search(ctx: RunContext) -> Any | None:

@@ -878,18 +878,23 @@ The functions above accept any numeric type.
 """
 
 
+def _table_then_paragraph(text: str) -> tuple[Table, list[Block]]:
+    """The table a text opens with and its blocks, checked to be that table then prose."""
+    structure = parse_text(text)
+    assert_spans_valid(text, structure)
+    blocks = [block for _, block in structure.blocks()]
+    assert [block.kind for block in blocks] == ["table", "paragraph"]
+    assert isinstance(blocks[0], Table)
+    return blocks[0], blocks
+
+
 def _flat_rows_text(text: str, table: Table) -> list[str]:
     return [text[start:end] for start, end in table.row_spans]
 
 
 def test_a_table_written_one_paragraph_per_cell() -> None:
     text = UNIT_FUNCTIONS
-    structure = parse_text(text)
-    assert_spans_valid(text, structure)
-    blocks = [block for _, block in structure.blocks()]
-    assert [block.kind for block in blocks] == ["table", "paragraph"]
-    table = blocks[0]
-    assert isinstance(table, Table)
+    table, blocks = _table_then_paragraph(text)
     assert table.caption == "Table 7.2. Unit Conversion Functions"
     assert table.header == [["Function", "Description", "Example(s)"]]
     assert table.rows == [
@@ -1032,12 +1037,7 @@ def test_a_first_row_of_column_names_and_cells_of_several_paragraphs() -> None:
         "Omelette\n\neggs, cheese\n\nfresh herbs, if there are any\n\n8\n\n"
         "All recipes serve two people and can be doubled without changing the times given.\n"
     )
-    structure = parse_text(text)
-    assert_spans_valid(text, structure)
-    blocks = [block for _, block in structure.blocks()]
-    assert [block.kind for block in blocks] == ["table", "paragraph"]
-    table = blocks[0]
-    assert isinstance(table, Table)
+    table, _ = _table_then_paragraph(text)
     assert table.caption == "Table 5. Breakfast Recipes"
     assert table.header == [["Dish", "Ingredients", "Minutes"]]
     assert table.rows == [
