@@ -578,12 +578,18 @@ def question_conditions(
     return added
 
 
+_SIGN_WORDS = frozenset(["negative", "positive", "zero", "nonzero", "nonnegative"])
+"""Words that state a comparison with 0 without writing the number."""
+
+
 def in_question(value: str, question: str) -> bool:
     """Whether the question states a condition's value: its words (text), or the number
     give or take one (a model turns "25 to 48 inclusive" into "less than 49")."""
     numbers = numbers_in(value)
     if numbers and not words(re.sub(r"[\d.,\s-]+", " ", value)):
         stated = numbers_in(question)
+        if _SIGN_WORDS & set(words(question)):
+            stated.append(0.0)  # "negative elevation": less than 0
         return all(any(abs(n - q) <= 1 for q in stated) for n in numbers)
     return set(words(value)) <= set(words(question))
 

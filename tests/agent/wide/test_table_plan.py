@@ -306,3 +306,20 @@ def test_a_collection_given_as_the_place_is_widened_to_the_place_in_it() -> None
         "the harbour guide")  # fmt: skip
     assert plan.scope == "the moorings table of the harbour guide"
     assert plan.scope_words == ["mooring", "harbour"]
+
+
+def test_negative_states_a_comparison_with_zero() -> None:
+    """ "whose lowest point lies below sea level (negative elevation)": "less than 0" is the
+    question's own condition, though it writes no 0; a 0 a question does not imply is still
+    invented."""
+    question = (
+        "List every lake whose surface lies below sea level (negative elevation).\n"
+        "Columns: Lake, Elevation (m)"
+    )
+    below = Condition(field="Elevation", test="less_than", value="0")
+    plan = finalise_plan(question, reply(key_column="Lake", conditions=[below]))
+    assert [(c.field, c.test, c.value) for c in plan.conditions] == [
+        ("Elevation", "less_than", "0")]  # fmt: skip
+    plain = question.replace(" (negative elevation)", "")
+    plan = finalise_plan(plain, reply(key_column="Lake", conditions=[below]))
+    assert all(c.value != "0" for c in plan.conditions)
