@@ -24,7 +24,7 @@ from agent.steps import event, usage_delta
 from agent.wide.column_map import map_by_meaning
 from agent.wide.fields import fold, parse_fields
 from agent.wide.fields import words as words_of
-from agent.wide.membership import groups
+from agent.wide.membership import groups, version_series
 from agent.wide.reading import call_tool, read_full, structure_of
 from agent.wide.rows import (
     STRONG_LISTING_SCORE,
@@ -33,6 +33,7 @@ from agent.wide.rows import (
     candidate_rows,
     merge_key,
 )
+from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan, describe, match_column
 from agent.wide.verdicts import GroupVerdict, RowStatus, row_status, row_verdicts
 from tools.base import ToolError
@@ -53,6 +54,12 @@ def _text_condition(condition: Any) -> bool:
     )
 
 
+def searched_text(condition: Condition) -> str:
+    """The text an exact search for a condition's value looks for: a wildcard version's
+    series ("3.32.x" -> "3.32"), else the value."""
+    return version_series(condition.value) or condition.value
+
+
 def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
     """Exact-phrase searches for the text the conditions require (each row's document must
     state one value of every text group, so these searches can list every row), then the
@@ -61,9 +68,10 @@ def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
     seen = {fold(text) for text in plan.common_texts}  # no exact search reads most pages
     for index, group in enumerate(groups(plan.conditions)):
         for condition in group:
-            if _text_condition(condition) and fold(condition.value) not in seen:
-                seen.add(fold(condition.value))
-                queries.append(_query(condition.value, exact=True, group=index))
+            text = searched_text(condition)
+            if _text_condition(condition) and fold(text) not in seen:
+                seen.add(fold(text))
+                queries.append(_query(text, exact=True, group=index))
     # the rarest text first: its search lists every candidate in the fewest pages
     queries.sort(key=lambda q: plan.text_counts.get(fold(q["query"]), math.inf))
     for query in plan.queries:
@@ -115,7 +123,7 @@ def _complete_groups(plan: TablePlan, enumeration: dict[str, Any]) -> list[int]:
     for index, group in enumerate(groups(plan.conditions)):
         if index in enumeration["dropped"]:
             continue
-        if all(_text_condition(c) and fold(c.value) in done_exact for c in group):
+        if all(_text_condition(c) and fold(searched_text(c)) in done_exact for c in group):
             complete.append(index)
     return complete
 

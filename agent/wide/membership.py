@@ -17,6 +17,7 @@ from typing import Literal
 from agent.wide.compare import compare, read_date
 from agent.wide.fields import (
     DocField,
+    FieldMatch,
     best_fields,
     first_number,
     fold,
@@ -118,6 +119,40 @@ def _year_from_dates(condition: Condition, fields: Sequence[DocField]) -> Condit
     return ConditionCheck(condition, "fail", f"{failed.path}: {failed.full_value}")
 
 
+_WILDCARD_VERSION = re.compile(r"\s*v?(\d+(?:\.\d+)*)\.(?:x|X|\*)(?:\.(?:x|X|\*))*\s*")
+
+
+def version_series(value: str) -> str:
+    """The series a wildcard version names ("3.32.x", "2.*" -> "3.32", "2"), else ""."""
+    match = _WILDCARD_VERSION.fullmatch(value)
+    return match.group(1) if match else ""
+
+
+def _series_member(series: str) -> re.Pattern[str]:
+    """A version of `series` in a text: the series itself or it followed by more parts."""
+    return re.compile(rf"(?<![\w.]){re.escape(series)}(?:\.\d+)*(?![\w]|\.\d)")
+
+
+def _in_series(
+    condition: Condition, series: str, text: str, matches: Sequence[FieldMatch], title: str
+) -> ConditionCheck:
+    """A test of a wildcard version ("3.32.x"): any release of the series (3.32, 3.32.0,
+    3.32.3) in the named field, or in the text when the document has no such field."""
+    member = _series_member(series)
+    for match in matches:
+        item = match.field
+        if member.search(item.full_value):
+            return ConditionCheck(
+                condition, "pass", f"{item.path}: {item.full_value}", item.start, item.end
+            )
+    if matches:
+        return ConditionCheck(condition, "fail")
+    stated = member.search(f"{title}\n{text}")
+    if stated is None:
+        return ConditionCheck(condition, "fail")
+    return ConditionCheck(condition, "pass", *line_around(text, stated.group(0)))
+
+
 def _is_number(text: str) -> bool:
     return bool(re.fullmatch(r"\s*[-\u2212]?[\d.,]+\s*", text)) and bool(numbers_in(text))
 
@@ -148,6 +183,9 @@ def check_condition(
                     condition, verdict, f"{item.path}: {item.full_value}", item.start, item.end
                 )
         return ConditionCheck(condition, "unknown")
+    series = version_series(condition.value)
+    if series and condition.test in ("contains", "equals"):
+        return _in_series(condition, series, text, matches, title)
     if condition.test in ("contains", "equals"):
         wanted = _comparable(condition.value)
         if not wanted:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.wide.enumeration import searched_text
 from agent.wide.fields import parse_fields
 from agent.wide.membership import check_condition, check_membership
 from agent.wide.schemas import Condition
@@ -140,3 +141,21 @@ def test_a_year_is_read_from_a_dated_field_when_no_field_is_named_so() -> None:
     assert year("Year", "less_than", "1990") == "fail"
     assert year("Length", "more_than", "1500") == "unknown"  # no field of that name, no year
     assert check("Year", "equals", "2025") == "unknown"  # a page stating no date
+
+
+def test_a_wildcard_version_is_any_release_of_its_series() -> None:
+    """ "Fixed in 3.32.x": 3.32.0 and 3.32.3 are in it, 3.3.2 and 3.320 are not; a document
+    without the named field is read whole; the exact search looks for the series."""
+
+    def series(field: str, value: str, text: str) -> str:
+        condition = Condition(field=field, test="contains", value=value)
+        return check_condition(condition, text, parse_fields(text)).verdict
+
+    assert series("Fixed in", "3.32.x", "Fixed in: 3.32.3\n") == "pass"
+    assert series("Fixed in", "3.32.x", "Fixed in: 3.32\n") == "pass"
+    assert series("Fixed in", "3.32.x", "Fixed in: 3.3.2\n") == "fail"
+    assert series("Fixed in", "3.32.x", "Fixed in: 3.320\n") == "fail"
+    assert series("Fixed in", "2.*", "Fixed in: 2.4.1\n") == "pass"
+    assert series("Release", "3.32.x", "The fix shipped with 3.32.0 in May.") == "pass"
+    assert series("Release", "3.32.x", "The fix shipped with 3.31.0 in May.") == "fail"
+    assert searched_text(Condition(field="", test="contains", value="3.32.x")) == "3.32"
