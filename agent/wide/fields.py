@@ -162,6 +162,16 @@ class FieldMatch:
     score: float
 
 
+MIN_PREFIX_CHARS = 5
+"""A word this long names a label word it begins ("Coast" the "Coastline" field)."""
+
+
+def _has_word(word: str, have: set[str]) -> bool:
+    if word in have:
+        return True
+    return len(word) >= MIN_PREFIX_CHARS and any(h.startswith(word) for h in have)
+
+
 def match_score(name: str, path: str, hint: str = "") -> float:
     """How well a field `path` answers a column or condition `name` (plus a description
     `hint`): the share of the name's words in the path, plus a smaller share for how much of
@@ -171,7 +181,7 @@ def match_score(name: str, path: str, hint: str = "") -> float:
     if not wanted or not have:
         return 0.0
     have_set = set(have)
-    common = sum(w in have_set for w in set(wanted))
+    common = sum(_has_word(w, have_set) for w in set(wanted))
     hint_words = set(words(hint)) - set(wanted)
     hint_common = sum(w in have_set for w in hint_words)
     if not common and not hint_common:

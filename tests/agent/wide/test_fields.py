@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.wide.fields import best_fields, format_number, numbers_in, parse_fields
+from agent.wide.fields import best_fields, format_number, match_score, numbers_in, parse_fields
 
 PAGE = """Chad — The World Factbook
 Region: Africa
@@ -63,3 +63,12 @@ def test_numbers_are_read_with_separators_scales_and_signs() -> None:
     ]
     assert numbers_in("version 2.18-2") == [2.18, 2.0]  # a hyphen after a digit is no minus
     assert format_number(1_284_000.0) == "1284000" and format_number(16.90) == "16.9"
+
+
+def test_a_word_names_a_label_word_it_begins() -> None:
+    """ "Coast" asks the "Coastline" field; a short word ("Name") is no prefix of another
+    ("Namespace"), and the label's word must begin with it ("Land" is not "Island")."""
+    assert match_score("Coast", "Coastline") >= 1.0
+    assert match_score("Name", "Namespace") == 0.0
+    assert match_score("Island", "Land") == 0.0
+    assert match_score("Coastal", "Coastline") == 0.0

@@ -159,3 +159,9 @@ def test_a_wildcard_version_is_any_release_of_its_series() -> None:
     assert series("Release", "3.32.x", "The fix shipped with 3.32.0 in May.") == "pass"
     assert series("Release", "3.32.x", "The fix shipped with 3.31.0 in May.") == "fail"
     assert searched_text(Condition(field="", test="contains", value="3.32.x")) == "3.32"
+
+
+def test_a_condition_on_a_shortened_field_name_reads_the_field() -> None:
+    text = "Ruritania\nCoastline: 0 km (landlocked)\nArea: 1,200 sq km\n"
+    condition = Condition(field="Coast", test="equals", value="0")
+    assert check_condition(condition, text, parse_fields(text)).verdict == "pass"
