@@ -264,14 +264,8 @@ def finalise_plan(
             notes.append(f"read the place in {scope!r} the question names: {widened!r}")
             scope = widened
         moved: list[Condition] = []
-        required: list[Condition] = []
         if names_a_place(scope):
             conditions, moved = split_scope(conditions, scope, columns)
-        elif scope:
-            required = _required_words(scope, conditions, f"{entity} {' '.join(names)}")
-            conditions = [*conditions, *required]
-            if required:
-                notes.append(f"read {scope!r} as words each row states, not as a place")
         if moved:
             notes.append("read as where the rows are listed, not as tests of each row: " + (
                 ", ".join(repr(c.value) for c in moved)))  # fmt: skip
@@ -283,13 +277,12 @@ def finalise_plan(
     else:
         conditions = question_conditions(question, [], set(words(f"{key} {names[0]}")))[:6]
         entity = "item"
-        scope, moved, required = "", [], []
+        scope, moved = "", []
         queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
         source = "question"
         notes.append("the planner failed: plan built from the question")
     queries = _dedupe_queries(queries, max_queries) or [keywords(question, 8)]
     plan = TablePlan(entity, columns, key, conditions, queries, source, notes, scope=scope)
-    plan.common_texts = [c.value for c in required]  # tested on each row, never searched
     # a collection or a phrase naming no place is searched for, but ranks no listing
     plan.scope_words = place_words(scope) if names_a_place(scope) else []
     plan.untested = [f"{describe(c)} (read as where the rows are listed: {scope})" for c in moved]
@@ -380,24 +373,6 @@ def place_words(scope: str, common: set[str] | frozenset[str] = frozenset()) -> 
     if distinct:
         return distinct
     return [w for w in found if w not in common] or found
-
-
-MAX_REQUIRED_WORDS = 2
-
-
-def _required_words(scope: str, conditions: list[Condition], row_words: str) -> list[Condition]:
-    """A short phrase the planner gave as the rows' place that names none ("the Europe
-    region"): a requirement it left out of the conditions. Its words (at most
-    MAX_REQUIRED_WORDS, not those naming the rows or a column, none a condition tests already)
-    become "contains" tests of each row; a longer phrase or a collection's name only searches."""
-    if any(w in COLLECTION_NOUNS for w in words(scope)):
-        return []
-    wanted = set(place_words(scope)) - set(words(row_words))
-    tested = {w for c in conditions for w in words(c.value)}
-    if not wanted or len(wanted) > MAX_REQUIRED_WORDS or wanted & tested:
-        return []
-    tokens = [t.strip("'") for t in re.findall(r"[\w']+", scope) if set(words(t)) & wanted]
-    return [Condition(field="", test="contains", value=t) for t in dict.fromkeys(tokens)]
 
 
 def split_scope(
