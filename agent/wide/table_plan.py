@@ -325,10 +325,13 @@ def place_in_collection(scope: str, question: str) -> str:
     """A collection the model gave as the place ("the Quill 2 manual"), widened to the place
     in it the question names right before it ("the change notes of the Quill 2 manual");
     else the scope as it was."""
-    at = fold(question).find(fold(scope))
-    if not scope or at <= 0 or names_a_place(scope):
+    if not scope.strip() or names_a_place(scope):
         return scope
-    before = question[:at].split()
+    # where the question writes it (any spacing, any case): positions in the question itself
+    found = re.search(r"\s+".join(map(re.escape, scope.split())), question, re.IGNORECASE)
+    if found is None or found.start() == 0:
+        return scope
+    before = question[: found.start()].split()
     if not before or before[-1].lower() not in ("of", "in"):
         return scope
     lead: list[str] = []
@@ -341,7 +344,7 @@ def place_in_collection(scope: str, question: str) -> str:
             break
     if not names_a_place(" ".join(lead)):
         return scope
-    return " ".join([*lead, before[-1], question[at : at + len(scope)]])
+    return " ".join([*lead, before[-1], " ".join(found.group(0).split())])
 
 
 def scope_terms(scope: str) -> list[str]:

@@ -289,6 +289,13 @@ def test_a_collection_given_as_the_place_is_widened_to_the_place_in_it() -> None
     used = "Use the plugin list in the Quill handbook and name every plugin."
     widened = place_in_collection("the Quill handbook", used)
     assert widened == "the plugin list in the Quill handbook"
+    # positions are the question's own, whatever its line breaks and spacing
+    spaced = (
+        "Please help.\n\nList every update covered by the change notes of the  Quill 2\nhandbook."
+    )
+    assert place_in_collection("the Quill 2 handbook", spaced) == (
+        "the change notes of the Quill 2 handbook"
+    )
     for other in (
         "Which ports in the Baltic region of the Quill atlas are deep?",  # a region, no place
         "From the contents page, in the Quill handbook, list every topic.",  # another clause
