@@ -15,6 +15,7 @@ from agent.steps import failed_usage, structured
 from agent.text import clip, quote_untrusted
 from agent.wide.cells import field_name
 from agent.wide.fields import fold
+from agent.wide.pairs import paired_cells
 from agent.wide.rows import CandidateRow, RowKind, clean_key
 from agent.wide.table_plan import TablePlan
 
@@ -36,10 +37,11 @@ async def map_by_meaning(
         if row.kind is RowKind.TABLE:
             by_header.setdefault(tuple(row.values), []).append(row)
     for header, members in by_header.items():
+        paired = paired_cells(plan.columns, plan.key_column, members[0].columns, members[0].values)
         missing = [
             c
             for c in plan.columns
-            if c.name != plan.key_column and c.name not in members[0].columns
+            if c.name != plan.key_column and c.name not in {**members[0].columns, **paired}
         ]
         free = [name for name in header if name not in members[0].columns.values()]
         if not missing or not free or not members[0].columns:

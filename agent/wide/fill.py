@@ -36,6 +36,7 @@ from agent.wide.cells import (
 from agent.wide.checks import check_groups, needs_document_check
 from agent.wide.enumeration import candidate
 from agent.wide.fields import fold, format_number, parse_fields
+from agent.wide.pairs import paired_cells
 from agent.wide.reading import call_tool, fill_slots, read_full, read_span
 from agent.wide.rows import CandidateRow, merge_key, page_key
 from agent.wide.table_plan import Column, TablePlan
@@ -149,15 +150,20 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
 
 
 def _listed_cells(plan: TablePlan, row: CandidateRow, task: dict[str, Any]) -> dict[str, Any]:
-    """A table row's cells under the columns they answer, as the table states them."""
+    """A table row's cells under the columns they answer, as the table states them (a cell
+    pairing a call and its result split between the columns asking for each side)."""
     cells = {}
+    paired = paired_cells(plan.columns, plan.key_column, row.columns, row.values)
     for column in plan.columns:
         if column.name == plan.key_column:
             continue
         source = row.columns.get(column.name)
-        if not source:
+        if column.name in paired:
+            value = paired[column.name]
+        elif source:
+            value = row.values.get(source, "").strip()  # an empty cell stays empty
+        else:
             continue
-        value = row.values.get(source, "").strip()  # an empty cell stays empty: the table says
         cells[column.name] = {
             "value": normalise(column, value) if value else "",
             "raw": value,
