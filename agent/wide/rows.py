@@ -138,6 +138,9 @@ _SIGNATURE = re.compile(
 ("round ( v numeric, s integer ) → numeric", "os.path.join(a, *p)")."""
 
 
+_BARE_SIGNATURE = re.compile(r"([A-Za-z_][\w.$:]*)[ \t]*(?:→|->|=>)[ \t]*\S.*")
+"""A call signature of a name without arguments and what it returns ("current_date → date")."""
+
 _CALL_EXAMPLE = re.compile(r"[A-Za-z_][\w.]*\([^()]*\)")
 
 
@@ -151,7 +154,7 @@ def names_by_signature(plan: TablePlan) -> bool:
 def signature_name(text: str) -> str:
     """The name a cell of call signatures gives its row (its first line's name), else ""."""
     first = text.strip().split("\n", 1)[0].strip()
-    match = _SIGNATURE.fullmatch(first)
+    match = _SIGNATURE.fullmatch(first) or _BARE_SIGNATURE.fullmatch(first)
     return match.group(1) if match else ""
 
 
@@ -294,12 +297,18 @@ def candidate_rows(
     """The rows one document offers: those of its matching listings, else the page itself."""
     fields = parse_fields(text)
     found: list[CandidateRow] = []
-    if structure is not None and not is_record(fields, plan):
+    if structure is not None:
+        # a page labelling an asked-for value ("Result: 42" under an example) may be a record
+        # of one entity: then only a table listing the key column sure to hold the rows
+        # gives rows, not its labelled lines
+        record = is_record(fields, plan)
         topic = question_words(plan, question)
         chosen: list[tuple[Listing, dict[str, str]]] = []
         scores: dict[int, float] = {}
         for listing in listings(structure):
             score, mapping = score_listing(listing, plan, topic, text, title)
+            if record and (plan.key_column not in mapping or score < STRONG_LISTING_SCORE):
+                continue
             if score >= MIN_LISTING_SCORE:
                 chosen.append((listing, mapping))
                 scores[id(listing)] = score

@@ -18,6 +18,7 @@ from agent.wide.rows import (
     page_key,
     scope_bonus,
     score_listing,
+    signature_name,
 )
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan, place_words
@@ -392,3 +393,22 @@ def test_a_row_of_call_signatures_is_named_by_its_function() -> None:
                         "Function", [], ["gauge functions"])  # fmt: skip
     rows = rows_of(written, "List every gauge function.", GAUGES, "4.1. Gauge functions")
     assert rows[1].key == "salinity ( sample text ) → numeric"
+
+
+def test_a_page_labelling_an_asked_value_still_gives_its_reference_tables_rows() -> None:
+    """A reference page whose worked examples label their output ("Result: 35") is no record
+    of one entity when a table there lists the key column: its rows are the candidates."""
+    plan = TablePlan("function", [Column("Function"), Column("Result")], "Function", [],
+                     ["gauge functions"])  # fmt: skip
+    text = GAUGES + "\n\n## 4.2. Worked example\n\nSELECT salinity('north');\n\nResult: 35\n"
+    rows = rows_of(plan, "List every gauge function with its example's result.", text,
+                   "4.1. Gauge functions")  # fmt: skip
+    assert [r.key for r in rows] == ["pressure", "salinity", "tide_height"]
+    # a page with no such table stays one row
+    (page,) = rows_of(plan, "List every gauge function.", "## Notes\n\nResult: 35\n", "Notes")
+    assert page.is_page
+
+
+def test_a_signature_without_arguments_is_named_by_its_function() -> None:
+    assert signature_name("current_tide → numeric") == "current_tide"
+    assert signature_name("depth + real → real") == ""  # an operator: no name
