@@ -34,7 +34,7 @@ from agent.wide.rows import (
     merge_key,
 )
 from agent.wide.schemas import Condition
-from agent.wide.table_plan import Column, TablePlan, describe, match_column
+from agent.wide.table_plan import Column, TablePlan, describe, match_column, names_a_place
 from agent.wide.verdicts import GroupVerdict, RowStatus, row_status, row_verdicts
 from tools.base import ToolError
 
@@ -61,9 +61,11 @@ def searched_text(condition: Condition) -> str:
 
 
 def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
-    """Exact-phrase searches for the text the conditions require (each row's document must
-    state one value of every text group, so these searches can list every row), then the
-    planner's keyword queries (for what exact text cannot find)."""
+    """Where the question names the place its rows are listed (a section, a table, a page),
+    a search for that place first: once a listing there is read, the other searches are not
+    needed. Then exact-phrase searches for the text the conditions require (each row's
+    document must state one value of every text group, so these searches can list every
+    row), then the planner's keyword queries (for what exact text cannot find)."""
     queries: list[dict[str, Any]] = []
     seen = {fold(text) for text in plan.common_texts}  # no exact search reads most pages
     for index, group in enumerate(groups(plan.conditions)):
@@ -74,8 +76,12 @@ def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
                 queries.append(_query(text, exact=True, group=index))
     # the rarest text first: its search lists every candidate in the fewest pages
     queries.sort(key=lambda q: plan.text_counts.get(fold(q["query"]), math.inf))
+    place = plan.scope.strip() if names_a_place(plan.scope) else ""
+    if place:
+        queries.insert(0, _query(place, exact=False, group=None))
     for query in plan.queries:
-        queries.append(_query(query, exact=False, group=None))
+        if fold(query) != fold(place):
+            queries.append(_query(query, exact=False, group=None))
     return queries
 
 
@@ -137,14 +143,22 @@ def _effective(enumeration: dict[str, Any]) -> list[list[GroupVerdict]]:
 
 
 def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
-    """With no row after the whole search: the condition group that alone rejects the most
-    candidates no other group rejects (at least MIN_DROP_EVIDENCE of them)."""
-    rows, _ = _counts(enumeration)
-    if rows:
+    """After the whole search, with no row from a listing sure to hold the question's rows:
+    the condition group that alone rejects the most candidates no other group rejects (at
+    least MIN_DROP_EVIDENCE of them). When pages passed (a long page states any word
+    somewhere), only the rows of sure listings are that evidence: a group rejecting every row
+    of the sure listing is the one at odds with the question."""
+    status = statuses(enumeration)
+    candidates = enumeration["candidates"]
+    passed = [r for r, s in status.items() if s is RowStatus.PASS]
+    sure = {r for r, e in candidates.items() if e["row"].get("score", 0.0) >= STRONG_LISTING_SCORE}
+    if any(r in sure for r in passed):
         return []
     dropped = enumeration["dropped"]
     only_failing: dict[int, int] = {}
-    for verdicts in _effective(enumeration):
+    chosen = list(candidates) if not passed else [r for r in candidates if r in sure]
+    effective = dict(zip(candidates, _effective(enumeration), strict=True))
+    for verdicts in (effective[r] for r in chosen):
         if len(verdicts) - len(dropped) < 2:
             return []  # one condition left: nothing else vouches for the candidates
         failing = [i for i, v in enumerate(verdicts) if v is GroupVerdict.FAIL and i not in dropped]
@@ -334,6 +348,7 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
     except ToolError as exc:
         hits, error = [], str(exc)
     rows_before, unsettled_before = _counts(enumeration)
+    placed_before = _placed_count(enumeration)
     usage = Usage()
     read = set(enumeration["documents"])
     new = list(dict.fromkeys(h["source_id"] for h in hits if h["source_id"] not in read))
@@ -359,6 +374,9 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
                 evidence_room -= len(entry.get("evidence") or "")
     rows, unsettled = _counts(enumeration)
     gained = (rows - rows_before) + (unsettled - unsettled_before)
+    placed = _placed_count(enumeration)
+    if placed:  # rows from where the question says they are listed: only more of those count
+        gained = placed - placed_before
     current["page"] += 1
     current["found"] += gained
     current["dry"] = 0 if gained > 0 else current["dry"] + 1
@@ -400,6 +418,17 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
             {"tool_calls": calls, "steps": 1, "tool_seconds": time.perf_counter() - started},
         ),
     }
+
+
+def _placed_count(enumeration: dict[str, Any]) -> int:
+    """Candidates from the named place (`CandidateRow.in_scope`) that meet the conditions or
+    may."""
+    status = statuses(enumeration)
+    return sum(
+        1
+        for row_id, entry in enumeration["candidates"].items()
+        if entry["row"].get("in_scope") and status[row_id] is not RowStatus.FAIL
+    )
 
 
 def _saturation_reason(enumeration: dict[str, Any]) -> str:

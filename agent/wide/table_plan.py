@@ -265,7 +265,7 @@ def finalise_plan(
             scope = widened
         moved: list[Condition] = []
         if names_a_place(scope):
-            conditions, moved = split_scope(conditions, scope, columns)
+            conditions, moved = split_scope(conditions, scope, columns, key)
         if moved:
             notes.append("read as where the rows are listed, not as tests of each row: " + (
                 ", ".join(repr(c.value) for c in moved)))  # fmt: skip
@@ -379,22 +379,26 @@ def place_words(scope: str, common: set[str] | frozenset[str] = frozenset()) -> 
 
 
 def split_scope(
-    conditions: list[Condition], scope: str, columns: list[Column]
+    conditions: list[Condition], scope: str, columns: list[Column], key: str = ""
 ) -> tuple[list[Condition], list[Condition]]:
     """The conditions that test each row, and those that only restate where the rows are
-    listed: a text test of no asked-for column whose words are all the scope's ("Section
-    equals 4.2" beside "listed in section 4.2 (Storage)")."""
+    listed: a text test whose words are all the scope's, of no asked-for column ("Section
+    equals 4.2" beside "listed in section 4.2 (Storage)"), or the key column's one "equals"
+    test (it would name one row, not a kind of row: "Release equals Atlas 3" beside "the
+    release notes of the Atlas 3 manual")."""
     if not scope:
         return conditions, []
     scope_words = set(words(scope))
+    key_tests = [c for c in conditions if c.test == "equals" and fold(c.field) == fold(key)]
     kept, moved = [], []
     for condition in conditions:
         value_words = set(words(condition.value))
+        names_one_row = len(key_tests) == 1 and condition is key_tests[0]
         if (
             condition.test in ("contains", "equals")
             and value_words
             and value_words <= scope_words
-            and match_column(condition, columns) is None
+            and (match_column(condition, columns) is None or names_one_row)
         ):
             moved.append(condition)
         else:

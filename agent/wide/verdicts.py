@@ -133,14 +133,25 @@ def row_verdicts(
             strong
             and verdict is not GroupVerdict.PASS
             and any(
-                c.test == "contains" and mentions(place, c.value) >= 0
-                for c in group
-                if not _names_row_field(c, fields) and not _empty_cell(c, row)
+                c.test == "contains" and names_value(place, c.value)
+                for c in own
+                if not _names_row_field(c, fields)
             )
         ):
             verdict = GroupVerdict.PASS  # the heading of a listing sure to hold the rows
         verdicts.append(verdict)
     return verdicts
+
+
+def names_value(place: str, value: str) -> bool:
+    """Whether a listing's place (its title, heading or caption) states a value: as written,
+    or as its words in a row, either in the plural ("trigonometric function" in a caption
+    "Trigonometric Functions")."""
+    if mentions(place, value) >= 0:
+        return True
+    wanted, have = words(value), words(place)
+    n = len(wanted)
+    return n > 0 and any(have[i : i + n] == wanted for i in range(len(have) - n + 1))
 
 
 def _empty_cell(condition: Condition, row: CandidateRow) -> bool:

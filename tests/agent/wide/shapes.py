@@ -527,6 +527,75 @@ def labelled_records() -> Shape:
     )
 
 
+# --- 7. reference tables in a named section: an example and its result in one cell ----------
+
+GAUGE_FUNCTIONS = [
+    # name, argument, returns, description, example, result
+    ("pressure", "depth real", "real", "Water pressure at a depth, in bar", "pressure(10)", "2.0"),
+    ("salinity", "sample text", "numeric", "Salinity of a sample, in grams per litre",
+     "salinity('north')", "35"),
+    ("tide_height", "at timestamp", "numeric", "Tide height above chart datum",
+     "tide_height('2024-06-01 12:00')", "3.4"),
+    ("swell_period", "buoy text", "numeric", "Mean period of the swell at a buoy, in seconds",
+     "swell_period('B7')", "11"),
+]  # fmt: skip
+NUMERIC_GAUGES = [g for g in GAUGE_FUNCTIONS if g[2] == "numeric"]
+
+
+def reference_tables() -> Shape:
+    """The tidyup manual's section 4.1 lists gauge functions in a table whose cells are
+    paragraphs (signature, description, "example → result"); many other pages of the manual
+    state "numeric", so a search for that word alone would read most of the manual."""
+    cells = "\n\n".join(
+        f"{name} ( {argument} ) → {returns}\n\n{description}\n\n{example} → {result}"
+        for name, argument, returns, description, example, result in GAUGE_FUNCTIONS
+    )
+    section = doc(
+        "tidyup/gauges",
+        "4.1. Gauge Functions",
+        "The gauge functions read the sensors of a station.\n\nTable 4.1. Gauge Functions\n\n"
+        f"Function\n\nDescription\n\nExample(s)\n\n{cells}\n\nAll of them return NULL when "
+        "the sensor is offline.",
+    )
+    others = [
+        doc(
+            f"tidyup/types-{i}",
+            f"3.{i}. Numeric types, part {i}",
+            f"A numeric value in part {i} of the type chapter. The numeric type keeps every "
+            "digit; a real value rounds. Convert with to_numeric(x) → numeric.",
+        )
+        for i in range(1, 31)
+    ]
+    plan = {
+        "entity": "gauge function",
+        "columns": [
+            {"name": "Function", "type": "text"},
+            {"name": "Example", "type": "text"},
+            {"name": "Result", "type": "number"},
+        ],
+        "key_column": "Function",
+        "conditions": [{"field": "Result Type", "test": "equals", "value": "numeric"}],
+        "queries": ["tidyup gauge functions numeric"],
+        "listed_in": "section 4.1 (Gauge Functions) of the tidyup manual",
+    }
+    return Shape(
+        "reference tables",
+        [section, *others],
+        question(
+            "Which functions in section 4.1 (Gauge Functions) of the tidyup manual return "
+            "numeric? Give the example call the table shows for each and its result.",
+            {
+                "Function": "the function name only, without arguments",
+                "Example": "the example call shown in the table",
+                "Result": "the result the table shows for that example, as a number",
+            },
+        ),
+        plan,
+        {(name, example, result) for name, _, _, _, example, result in NUMERIC_GAUGES},
+        {name: {section.url} for name, *_ in NUMERIC_GAUGES},
+    )
+
+
 SHAPES = {
     "filtered table": filtered_table,
     "API reference": api_reference,
@@ -534,4 +603,5 @@ SHAPES = {
     "definition entries": option_entries,
     "list and pages": list_and_pages,
     "labelled records": labelled_records,
+    "reference tables": reference_tables,
 }

@@ -7,7 +7,12 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from agent.wide.enumeration import _enumeration_stop, enumeration_queries, kept_rows
+from agent.wide.enumeration import (
+    _enumeration_stop,
+    _groups_to_drop,
+    enumeration_queries,
+    kept_rows,
+)
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
@@ -105,3 +110,30 @@ def test_the_rarest_conditions_text_is_searched_first() -> None:
         ("Quill", True), ("tools", True), ("plugin", False)]  # fmt: skip
     plan.text_counts = {}  # not counted (the web): the plan's order
     assert [q["query"] for q in enumeration_queries(plan)][:2] == ["tools", "Quill"]
+
+
+def two_groups(row_id: str, kind: RowKind, score: float, verdicts: list[str]) -> dict[str, Any]:
+    found = entry(row_id, row_id, kind, score, verdicts[0])
+    return {**found, "verdicts": verdicts}
+
+
+def test_a_group_rejecting_every_row_of_a_sure_listing_is_dropped_though_a_page_passed() -> None:
+    """A long page states any word somewhere: its passing is no evidence that a group which
+    rejects every row of the sure listing (and nothing else does) fits the question."""
+    sure = STRONG_LISTING_SCORE + 1
+    found = enumeration(
+        two_groups("list#1", RowKind.TABLE, sure, ["pass", "fail"]),
+        two_groups("list#2", RowKind.TABLE, sure, ["pass", "fail"]),
+        two_groups("list#3", RowKind.TABLE, sure, ["pass", "fail"]),
+        two_groups("news", RowKind.PAGE, 0.0, ["pass", "pass"]),
+    )
+    assert _groups_to_drop(found) == [1]
+    found["candidates"]["list#3"]["verdicts"] = ["pass", "pass"]  # the listing has a row
+    assert _groups_to_drop(found) == []
+    weak = enumeration(
+        two_groups("list#1", RowKind.TABLE, 2.0, ["pass", "fail"]),
+        two_groups("list#2", RowKind.TABLE, 2.0, ["pass", "fail"]),
+        two_groups("list#3", RowKind.TABLE, 2.0, ["pass", "fail"]),
+        two_groups("news", RowKind.PAGE, 0.0, ["pass", "pass"]),
+    )
+    assert _groups_to_drop(weak) == []  # a row passed, and no sure listing says otherwise

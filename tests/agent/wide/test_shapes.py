@@ -23,6 +23,7 @@ from tests.agent.wide.shapes import (
     labelled_records,
     list_and_pages,
     option_entries,
+    reference_tables,
     release_notes,
 )
 from tools.base import ToolRegistry
@@ -295,3 +296,19 @@ async def test_by_default_an_unsettled_row_is_checked_and_dropped(tmp_path: Path
     ]
     assert checked == ["Greywater Light"]  # its height: not stated, so not "more than 25"
     assert "could not be verified" not in result.answer
+
+
+async def test_the_named_section_is_searched_first_and_its_table_gives_the_rows(
+    tmp_path: Path,
+) -> None:
+    """The question names where its rows are listed: that place is searched before the
+    common text the condition tests ("numeric", on most pages), and once its table is read the
+    other searches are not needed; each example and its result come from one cell, split."""
+    shape = reference_tables()
+    result, model = await run_shape(tmp_path, shape)
+    assert_answer(result, shape)
+    searches = [e["arguments"]["query"] for e in events(result, "tool_call")]
+    assert searches[0] == shape.plan["listed_in"]
+    done = events(result, "enumerate")[-1]
+    assert done["checked"] < 20, done  # not the thirty pages stating "numeric"
+    assert extraction_rows(model) == []  # every cell read from the table itself

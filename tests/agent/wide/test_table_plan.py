@@ -326,3 +326,29 @@ def test_negative_states_a_comparison_with_zero() -> None:
     plain = question.replace(" (negative elevation)", "")
     plan = finalise_plan(plain, reply(key_column="Lake", conditions=[below]))
     assert all(c.value != "0" for c in plan.conditions)
+
+
+def test_the_keys_one_equals_test_naming_the_place_is_where_the_rows_are() -> None:
+    """ "Update equals Quill 2" for the updates in the change notes of the Quill 2 handbook
+    would name one row, not a kind of row: it restates where the rows are listed. A key test
+    among alternatives ("Update equals 2.1 or 2.2") selects rows and stays."""
+    question = (
+        "List every update covered by the change notes of the Quill 2 handbook.\n\n"
+        "For each entry, provide:\n- Update: the update as titled\n- Date: its date\n"
+    )
+    answer = TablePlanReply(
+        entity="update",
+        columns=[ColumnSpec(name="Update", type="text"), ColumnSpec(name="Date", type="date")],
+        key_column="Update",
+        conditions=[Condition(field="Update", test="equals", value="Quill 2")],
+        queries=["Quill 2 updates"],
+    )
+    plan = finalise_plan(question, answer, "the Quill 2 handbook")
+    assert plan.scope == "the change notes of the Quill 2 handbook"
+    assert plan.conditions == []
+    assert plan.untested and "Quill 2" in plan.untested[0]
+    both = answer.model_copy(update={"conditions": [
+        Condition(field="Update", test="equals", value="Quill 2"),
+        Condition(field="Update", test="equals", value="2"),
+    ]})  # fmt: skip
+    assert len(finalise_plan(question, both, "the Quill 2 handbook").conditions) == 2

@@ -6,7 +6,13 @@ from agent.wide.membership import groups
 from agent.wide.rows import candidate_rows
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
-from agent.wide.verdicts import group_verdict, row_status, row_verdicts, states_most_words
+from agent.wide.verdicts import (
+    group_verdict,
+    names_value,
+    row_status,
+    row_verdicts,
+    states_most_words,
+)
 from retriever.parse_text import parse_text
 
 TABLE = """## Reserved words
@@ -100,3 +106,28 @@ def test_a_phrase_a_row_words_differently_passes_only_read_loosely() -> None:
     page = group_verdict([condition], text, [], "Functions")
     assert page.value == "fail"  # a page's words are no row's statement
     assert states_most_words("wrapper around a C interface", "wraps the C interface") is False
+
+
+def test_the_caption_of_a_sure_listing_states_what_its_rows_are() -> None:
+    """ "Category equals gauge function" of a row in a table captioned "Gauge Functions": the
+    field is no column of the row, so it reads as text, and the caption of a listing sure to
+    hold the rows states it (in the plural)."""
+    cells = "\n\n".join(
+        f"{name} ( x real ) → real\n\n{what}\n\n{name}(1) → 2"
+        for name, what in [("pressure", "Water pressure"), ("salinity", "Salt content"),
+                           ("tide", "Tide height")]
+    )  # fmt: skip
+    text = (
+        "## 4.1. Sensors\n\nTable 4.1. Gauge Functions\n\nFunction\n\nDescription\n\n"
+        f"Example\n\n{cells}\n"
+    )
+    plan = TablePlan("function", [Column("Function"), Column("Description"), Column("Example")],
+                     "Function", [Condition(field="Category", test="equals",
+                                            value="gauge function")], [])  # fmt: skip
+    rows = candidate_rows(plan, "List every gauge function.", "doc", text, "Sensors",
+                          parse_text(text, title="Sensors"))  # fmt: skip
+    assert len(rows) == 3 and rows[0].score >= 4.0
+    for row in rows:
+        assert row_verdicts(groups(plan.conditions), row, text, "Sensors", []) == ["pass"]
+    assert names_value("Table 4.1. Gauge Functions", "gauge function")
+    assert not names_value("Table 4.1. Gauge Functions", "function gauge")
