@@ -34,6 +34,7 @@ from agent.wide.rows import (
     merge_key,
 )
 from agent.wide.schemas import Condition
+from agent.wide.table_conditions import reread_failing_groups
 from agent.wide.table_plan import Column, TablePlan, describe, match_column, names_a_place
 from agent.wide.verdicts import GroupVerdict, RowStatus, row_status, row_verdicts
 from tools.base import ToolError
@@ -94,6 +95,7 @@ def new_enumeration(plan: TablePlan) -> dict[str, Any]:
         "documents": [],  # source ids read
         "dropped": [],  # condition groups dropped as contradicting every candidate
         "relaxed": False,  # tests read loosely ("equals" as "contains", phrases by words)
+        "read_as": [],  # conditions read against a sure table's columns (table_conditions)
         "done": False,
         "reason": "",
     }
@@ -265,18 +267,24 @@ async def _rows_of(
     document: dict[str, Any],
     condition_groups: list[list[Any]],
     evidence_room: int,
-) -> tuple[dict[str, dict[str, Any]], Usage]:
-    """The candidate rows one document offers, each with its group verdicts (and what mapping
-    a table's columns by meaning cost)."""
+) -> tuple[dict[str, dict[str, Any]], list[str], Usage]:
+    """The candidate rows one document offers, each with its group verdicts; sentences saying
+    how a condition was read against a table's columns (`table_conditions`); and what the
+    model calls for its tables cost."""
     text, title = document["text"], document.get("title", "")
     structure = await structure_of(ctx, document)
     rows = candidate_rows(plan, question, document["source_id"], text, title, structure)
     rows, usage = await map_by_meaning(ctx, plan, rows)
     page_fields = parse_fields(text) if any(r.is_page for r in rows) else []
+    verdicts_of = {
+        row.row_id: row_verdicts(condition_groups, row, text, title, page_fields) for row in rows
+    }
+    notes, spent = await reread_failing_groups(ctx, question, condition_groups, rows, verdicts_of)
+    usage.add(spent)
     room = evidence_room
     found = {}
     for row in rows:
-        verdicts = row_verdicts(condition_groups, row, text, title, page_fields)
+        verdicts = verdicts_of[row.row_id]
         entry = {
             "row": row.to_state(),
             "verdicts": [v.value for v in verdicts],
@@ -289,7 +297,7 @@ async def _rows_of(
             entry["evidence"] = text[row.start : row.end][:EVIDENCE_CHARS]
             room -= len(entry["evidence"])
         found[row.row_id] = entry
-    return found, usage
+    return found, notes, usage
 
 
 async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -366,8 +374,12 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         enumeration["documents"].append(source_id)
         if document["source_id"] != source_id:
             enumeration["documents"].append(document["source_id"])
-        found, cost = await _rows_of(ctx, plan, question, document, condition_groups, evidence_room)
+        found, notes, cost = await _rows_of(
+            ctx, plan, question, document, condition_groups, evidence_room
+        )
         usage.add(cost)
+        read_as = enumeration.setdefault("read_as", [])
+        read_as.extend(n for n in notes if n not in read_as)
         for row_id, entry in found.items():
             if row_id not in enumeration["candidates"]:
                 enumeration["candidates"][row_id] = entry

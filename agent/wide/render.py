@@ -143,6 +143,9 @@ def condition_notes(
             + " or ".join(repr(c.value) for c in phrases)
             + " word for word, so rows whose own text states most of its words were accepted."
         )
+    read_as = enumeration.get("read_as") or []
+    if read_as:
+        sentences.append("Read against the table's columns: " + "; ".join(read_as) + ".")
     for index in enumeration.get("dropped", []):
         if index < len(condition_groups):
             text = " or ".join(describe(c) for c in condition_groups[index])

@@ -116,3 +116,33 @@ async def test_rows_of_a_table_page_on_the_embedded_model(tmp_path: Path) -> Non
     f1 = 2 * precision * recall / (precision + recall) if right else 0.0
     assert f1 >= 0.8, result.answer
     assert "Quill plugins" not in {row["Plugin"] for row in result.table or []}
+
+
+@pytest.mark.slow
+async def test_a_condition_read_against_a_table_on_the_embedded_model() -> None:
+    """The embedded model reads a condition worded as the question words it ("Access equals
+    on site") against a table that states it in its own columns: the reading the code accepts
+    keeps exactly the sensors that cannot be read remotely."""
+    from agent.config import BudgetConfig, SearchConfig
+    from agent.llm.factory import build_role_models
+    from agent.state import RunContext
+    from agent.wide.membership import groups
+    from agent.wide.table_conditions import reread_failing_groups
+    from agent.wide.verdicts import GroupVerdict, row_verdicts
+    from tests.agent.wide.test_table_conditions import PLAN, QUESTION, SENSORS, rows
+
+    settings = load_settings()
+    models = build_role_models(settings.models)
+    ctx = RunContext(models=models, tools=ToolRegistry([]), budget=BudgetConfig(max_seconds=120),
+                     search=SearchConfig())  # fmt: skip
+    found = rows()
+    condition_groups = groups(PLAN.conditions)
+    verdicts = {r.row_id: row_verdicts(condition_groups, r, SENSORS, "", []) for r in found}
+    try:
+        notes, _ = await reread_failing_groups(ctx, QUESTION, condition_groups, found, verdicts)
+    finally:
+        for model in {id(m): m for m in models.values()}.values():
+            await model.aclose()
+    kept = {r.key for r in found if verdicts[r.row_id] == [GroupVerdict.PASS]}
+    assert kept == {"S1 barometer", "S3 anemometer"}, notes
+    assert len(notes) == 1 and "Remote" in notes[0]

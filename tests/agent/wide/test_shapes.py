@@ -43,11 +43,14 @@ def oracle(
     shape: Shape,
     plan: dict[str, Any] | None = None,
     lies: dict[str, dict[str, str]] | None = None,
+    readings: dict[str, dict[str, str]] | None = None,
 ):
     """A model that plans `plan` (the shape's by default), fills a row by copying the shape's
     facts about it only when the excerpt it is shown states them (or, for the rows in `lies`,
-    gives those values whatever the excerpt says), and answers a condition check with the
-    shape's quote for the row when the excerpt holds it (else: does not hold)."""
+    gives those values whatever the excerpt says), answers a condition check with the
+    shape's quote for the row when the excerpt holds it (else: does not hold), and reads a
+    condition against a table as `readings` says (condition text -> reply; else no column)."""
+    readings = readings or {}
 
     def reply(messages: Sequence[Message]) -> str:
         system, user = messages[0].content, messages[-1].content
@@ -57,6 +60,8 @@ def oracle(
             return json.dumps({"listed_in": (plan or shape.plan).get("listed_in", "")})
         if "You match the columns" in system:
             return "{}"  # no table column holds an asked-for value by meaning alone
+        if "matched no row of that table" in system:
+            return json.dumps(readings.get(found(r"^Condition: (.+)$", user), {"column": ""}))
         excerpt = user.split("<excerpt", 1)[1]
         if "You fill one row" in system:
             row = found(r"^Row: (.+)$", user)
@@ -89,10 +94,11 @@ def make(
     *,
     traps: bool = False,
     lies: dict[str, dict[str, str]] | None = None,
+    readings: dict[str, dict[str, str]] | None = None,
     **overrides: Any,
 ) -> tuple[Researcher, ScriptedChatModel]:
     store = shape.store(tmp_path, traps=traps)
-    model = ScriptedChatModel([oracle(shape, plan, lies)] * 200)
+    model = ScriptedChatModel([oracle(shape, plan, lies, readings)] * 200)
     settings = load_settings(data_dir=tmp_path / "data", **overrides)
     tools = ToolRegistry([CorpusSearchTool(store), ReadDocumentTool(store)])
     researcher = Researcher(
@@ -312,3 +318,30 @@ async def test_the_named_section_is_searched_first_and_its_table_gives_the_rows(
     done = events(result, "enumerate")[-1]
     assert done["checked"] < 20, done  # not the thirty pages stating "numeric"
     assert extraction_rows(model) == []  # every cell read from the table itself
+
+
+async def test_a_condition_worded_unlike_the_table_is_read_against_its_columns(
+    tmp_path: Path,
+) -> None:
+    """The planner words the condition as the question does ("Purpose equals getting around
+    a file"); no row states that, so the group is read against the table's columns once
+    ("Category equals Navigation"), and the answer says how it was read."""
+    shape = filtered_table()
+    plan = {**shape.plan, "conditions": [
+        {"field": "Purpose", "test": "equals", "value": "getting around a file"}]}  # fmt: skip
+    question = shape.question.replace(
+        "whose category is Navigation", "that helps with navigation, getting around a file"
+    )
+    reading = {"column": "Category", "test": "equals", "value": "Navigation"}
+    condition = "Purpose equals 'getting around a file'"
+    result, model = await run_shape(
+        tmp_path, shape, question, plan=plan, readings={condition: reading}
+    )
+    assert rows(result, shape) == shape.expected
+    assert "was read as Category equals 'Navigation'" in result.answer
+    asked = [c for c in model.calls if "matched no row of that table" in c[0].content]
+    assert len(asked) == 1  # one call for the table, whatever the number of its rows
+    # a reading the table does not back (a value no cell holds) is not used: no rows
+    wrong = {condition: {**reading, "value": "Movement"}}
+    result, _ = await run_shape(tmp_path / "again", shape, question, plan=plan, readings=wrong)
+    assert result.table == []
