@@ -68,15 +68,19 @@ def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
     document must state one value of every text group, so these searches can list every
     row), then the planner's keyword queries (for what exact text cannot find)."""
     queries: list[dict[str, Any]] = []
+    counted: list[float] = []
     seen = {fold(text) for text in plan.common_texts}  # no exact search reads most pages
     for index, group in enumerate(groups(plan.conditions)):
         for condition in group:
             text = searched_text(condition)
             if _text_condition(condition) and fold(text) not in seen:
                 seen.add(fold(text))
+                counted.append(plan.text_counts.get(fold(condition.value), math.inf))
                 queries.append(_query(text, exact=True, group=index))
-    # the rarest text first: its search lists every candidate in the fewest pages
-    queries.sort(key=lambda q: plan.text_counts.get(fold(q["query"]), math.inf))
+    # the rarest text first: its search lists every candidate in the fewest pages (counted
+    # by the condition's value: "3.32.x" is searched as "3.32")
+    order = sorted(range(len(queries)), key=lambda i: counted[i])
+    queries = [queries[i] for i in order]
     place = plan.scope.strip() if names_a_place(plan.scope) else ""
     if place:
         queries.insert(0, _query(place, exact=False, group=None))

@@ -199,6 +199,40 @@ def map_columns(plan: TablePlan, header: list[str]) -> dict[str, str]:
     return mapping
 
 
+_KEY_EXAMPLE = re.compile(
+    r"(?:\be\.g\.?|\bfor example\b|\bfor instance\b|\bsuch as\b)[\s,:]*"
+    r"[\"\u201c'`]?([^\"\u201d'`,;()]*[^\"\u201d'`,;()\s.])"
+)
+MIN_LIKE_EXAMPLE = 0.5
+"""A listing is sure to hold the rows only when this share of its names look like the key
+column's example."""
+
+
+def key_example(plan: TablePlan) -> str:
+    """The example of a row name the key column's description gives ("the identifier, e.g.
+    CVE-2019-12345" -> "CVE-2019-12345"), else ""."""
+    column = next((c for c in plan.columns if c.name == plan.key_column), None)
+    match = _KEY_EXAMPLE.search(column.description) if column is not None else None
+    return match.group(1).strip() if match else ""
+
+
+def _lead(text: str) -> str:
+    """What a name starts with: a letter ("A") or a digit ("9"), "" if neither."""
+    first = next((ch for ch in text if ch.isalnum()), "")
+    return "9" if first.isdigit() else ("A" if first else "")
+
+
+def like_example(names: list[str], example: str) -> bool:
+    """Whether most names start as the example does, with a letter or a digit: a listing of
+    dates ("2020-06-18") is no listing of identifiers like "CVE-2019-12345", a list of
+    sections ("9.4.1. Foo", read without its outline number) may be one of functions."""
+    lead = _lead(example)
+    leads = [_lead(clean_key(n)) for n in names if n.strip()]
+    if not lead or not leads:
+        return True
+    return sum(x == lead for x in leads) >= MIN_LIKE_EXAMPLE * len(leads)
+
+
 def question_words(plan: TablePlan, question: str) -> set[str]:
     first = question.strip().split("\n\n", 1)[0]
     return set(words(f"{plan.entity} {plan.key_column} {first}"))
@@ -269,6 +303,12 @@ def score_listing(
         # rows named by their first cell, not by the asked-for key: never sure enough to
         # stand for the question's rows on their own, whatever else matches
         score = min(score, STRONG_LISTING_SCORE - 0.5)
+    example = key_example(plan)
+    if example:
+        key_cell = mapping.get(plan.key_column)
+        names = [(r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows]
+        if not like_example(names, example):  # rows named unlike the asked-for names
+            score = min(score - 1.0, STRONG_LISTING_SCORE - 0.5)
     return score, mapping
 
 

@@ -137,3 +137,11 @@ def test_a_group_rejecting_every_row_of_a_sure_listing_is_dropped_though_a_page_
         two_groups("news", RowKind.PAGE, 0.0, ["pass", "pass"]),
     )
     assert _groups_to_drop(weak) == []  # a row passed, and no sure listing says otherwise
+
+
+def test_a_wildcard_versions_search_is_ordered_by_its_conditions_count() -> None:
+    plan = TablePlan("fix", [Column("Fix")], "Fix", [
+        Condition(field="Status", test="equals", value="fixed"),
+        Condition(field="Release", test="contains", value="4.12.x"),
+    ], [], text_counts={"fixed": 300, "4.12.x": 9})  # fmt: skip
+    assert [q["query"] for q in enumeration_queries(plan)] == ["4.12", "fixed"]

@@ -13,6 +13,8 @@ from agent.wide.rows import (
     RowKind,
     candidate_rows,
     clean_key,
+    key_example,
+    like_example,
     map_columns,
     merge_key,
     page_key,
@@ -412,3 +414,32 @@ def test_a_page_labelling_an_asked_value_still_gives_its_reference_tables_rows()
 def test_a_signature_without_arguments_is_named_by_its_function() -> None:
     assert signature_name("current_tide → numeric") == "current_tide"
     assert signature_name("depth + real → real") == ""  # an operator: no name
+
+
+def test_a_listing_named_unlike_the_key_columns_example_is_never_sure() -> None:
+    """Asked for identifiers "e.g. QX-2021-0042", a changelog whose entries are dated is no
+    listing of them, though its entries name the advisories; a table of them is."""
+    key = Column("Advisory", "text", "the identifier, e.g. QX-2021-0042")
+    plan = TablePlan("advisory", [key, Column("Fixed In")], "Advisory", [], ["Quill advisories"])
+    question = "List every Quill security advisory with the release that fixed it."
+    changelog = "## Quill security advisories fixed, by release date\n\n" + "\n".join(
+        f"- 2021-0{m}-01" for m in range(1, 6)
+    )
+    assert all(r.score < STRONG_LISTING_SCORE for r in rows_of(plan, question, changelog, "Log"))
+    table = "## Advisories\n\nAdvisory | Fixed In\nQX-2021-0042 | 2.1\nQX-2020-0007 | 1.9\n"
+    listed = rows_of(plan, question, table, "Quill security advisories")
+    assert [r.key for r in listed] == ["QX-2021-0042", "QX-2020-0007"]
+    assert listed[0].score >= STRONG_LISTING_SCORE
+
+
+def test_the_key_columns_example_and_names_like_it() -> None:
+    def example(description: str) -> str:
+        return key_example(TablePlan("x", [Column("K", "text", description)], "K", [], []))
+
+    assert example("the identifier, e.g. QX-2021-0042") == "QX-2021-0042"
+    assert example('the release as titled, e.g. "Release 4.2"') == "Release 4.2"
+    assert example("the function's name (for example tide_ft)") == "tide_ft"
+    assert example("the option's name") == ""
+    assert like_example(["4.1.2. gauge", "Release 4.2", "tide_ft"], "Release 4.2")
+    assert not like_example(["2021-06-01", "2021-03-12"], "QX-2021-0042")
+    assert like_example(["2021-06-01"], "")  # no example: anything goes
