@@ -306,8 +306,8 @@ def score_listing(
     example = key_example(plan)
     if example:
         key_cell = mapping.get(plan.key_column)
-        named = [(r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows]
-        if not like_example(named, example):  # rows named unlike the asked-for names
+        row_names = [(r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows]
+        if not like_example(row_names, example):  # rows named unlike the asked-for names
             score = min(score - 1.0, STRONG_LISTING_SCORE - 0.5)
     return score, mapping
 
