@@ -216,21 +216,36 @@ def key_example(plan: TablePlan) -> str:
     return match.group(1).strip() if match else ""
 
 
-def _lead(text: str) -> str:
-    """What a name starts with: a letter ("A") or a digit ("9"), "" if neither."""
-    first = next((ch for ch in text if ch.isalnum()), "")
-    return "9" if first.isdigit() else ("A" if first else "")
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def name_shape(text: str) -> tuple[str, ...]:
+    """How a name is built, by its first two words: each a number ("9"), a word in capitals
+    ("U": "CVE", "ALTER"), in small letters ("a": "cosd") or other letters ("A": "Release",
+    "What")."""
+    shape = []
+    for token in _TOKEN.findall(clean_key(text))[:2]:
+        if token[0].isdigit():
+            shape.append("9")
+        elif token.isupper() and len(token) > 1:
+            shape.append("U")
+        elif token.islower():
+            shape.append("a")
+        else:
+            shape.append("A")
+    return tuple(shape)
 
 
 def like_example(names: list[str], example: str) -> bool:
-    """Whether most names start as the example does, with a letter or a digit: a listing of
-    dates ("2020-06-18") is no listing of identifiers like "CVE-2019-12345", a list of
-    sections ("9.4.1. Foo", read without its outline number) may be one of functions."""
-    lead = _lead(example)
-    leads = [_lead(clean_key(n)) for n in names if n.strip()]
-    if not lead or not leads:
+    """Whether most names are built as the example is (`name_shape`, as far as both go): a
+    listing of dates ("2020-06-18") or of chapter titles ("What Is Quill?") is no listing of
+    identifiers like "CVE-2019-12345"; "Release 4.10" is like "Release 4.2"."""
+    wanted = name_shape(example)
+    shapes = [name_shape(n) for n in names if n.strip()]
+    if not wanted or not shapes:
         return True
-    return sum(x == lead for x in leads) >= MIN_LIKE_EXAMPLE * len(leads)
+    alike = sum(s[: len(wanted)] == wanted[: len(s)] for s in shapes if s)
+    return alike >= MIN_LIKE_EXAMPLE * len(shapes)
 
 
 def question_words(plan: TablePlan, question: str) -> set[str]:
@@ -306,7 +321,9 @@ def score_listing(
     example = key_example(plan)
     if example:
         key_cell = mapping.get(plan.key_column)
-        row_names = [(r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows]
+        row_names = [
+            (r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows
+        ]
         if not like_example(row_names, example):  # rows named unlike the asked-for names
             score = min(score - 1.0, STRONG_LISTING_SCORE - 0.5)
     return score, mapping

@@ -440,6 +440,10 @@ def test_the_key_columns_example_and_names_like_it() -> None:
     assert example('the release as titled, e.g. "Release 4.2"') == "Release 4.2"
     assert example("the function's name (for example tide_ft)") == "tide_ft"
     assert example("the option's name") == ""
-    assert like_example(["4.1.2. gauge", "Release 4.2", "tide_ft"], "Release 4.2")
+    assert like_example(["4.1.2. Release 4.10", "Release 4.2", "tide_ft"], "Release 4.2")
     assert not like_example(["2021-06-01", "2021-03-12"], "QX-2021-0042")
+    assert not like_example(["What Is Quill?", "Getting Started"], "QX-2021-0042")
+    assert like_example(["ALTER TABLE", "ALTER VIEW"], "ALTER SCHEMA")
+    assert like_example(["tide_ft ( x real ) → real", "salinity"], "cosd")
+    assert like_example(["3.40.1", "3.9"], "3.31.1")
     assert like_example(["2021-06-01"], "")  # no example: anything goes
