@@ -32,7 +32,7 @@ from agent.wide.fields import (
     parse_fields,
     words,
 )
-from agent.wide.table_plan import TablePlan, place_terms
+from agent.wide.table_plan import TablePlan, column_example, place_terms
 from retriever.listings import Listing, ListingKind, listings, row_name
 from retriever.structure import DocumentStructure
 
@@ -199,10 +199,6 @@ def map_columns(plan: TablePlan, header: list[str]) -> dict[str, str]:
     return mapping
 
 
-_KEY_EXAMPLE = re.compile(
-    r"(?:\be\.g\.?|\bfor example\b|\bfor instance\b|\bsuch as\b)[\s,:]*"
-    r"[\"\u201c'`]?([^\"\u201d'`,;()]*[^\"\u201d'`,;()\s.])"
-)
 MIN_LIKE_EXAMPLE = 0.5
 """A listing is sure to hold the rows only when this share of its names look like the key
 column's example."""
@@ -212,8 +208,7 @@ def key_example(plan: TablePlan) -> str:
     """The example of a row name the key column's description gives ("the identifier, e.g.
     CVE-2019-12345" -> "CVE-2019-12345"), else ""."""
     column = next((c for c in plan.columns if c.name == plan.key_column), None)
-    match = _KEY_EXAMPLE.search(column.description) if column is not None else None
-    return match.group(1).strip() if match else ""
+    return column_example(column.description) if column is not None else ""
 
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -319,14 +314,15 @@ def score_listing(
         # stand for the question's rows on their own, whatever else matches
         score = min(score, STRONG_LISTING_SCORE - 0.5)
     example = key_example(plan)
-    if example:
-        key_cell = mapping.get(plan.key_column)
-        row_names = [
-            (r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows
-        ]
-        if not like_example(row_names, example):  # rows named unlike the asked-for names
-            score = min(score - 1.0, STRONG_LISTING_SCORE - 0.5)
+    if example and not like_example(_names(listing, mapping, plan), example):
+        score = min(score - 1.0, STRONG_LISTING_SCORE - 0.5)  # rows named unlike the asked
     return score, mapping
+
+
+def _names(listing: Listing, mapping: dict[str, str], plan: TablePlan) -> list[str]:
+    """The names a listing gives its rows: the key column's cells, else the entries' names."""
+    key_cell = mapping.get(plan.key_column)
+    return [(r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows]
 
 
 def scope_bonus(plan: TablePlan, place: str) -> float:
@@ -359,12 +355,18 @@ def candidate_rows(
         # of one entity: then only a table listing the key column sure to hold the rows
         # gives rows, not its labelled lines
         record = is_record(fields, plan)
+        # a page named like the asked-for rows ("F.3. tide_ft" for "e.g. cosd") is one of
+        # them: its listings named otherwise (its own sections, "Caution") are its parts
+        example = key_example(plan)
+        named_like = bool(example) and like_example([page_key(title, fields, "")[0]], example)
         topic = question_words(plan, question)
         chosen: list[tuple[Listing, dict[str, str]]] = []
         scores: dict[int, float] = {}
         for listing in listings(structure):
             score, mapping = score_listing(listing, plan, topic, text, title)
             if record and (plan.key_column not in mapping or score < STRONG_LISTING_SCORE):
+                continue
+            if named_like and not like_example(_names(listing, mapping, plan), example):
                 continue
             if score >= MIN_LISTING_SCORE:
                 chosen.append((listing, mapping))

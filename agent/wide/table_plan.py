@@ -156,6 +156,33 @@ def guess_type(name: str, description: str = "") -> ColumnType:
     return "text"
 
 
+_COLUMN_EXAMPLE = re.compile(
+    r"(?:\be\.g\.?|\bfor example\b|\bfor instance\b|\bsuch as\b)[\s,:]*"
+    r"[\"\u201c'`]?([^\"\u201d'`,;()]*[^\"\u201d'`,;()\s.])"
+)
+_PLAIN_NUMBER = re.compile(r"[-+\u2212]?\d[\d,]*(?:\.\d+)?")
+_CLOCK = re.compile(r"\bHH:MM\b|\bhh:mm\b")
+
+
+def column_example(description: str) -> str:
+    """The example value a column's description gives ("the identifier, e.g. CVE-2019-12345"
+    -> "CVE-2019-12345"; "(e.g. 10 or off)" -> "10 or off"), else ""."""
+    match = _COLUMN_EXAMPLE.search(description)
+    return match.group(1).strip() if match else ""
+
+
+def checked_type(column_type: ColumnType, description: str) -> ColumnType:
+    """A column's type as its description allows: a number column whose example is no plain
+    number ("e.g. F.12", "e.g. 3.30.1", "e.g. 10 or off") holds text; a date column asked
+    with its time of day ("YYYY-MM-DD HH:MM:SS") holds the text as written."""
+    example = column_example(description)
+    if column_type == "number" and example and not _PLAIN_NUMBER.fullmatch(example):
+        return "text"
+    if column_type == "date" and _CLOCK.search(description):
+        return "text"
+    return column_type
+
+
 def looks_wide(question: str) -> bool:
     """A question that names two or more table columns asks for a table."""
     return len(stated_columns(question)) >= 2
@@ -219,7 +246,7 @@ def finalise_plan(
         description = descriptions.get(name, "")
         spec = proposed.get(fold(name))
         column_type = spec.type if spec is not None else guess_type(name, description)
-        columns.append(Column(name, column_type, description))
+        columns.append(Column(name, checked_type(column_type, description), description))
     key = names[0]
     if reply is not None:
         for name in names:

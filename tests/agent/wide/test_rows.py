@@ -447,3 +447,19 @@ def test_the_key_columns_example_and_names_like_it() -> None:
     assert like_example(["tide_ft ( x real ) → real", "salinity"], "cosd")
     assert like_example(["3.40.1", "3.9"], "3.31.1")
     assert like_example(["2021-06-01"], "")  # no example: anything goes
+
+
+def test_a_page_named_like_the_asked_rows_is_one_row_not_its_sections() -> None:
+    """Asked for modules "e.g. wave_calc", a module's own page ("F.3. tide_ft") is one row;
+    its sections and lists ("Caution", "Heights", "Author") are its parts, not modules."""
+    text = (
+        "## F.3. tide_ft\n\nThe tide_ft module gives tide heights in feet. It is trusted.\n\n"
+        "### F.3.1. Caution\n\nHeights near the poles are rough.\n\n"
+        "### F.3.2. What the trusted module offers\n\n- Heights\n- Ranges\n- Extremes\n\n"
+        "### F.3.3. Author\n\nThe Skerrow harbour office.\n"
+    )
+    key = Column("Module", "text", "the module name (e.g. wave_calc)")
+    plan = TablePlan("module", [key, Column("Section")], "Module", [], ["trusted modules"])
+    question = "Which modules of the tidyup manual are trusted? List their names and sections."
+    (row,) = rows_of(plan, question, text, "F.3. tide_ft")
+    assert row.is_page and row.key == "tide_ft"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from agent.wide.schemas import ColumnSpec, Condition, TablePlanReply
 from agent.wide.table_plan import (
     TablePlan,
+    checked_type,
     column_descriptions,
+    column_example,
     finalise_plan,
     guess_type,
     looks_wide,
@@ -352,3 +354,14 @@ def test_the_keys_one_equals_test_naming_the_place_is_where_the_rows_are() -> No
         Condition(field="Update", test="equals", value="2"),
     ]})  # fmt: skip
     assert len(finalise_plan(question, both, "the Quill 2 handbook").conditions) == 2
+
+
+def test_a_columns_example_or_format_decides_a_number_or_date_type() -> None:
+    assert checked_type("number", "its section in the appendix, e.g. F.12") == "text"
+    assert checked_type("number", "the release that fixed it, e.g. 2.10.1") == "text"
+    assert checked_type("number", "the default, e.g. 10 or off") == "text"
+    assert checked_type("number", "the oldest server version, as a number (e.g. 9.6)") == "number"
+    assert checked_type("number", "its length in metres") == "number"
+    assert checked_type("date", "when it was built (YYYY-MM-DD HH:MM:SS)") == "text"
+    assert checked_type("date", "the release date in YYYY-MM-DD format") == "date"
+    assert column_example('the release as titled, e.g. "Release 4.2"') == "Release 4.2"
