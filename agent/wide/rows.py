@@ -231,12 +231,55 @@ def name_shape(text: str) -> tuple[str, ...]:
     return tuple(shape)
 
 
+def example_pattern(example: str) -> re.Pattern[str] | None:
+    """A pattern for names built exactly as an example that holds a number (an identifier or a
+    version: "CVE-2019-12345" -> letters-digits-digits, "3.31.1" -> digits.digits.digits,
+    "Release 4.2" -> letters digits.digits), else None (a word names anything)."""
+    if not any(ch.isdigit() for ch in example):
+        return None
+    parts = []
+    for token in re.findall(r"\d+|[^\W\d_]+|\s+|[^\w\s]|_", example.strip()):
+        if token[0].isdigit():
+            parts.append(r"\d+")
+        elif token[0].isalpha():
+            parts.append(re.escape(token) if token.isupper() and len(token) > 1 else r"[^\W\d_]+")
+        elif token.isspace():
+            parts.append(r"\s+")
+        else:
+            parts.append(re.escape(token))
+    return re.compile(r"(?<![\w.-])" + "".join(parts) + r"(?![\w]|[.-]\d)")
+
+
+MAX_REST_WORDS = 3
+"""A listed name holds a name built like the example when little else is in it ("2022-12-28
+(3.40.1)"), not in a sentence ("Fix a bug introduced in 3.38.0 by the planner")."""
+
+
+def name_in(text: str, example: str, *, whole: bool = False) -> str:
+    """The one name built like the key column's example (`example_pattern`) that `text`
+    holds: in a page's title (`whole`: "SQLite Release 3.38.3 On 2022-04-27" -> "3.38.3"), or
+    in a listed name with at most MAX_REST_WORDS other words; else ""."""
+    pattern = example_pattern(example)
+    found = {m.group(0) for m in pattern.finditer(text)} if pattern else set()
+    if len(found) != 1:
+        return ""
+    name = found.pop()
+    if not whole and len(_TOKEN.findall(text.replace(name, " "))) > MAX_REST_WORDS:
+        return ""
+    return name
+
+
 def like_example(names: list[str], example: str) -> bool:
     """Whether most names are built as the example is (`name_shape`, as far as both go): a
     listing of dates ("2020-06-18") or of chapter titles ("What Is Quill?") is no listing of
     identifiers like "CVE-2019-12345"; "Release 4.10" is like "Release 4.2"."""
+    listed = [n for n in names if n.strip()]
+    pattern = example_pattern(example)
+    if pattern is not None and listed:  # an identifier or version: built exactly like it
+        alike = sum(bool(pattern.fullmatch(clean_key(n)) or name_in(n, example)) for n in listed)
+        return alike >= MIN_LIKE_EXAMPLE * len(listed)
     wanted = name_shape(example)
-    shapes = [name_shape(n) for n in names if n.strip()]
+    shapes = [name_shape(n) for n in listed]
     if not wanted or not shapes:
         return True
     alike = sum(s[: len(wanted)] == wanted[: len(s)] for s in shapes if s)
@@ -314,15 +357,25 @@ def score_listing(
         # stand for the question's rows on their own, whatever else matches
         score = min(score, STRONG_LISTING_SCORE - 0.5)
     example = key_example(plan)
-    if example and not like_example(_names(listing, mapping, plan), example):
+    if example and not like_example(_names(listing, mapping, plan, text), example):
         score = min(score - 1.0, STRONG_LISTING_SCORE - 0.5)  # rows named unlike the asked
     return score, mapping
 
 
-def _names(listing: Listing, mapping: dict[str, str], plan: TablePlan) -> list[str]:
-    """The names a listing gives its rows: the key column's cells, else the entries' names."""
+def _names(listing: Listing, mapping: dict[str, str], plan: TablePlan, text: str) -> list[str]:
+    """The names a listing gives its rows: the key column's cells, else the entries' names as
+    their first line writes them ("2022-12-28 (3.40.1)", where the name is "2022-12-28")."""
     key_cell = mapping.get(plan.key_column)
-    return [(r.values.get(key_cell, "") if key_cell else "") or r.name for r in listing.rows]
+    names = []
+    for row in listing.rows:
+        cell = row.values.get(key_cell, "") if key_cell else ""
+        line = _first_line(text, row.start, row.end)
+        names.append(cell or (line if row.name and row.name in line else row.name))
+    return names
+
+
+def _first_line(text: str, start: int, end: int) -> str:
+    return text[start:end].lstrip().split("\n", 1)[0].lstrip("#-*. ")
 
 
 def scope_bonus(plan: TablePlan, place: str) -> float:
@@ -358,7 +411,10 @@ def candidate_rows(
         # a page named like the asked-for rows ("F.3. tide_ft" for "e.g. cosd") is one of
         # them: its listings named otherwise (its own sections, "Caution") are its parts
         example = key_example(plan)
-        named_like = bool(example) and like_example([page_key(title, fields, "")[0]], example)
+        titled = name_in(title, example, whole=True)
+        named_like = bool(titled) or (
+            bool(example) and like_example([page_key(title, fields, "")[0]], example)
+        )
         topic = question_words(plan, question)
         chosen: list[tuple[Listing, dict[str, str]]] = []
         scores: dict[int, float] = {}
@@ -366,13 +422,13 @@ def candidate_rows(
             score, mapping = score_listing(listing, plan, topic, text, title)
             if record and (plan.key_column not in mapping or score < STRONG_LISTING_SCORE):
                 continue
-            if named_like and not like_example(_names(listing, mapping, plan), example):
+            if named_like and not like_example(_names(listing, mapping, plan, text), example):
                 continue
             if score >= MIN_LISTING_SCORE:
                 chosen.append((listing, mapping))
                 scores[id(listing)] = score
         for listing, mapping in _outermost_or_finer(chosen):
-            rows = _listing_rows(listing, mapping, plan, source_id, scores[id(listing)])
+            rows = _listing_rows(listing, mapping, plan, source_id, scores[id(listing)], text)
             placed = scope_bonus(plan, f"{title} {listing.where}") > 0
             found.extend(replace(row, in_scope=placed) for row in rows)
             if len(found) >= MAX_ROWS_PER_DOCUMENT:
@@ -380,6 +436,8 @@ def candidate_rows(
     if found:
         return found[:MAX_ROWS_PER_DOCUMENT]
     key, how = page_key(title, fields, plan.key_column)
+    if how == "title" and structure is not None and titled:
+        key = titled  # the name its title holds, as the listings name the row
     in_scope = scope_bonus(plan, title) > 0
     return [CandidateRow(source_id, source_id, key, RowKind.PAGE, 0, len(text), key_how=how,
                          in_scope=in_scope)]  # fmt: skip
@@ -412,16 +470,29 @@ def _outermost_or_finer(
 
 
 def _listing_rows(
-    listing: Listing, mapping: dict[str, str], plan: TablePlan, source_id: str, score: float
+    listing: Listing,
+    mapping: dict[str, str],
+    plan: TablePlan,
+    source_id: str,
+    score: float,
+    text: str,
 ) -> list[CandidateRow]:
     rows = []
     key_column = mapping.get(plan.key_column)
     by_name = names_by_signature(plan)
+    example = key_example(plan)
+    pattern = example_pattern(example)
     for row in listing.rows:
         name = row.values.get(key_column, "") if key_column else ""
         if not name and listing.kind is not ListingKind.TABLE:
             name = row_name(row.name)  # "term (what it is)" -> "term"
         key = clean_key((by_name and signature_name(name)) or name or row.name)
+        if pattern is not None and not pattern.fullmatch(key):
+            # named as the question names rows inside a longer name: "2022-12-28 (3.40.1)"
+            first_line = _first_line(text, row.start, row.end)
+            key = next(
+                (n for n in (name_in(t, example) for t in (name, row.name, first_line)) if n), key
+            )
         if not key:
             continue
         values = dict(row.values)

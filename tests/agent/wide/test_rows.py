@@ -17,6 +17,7 @@ from agent.wide.rows import (
     like_example,
     map_columns,
     merge_key,
+    name_in,
     page_key,
     scope_bonus,
     score_listing,
@@ -463,3 +464,28 @@ def test_a_page_named_like_the_asked_rows_is_one_row_not_its_sections() -> None:
     question = "Which modules of the tidyup manual are trusted? List their names and sections."
     (row,) = rows_of(plan, question, text, "F.3. tide_ft")
     assert row.is_page and row.key == "tide_ft"
+
+
+def test_a_name_built_like_an_identifier_example_is_found_inside_longer_names() -> None:
+    """Asked for versions "e.g. 3.1.0": a release page's title and a dated heading hold one;
+    a sentence mentioning one is no name of it."""
+    assert name_in("Quill Release 2.4.1 On 2021-04-02", "3.1.0", whole=True) == "2.4.1"
+    assert name_in("2021-04-02 (2.4.1)", "3.1.0") == "2.4.1"
+    assert name_in("Fix a bug introduced in 2.3.0 by the parser rewrite", "3.1.0") == ""
+    assert name_in("Quill 2.4.1 and 2.4.2", "3.1.0", whole=True) == ""  # two: neither
+    assert name_in("Advisory QX-2021-0042 fixed", "QX-2019-12345") == "QX-2021-0042"
+    assert name_in("2021-04-02", "QX-2019-12345") == ""  # a date is no identifier
+    assert name_in("Quill Release 2.4.1", "cosd", whole=True) == ""  # a word names anything
+
+    version = Column("Version", "text", "the Quill version, e.g. 3.1.0")
+    plan = TablePlan("release", [version, Column("Date")], "Version", [], ["Quill releases"])
+    question = "List every Quill release with its date."
+    history = (
+        "# Release history of Quill\n\n## 2021-04-02 (2.4.1)\n\n- Fix the tab bar.\n\n"
+        "## 2021-02-11 (2.4.0)\n\n- New minimap.\n\n## 2020-12-01 (2.3.0)\n\n- Faster start.\n"
+    )
+    assert [r.key for r in rows_of(plan, question, history, "Release history")] == [
+        "2.4.1", "2.4.0", "2.3.0"]  # fmt: skip
+    page = "Quill 2.4.1 fixes the tab bar.\n\n## Changes\n\n- Fix the tab bar.\n- Fix a typo.\n"
+    (row,) = rows_of(plan, question, page, "Quill Release 2.4.1 On 2021-04-02")
+    assert row.is_page and row.key == "2.4.1"  # the release's own page, named as listed
