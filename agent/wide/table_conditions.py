@@ -73,11 +73,13 @@ def failing_groups(
 ) -> list[int]:
     """The groups that read no column of the table and reject every one of its rows, alone:
     some row meets or may meet every other group (a table all of whose rows fail several
-    groups is no listing of the question's rows)."""
+    groups is no listing of the question's rows). A group of numbers is read as stated (a
+    number is in a row or not): never again."""
     return [
         i
         for i, group in enumerate(condition_groups)
         if not any(_reads_header(c, header) for c in group)
+        and any(any(ch.isalpha() for ch in c.value) for c in group)
         and verdicts
         and all(v[i] is GroupVerdict.FAIL for v in verdicts)
         and any(
@@ -86,12 +88,20 @@ def failing_groups(
     ]
 
 
+def _said(word: str, stated: set[str]) -> bool:
+    """Whether a word is among `stated`, or shares a stem of five letters or more with one
+    ("degrees" / "degree-based")."""
+    return word in stated or (
+        len(word) >= 5 and any(len(w) >= 5 and (w.startswith(word[:5])) for w in stated)
+    )
+
+
 def usable(
     reading: TableReading, rows: list[CandidateRow], question: str, group: list[Condition]
 ) -> bool:
     """Whether a reading can stand for the group: its column is the table's; a text test's
-    value is in a cell of that column; the column or the value shares a word with the
-    question's lead or the condition; and it keeps some of the rows, not all."""
+    value is in a cell of that column; the question's lead names the column, or the lead or
+    the condition states the value; and it keeps some of the rows, not all."""
     if not rows or reading.column not in rows[0].values:
         return False
     if reading.test in ("equals", "contains"):
@@ -100,11 +110,14 @@ def usable(
         cells = [fold(r.values.get(reading.column, "")) for r in rows]
         if not any(fold(reading.value) in cell for cell in cells):
             return False
-    lead = question.strip().split("\n\n", 1)[0]
-    asked = {*words(lead), *(w for c in group for w in words(f"{c.field} {c.value}"))}
-    said = set(words(f"{reading.column} {reading.value}"))
-    if not any(w in asked or any(a.startswith(w) or w.startswith(a) for a in asked if
-                                 len(a) >= 5 and len(w) >= 5) for w in said):  # fmt: skip
+    lead = set(words(question.strip().split("\n\n", 1)[0]))
+    asked = lead | {w for c in group for w in words(f"{c.field} {c.value}")}
+    column, value = words(reading.column), words(reading.value)
+    # the question names the column ("Server?" for "cannot be used as a server encoding"),
+    # or the question or the condition states the value ("in degrees" for "degree-based")
+    if not (column and all(_said(w, lead) for w in column)) and not (
+        value and any(ch.isalpha() for ch in reading.value) and all(_said(w, asked) for w in value)
+    ):
         return False
     kept = sum(reading.holds(r) for r in rows)
     return 0 < kept < len(rows)

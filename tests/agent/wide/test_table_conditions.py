@@ -70,3 +70,20 @@ def test_a_reading_is_used_only_when_the_table_and_the_question_back_it() -> Non
     # shares no word with the question or the condition ("Unit", "hPa")
     assert not usable(TableReading("Unit", "equals", "hPa"), found, QUESTION, group)
     assert usable(TableReading("Notes", "empty"), found, "Which sensors have no notes?", group)
+
+
+def test_a_reading_must_name_a_column_or_value_the_question_states() -> None:
+    found, group = rows(), groups(PLAN.conditions)[0]
+    # "Notes" is no word of the question and "yearly" no value it states
+    assert not usable(TableReading("Notes", "contains", "yearly"), found, QUESTION, group)
+    stated = QUESTION.replace("never remotely", "never remotely, nor yearly")
+    assert usable(TableReading("Notes", "contains", "yearly"), found, stated, group)
+    # a stem shared with the question ("remotely" / "Remote")
+    assert usable(TableReading("Remote", "equals", "No"), found, QUESTION, group)
+
+
+def test_a_group_of_numbers_is_never_read_again() -> None:
+    found = rows()
+    numbers = [[Condition(field="Release", test="equals", value="15")]]
+    verdicts = [[GroupVerdict.FAIL] for _ in found]
+    assert failing_groups(numbers, list(found[0].values), verdicts) == []
