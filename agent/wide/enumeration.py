@@ -319,7 +319,10 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
             for query in enumeration["queries"]:
                 if not query["done"]:
                     query["done"] = "not needed: the exact searches listed every possible row"
-            current = None
+            # the search is over: a group at odds with a sure listing may drop (its spent
+            # queries then run again)
+            drop_events.extend(_apply_drops(enumeration, condition_groups, state, plan.columns))
+            current = next((q for q in enumeration["queries"] if not q["done"]), None)
     stop = _enumeration_stop(ctx, enumeration)
     if current is None or stop:
         rows, unsettled = _counts(enumeration)

@@ -179,7 +179,7 @@ async def _ask(
     schema = create_model(
         "TableReadingReply",
         column=(choices, Field(description="a column of the table, or ''")),
-        test=(TableTest, Field(description="how the column's cell shows the condition")),
+        test=(TableTest, Field(default="equals", description="how the cell shows it")),
         value=(str, Field(default="", description="the value or phrase, as the table writes it")),
     )
     sample = "\n".join(" | ".join(r.values.values()) for r in _spread(rows, SAMPLE_ROWS))

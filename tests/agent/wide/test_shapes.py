@@ -19,6 +19,7 @@ from tests.agent.wide.shapes import (
     SHAPES,
     Shape,
     api_reference,
+    doc,
     filtered_table,
     labelled_records,
     list_and_pages,
@@ -345,3 +346,24 @@ async def test_a_condition_worded_unlike_the_table_is_read_against_its_columns(
     wrong = {condition: {**reading, "value": "Movement"}}
     result, _ = await run_shape(tmp_path / "again", shape, question, plan=plan, readings=wrong)
     assert result.table == []
+
+
+async def test_a_group_no_row_of_the_sure_table_meets_drops_though_a_page_passed(
+    tmp_path: Path,
+) -> None:
+    """ "Status equals shipped" is stated by no row of the plugin table, only by a news page
+    that also mentions Navigation. Once the exact searches have listed every document, the
+    group at odds with the table drops (the answer says so), and the table's rows are the
+    answer, not the news page."""
+    shape = filtered_table()
+    news = doc("quill/news", "Quill news", "Quill 3.1 has shipped. The Navigation plugins load "
+               "twice as fast, and shipped plugins can now be switched off one by one.")  # fmt: skip
+    shape.documents.append(news)
+    plan = {**shape.plan, "conditions": [
+        {"field": "", "test": "contains", "value": "Navigation"},
+        {"field": "", "test": "contains", "value": "shipped"}]}  # fmt: skip
+    question = shape.question.replace("bundled", "shipped")
+    result, _ = await run_shape(tmp_path, shape, question, plan=plan)
+    assert rows(result, shape) == shape.expected
+    assert "the text contains 'shipped' could not be checked" in result.answer
+    assert news.url not in result.answer
