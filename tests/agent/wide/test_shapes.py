@@ -356,8 +356,8 @@ async def test_a_group_no_row_of_the_sure_table_meets_drops_though_a_page_passed
     group at odds with the table drops (the answer says so), and the table's rows are the
     answer, not the news page."""
     shape = filtered_table()
-    news = doc("quill/news", "Quill news", "Quill 3.1 has shipped. The Navigation plugins load "
-               "twice as fast, and shipped plugins can now be switched off one by one.")  # fmt: skip
+    said = "Quill 3.1 has shipped. The Navigation plugins load twice as fast, and shipped "
+    news = doc("quill/news", "Quill news", said + "plugins can now be switched off one by one.")
     shape.documents.append(news)
     plan = {**shape.plan, "conditions": [
         {"field": "", "test": "contains", "value": "Navigation"},
