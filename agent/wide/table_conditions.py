@@ -11,6 +11,7 @@ is decided by the reading for the table's rows, and the answer says so."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -114,9 +115,11 @@ def usable(
     asked = lead | {w for c in group for w in words(f"{c.field} {c.value}")}
     column, value = words(reading.column), words(reading.value)
     # the question names the column ("Server?" for "cannot be used as a server encoding"),
-    # or the question or the condition states the value ("in degrees" for "degree-based")
+    # or the question or the condition states the value, at least half of its words ("result
+    # in degrees" for "degree-based")
+    stated = sum(_said(w, asked) for w in value if any(ch.isalpha() for ch in w))
     if not (column and all(_said(w, lead) for w in column)) and not (
-        value and any(ch.isalpha() for ch in reading.value) and all(_said(w, asked) for w in value)
+        value and stated and 2 * stated >= len(value)
     ):
         return False
     kept = sum(reading.holds(r) for r in rows)
@@ -138,24 +141,26 @@ async def reread_failing_groups(
     notes: list[str] = []
     cache: dict[tuple[str, ...], Any] = ctx.scratch.setdefault("wide_table_readings", {})
     tables: dict[tuple[str, ...], list[CandidateRow]] = {}
-    for row in rows:
+    for row in rows:  # one table: one place and header (a page's tables may share a header)
         if row.kind is RowKind.TABLE and row.score >= STRONG_LISTING_SCORE:
-            tables.setdefault(tuple(row.values), []).append(row)
-    ranked = sorted(tables.items(), key=lambda t: -t[1][0].score)  # the surest table first
-    for header, members in ranked:
+            tables.setdefault((row.where, *row.values), []).append(row)
+    ranked = sorted(tables.values(), key=lambda m: -m[0].score)  # the surest table first
+    for members in ranked:
+        header = tuple(members[0].values)
         failing = failing_groups(
             condition_groups, list(header), [verdicts[r.row_id] for r in members]
         )
         for index in failing:
             group = condition_groups[index]
-            slot = (*header, f"#group {index}")
-            if slot not in cache:
+            slot = (members[0].where, *header, f"#group {index}")
+            reading = stem_reading(group, list(header), members, question)
+            if reading is None and slot not in cache:
                 if len(cache) >= MAX_TABLES:
                     continue
                 reading, spent = await _ask(ctx, question, group, list(header), members)
                 usage.add(spent)
                 cache[slot] = reading
-            reading = cache[slot]
+            reading = reading or cache.get(slot)
             if reading is None or not usable(reading, members, question, group):
                 continue
             for row in members:
@@ -166,6 +171,39 @@ async def reread_failing_groups(
             where = members[0].where or "its table"
             notes.append(f"{text}, stated by no row of {where!r}, was read as {reading.describe()}")
     return notes, usage
+
+
+STEM = 5
+"""Letters two words share to be forms of one word ("degrees" / "degree-based")."""
+
+
+def stem_reading(
+    group: list[Condition], header: list[str], rows: list[CandidateRow], question: str
+) -> TableReading | None:
+    """A reading found without the model: a word of the condition's value (of STEM letters or
+    more) that the table writes in another form ("degree-based" / "result in degrees") in
+    one column's cells, keeping some rows but not all; the column where it splits the rows
+    most evenly."""
+    best: tuple[float, TableReading] | None = None
+    for condition in group:
+        for word in words(condition.value):
+            if len(word) < STEM or not any(ch.isalpha() for ch in word):
+                continue
+            for column in header:
+                forms = {
+                    w
+                    for r in rows
+                    for w in re.findall(r"[^\W\d_]+", r.values.get(column, ""))
+                    if len(w) >= STEM and fold(w)[:STEM] == word[:STEM]
+                }
+                for form in sorted(forms):
+                    reading = TableReading(column, "contains", form)
+                    if not usable(reading, rows, question, group):
+                        continue
+                    share = sum(reading.holds(r) for r in rows) / len(rows)
+                    if best is None or abs(share - 0.5) < abs(best[0] - 0.5):
+                        best = (share, reading)
+    return best[1] if best else None
 
 
 async def _ask(
@@ -182,13 +220,15 @@ async def _ask(
         test=(TableTest, Field(default="equals", description="how the cell shows it")),
         value=(str, Field(default="", description="the value or phrase, as the table writes it")),
     )
-    sample = "\n".join(" | ".join(r.values.values()) for r in _spread(rows, SAMPLE_ROWS))
+    sample = "\n".join(  # a line per row
+        clip(" | ".join(r.values.values()), 200) for r in _spread(rows, SAMPLE_ROWS)
+    )
     messages = load_prompt("table_condition").render(
         question=clip(question.strip().split("\n\n", 1)[0], 600),
         condition=" or ".join(describe(c) for c in group),
         where=quote_untrusted(rows[0].where),
         columns=quote_untrusted(" | ".join(header)),
-        rows=quote_untrusted(clip(sample, 1200)),
+        rows=quote_untrusted(sample),
     )
     try:
         reply, usage = await structured(ctx, "reflector", messages, schema, READ_TOKENS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agent.wide.membership import groups
 from agent.wide.rows import CandidateRow, RowKind, candidate_rows
 from agent.wide.schemas import Condition
-from agent.wide.table_conditions import TableReading, failing_groups, usable
+from agent.wide.table_conditions import TableReading, failing_groups, stem_reading, usable
 from agent.wide.table_plan import Column, TablePlan
 from agent.wide.verdicts import GroupVerdict, row_verdicts
 from retriever.parse_text import parse_text
@@ -87,3 +87,18 @@ def test_a_group_of_numbers_is_never_read_again() -> None:
     numbers = [[Condition(field="Release", test="equals", value="15")]]
     verdicts = [[GroupVerdict.FAIL] for _ in found]
     assert failing_groups(numbers, list(found[0].values), verdicts) == []
+
+
+def test_a_word_the_table_writes_in_another_form_is_read_without_the_model() -> None:
+    """ "Calibration equals yearly-calibrated": the table's Notes say "calibrated yearly"; the
+    stem of "calibrated" finds the column and the form, which keeps some rows, not all."""
+    found = rows()
+    group = [Condition(field="Calibration", test="equals", value="yearly-calibrated")]
+    question = "Which Skerrow station sensors are yearly-calibrated?"
+    reading = stem_reading(group, list(found[0].values), found, question)
+    assert reading is not None and reading.column == "Notes"
+    assert reading.value in ("yearly", "calibrated")  # each a form of a word of the value
+    assert [r.key for r in found if reading.holds(r)] == ["S2 tide gauge"]
+    # no form of the word in the table: nothing to read
+    other = [Condition(field="Power", test="equals", value="solar-powered")]
+    assert stem_reading(other, list(found[0].values), found, "Which are solar-powered?") is None
