@@ -262,6 +262,11 @@ def finalise_plan(
         if invented:
             notes.append("dropped conditions the question does not state: " + ", ".join(
                 map(repr, invented)))  # fmt: skip
+        places = [c.value for c in reply.conditions if words(c.value) and all(
+            w in STRUCTURE_NOUNS for w in words(c.value))]  # fmt: skip
+        if places:
+            notes.append("dropped conditions naming only a kind of place: " + ", ".join(
+                map(repr, places)))  # fmt: skip
         examples = [c.value for c in reply.conditions if c.value.strip() and only_as_example(
             c.value.strip().strip("\"'`"), question)]  # fmt: skip
         if examples:
@@ -676,6 +681,8 @@ def _clean_conditions(conditions: list[Condition], question: str = "") -> list[C
             continue
         if question and only_as_example(value, question):
             continue
+        if all(w in STRUCTURE_NOUNS for w in words(value)):
+            continue  # "contains list": where items are listed, no property of an item
         key = (fold(condition.field), condition.test, fold(value))
         if key in seen:
             continue

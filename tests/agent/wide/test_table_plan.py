@@ -365,3 +365,14 @@ def test_a_columns_example_or_format_decides_a_number_or_date_type() -> None:
     assert checked_type("date", "when it was built (YYYY-MM-DD HH:MM:SS)") == "text"
     assert checked_type("date", "the release date in YYYY-MM-DD format") == "date"
     assert column_example('the release as titled, e.g. "Release 4.2"') == "Release 4.2"
+
+
+def test_a_condition_naming_only_a_kind_of_place_tests_nothing() -> None:
+    """ "Plugin contains list" from "the plugin list marks some as deprecated": a list is where
+    the items are, no property of one."""
+    question = "The Quill plugin list marks some plugins as deprecated. List every such plugin."
+    plan = finalise_plan(question, reply(conditions=[
+        Condition(field="Plugin", test="contains", value="list"),
+        Condition(field="", test="contains", value="deprecated")]))  # fmt: skip
+    assert [c.value for c in plan.conditions] == ["deprecated"]
+    assert any("kind of place" in note and "'list'" in note for note in plan.notes)
