@@ -75,3 +75,19 @@ def paired_cells(
         for result in results:
             out[result.name] = pair[1]
     return out
+
+
+def result_sides(values: dict[str, str]) -> list[str]:
+    """What a row's signature lines give: the right side of every line of a cell that pairs
+    a call with its result type ("length ( text ) → integer" -> "integer"), over the row's
+    cells in order, the first cell holding such lines only (a row's forms, not its
+    examples)."""
+    for cell in values.values():
+        sides = []
+        for line in cell.splitlines():
+            parts = _ARROW.split(line.strip())
+            if len(parts) == 2 and "(" in parts[0] and all(p.strip() for p in parts):
+                sides.append(parts[1].strip())
+        if sides:
+            return sides
+    return []

@@ -158,6 +158,18 @@ def signature_name(text: str) -> str:
     return match.group(1) if match else ""
 
 
+def signature_names(text: str) -> list[str]:
+    """Every name a cell of call signatures gives, in order (a row may list aliases: "len (
+    text ) → integer" and "length ( text ) → integer")."""
+    names = []
+    for line in text.strip().splitlines():
+        line = line.strip()
+        match = _SIGNATURE.fullmatch(line) or _BARE_SIGNATURE.fullmatch(line)
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    return names
+
+
 def merge_key(text: str) -> str:
     """The form rows of one entity share across documents."""
     return fold(clean_key(text)).strip(" .;:()")
@@ -496,20 +508,23 @@ def _listing_rows(
         if not key:
             continue
         values = dict(row.values)
-        rows.append(
-            CandidateRow(
-                row_id=f"{source_id}#{row.start}",
-                source_id=source_id,
-                key=key,
-                kind=RowKind(listing.kind.value),
-                start=row.start,
-                end=row.end,
-                where=listing.where,
-                group=getattr(row, "group", ""),
-                values=values,
-                columns=dict(mapping),
-                key_how="listing",
-                score=score,
+        # a row of signatures naming several functions is a row for each of them
+        aliases = signature_names(name)[1:] if by_name and name else []
+        for alias in [key, *aliases]:
+            rows.append(
+                CandidateRow(
+                    row_id=f"{source_id}#{row.start}" + (f"~{alias}" if alias != key else ""),
+                    source_id=source_id,
+                    key=clean_key(alias),
+                    kind=RowKind(listing.kind.value),
+                    start=row.start,
+                    end=row.end,
+                    where=listing.where,
+                    group=getattr(row, "group", ""),
+                    values=values,
+                    columns=dict(mapping),
+                    key_how="listing",
+                    score=score,
+                )
             )
-        )
     return rows

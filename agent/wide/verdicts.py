@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from agent.wide.fields import DocField, best_fields, match_score, mentions, words
 from agent.wide.membership import any_of, check_condition
+from agent.wide.pairs import RESULT_WORDS, result_sides
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow
 from agent.wide.schemas import Condition
 
@@ -116,7 +117,14 @@ def row_verdicts(
     fields = row.fields()
     place = f"{title}\n{row.where}"
     verdicts = []
+    sides = result_sides(row.values)
     for group in condition_groups:
+        if sides and any(_asks_result(c, fields) for c in group):
+            # "Result Type equals integer" of a row of signatures: what its forms give
+            asked = [c for c in group if _asks_result(c, fields)]
+            given = [DocField(c.field, c.field, side, row.start, row.end) for c in asked
+                     for side in sides]  # fmt: skip
+            fields = [*fields, *given]
         # a test of a column the row's table leaves empty fails (the row states no such
         # value); a test of another field than the row's cells reads the row's text and group
         # ("Class 12" in a group label), as "contains"
@@ -152,6 +160,13 @@ def names_value(place: str, value: str) -> bool:
     wanted, have = words(value), words(place)
     n = len(wanted)
     return n > 0 and any(have[i : i + n] == wanted for i in range(len(have) - n + 1))
+
+
+def _asks_result(condition: Condition, fields: Sequence[DocField]) -> bool:
+    """Whether a test reads what a row gives (its field speaks of a result or return type)
+    and no cell of the row is named so."""
+    named = set(words(condition.field))
+    return bool(named & RESULT_WORDS) and not _names_row_field(condition, fields)
 
 
 def _empty_cell(condition: Condition, row: CandidateRow) -> bool:

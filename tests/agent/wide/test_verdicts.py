@@ -7,6 +7,7 @@ from agent.wide.rows import candidate_rows
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
 from agent.wide.verdicts import (
+    GroupVerdict,
     group_verdict,
     names_value,
     row_status,
@@ -131,3 +132,55 @@ def test_the_caption_of_a_sure_listing_states_what_its_rows_are() -> None:
         assert row_verdicts(groups(plan.conditions), row, text, "Sensors", []) == ["pass"]
     assert names_value("Table 4.1. Gauge Functions", "gauge function")
     assert not names_value("Table 4.1. Gauge Functions", "function gauge")
+
+
+ALIASES = """## 4.2. Tide functions
+
+Table 4.2. Tide Functions
+
+Function
+
+Description
+
+Example(s)
+
+tide_height ( at timestamp ) → numeric
+
+tide ( at timestamp ) → numeric
+
+Tide height above chart datum at a time
+
+tide_height('2024-06-01 12:00') → 3.4
+
+tide_label ( at timestamp ) → text
+
+Name of the tide at a time, with its numeric code
+
+tide_label('2024-06-01 12:00') → flood
+
+tide_count ( day date ) → integer
+
+tide_count ( day date, port text ) → integer
+
+Number of high tides on a day
+
+tide_count('2024-06-01') → 2
+"""
+
+
+def test_a_result_type_test_reads_what_the_rows_signatures_give() -> None:
+    """ "Result Type equals numeric": a row passes when one of its signatures gives numeric,
+    not when "numeric" is only somewhere in its text; a row naming two functions (aliases)
+    is a row for each."""
+    numeric = Condition(field="Result Type", test="equals", value="numeric")
+    plan = TablePlan("function", [Column("Function"), Column("Example")], "Function", [numeric], [])
+    structure = parse_text(ALIASES, title="Tide functions")
+    question = "Which tide functions return numeric?"
+    rows = candidate_rows(plan, question, "doc", ALIASES, "Tide functions", structure)
+    assert [r.key for r in rows] == ["tide_height", "tide", "tide_label", "tide_count"]
+    passed = [
+        r.key
+        for r in rows
+        if row_verdicts(groups(plan.conditions), r, ALIASES, "", []) == [GroupVerdict.PASS]
+    ]
+    assert passed == ["tide_height", "tide"]
