@@ -19,13 +19,15 @@ from agent.text import clip
 from agent.wide.enumeration import new_enumeration
 from agent.wide.fields import fold
 from agent.wide.fields import words as words_of
-from agent.wide.schemas import ListingPlaceReply, TablePlanReply
+from agent.wide.schemas import Condition, ListingPlaceReply, SelectionReply, TablePlanReply
 from agent.wide.table_plan import (
     TablePlan,
+    clean_conditions,
     describe,
     finalise_plan,
     place_words,
     scope_terms,
+    split_scope,
 )
 from tools.base import ToolError
 
@@ -68,6 +70,14 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
             events.append(event("error", state, message=message))
         usage.add(place_usage)
     plan = finalise_plan(question, reply, listed_in)
+    if reply is not None and not plan.conditions:
+        selection, spent, failure = await _selection(ctx, question, plan)
+        usage.add(spent)
+        if failure:
+            events.append(event("error", state, message=failure))
+        if selection is not None:
+            plan.conditions = [selection]
+            plan.notes.append(f"asked which items count: {describe(selection)}")
     plan = await _without_common_texts(ctx, plan)
     plan = await _scope_words(ctx, plan)
     events.insert(0, event("table_plan", state, **plan.to_state()))
@@ -84,6 +94,23 @@ async def table_plan_node(state: ResearchState, runtime: Runtime[RunContext]) ->
         "events": events,
         "usage": usage_delta(usage),
     }
+
+
+async def _selection(
+    ctx: RunContext, question: str, plan: TablePlan
+) -> tuple[Condition | None, Usage, str]:
+    """The plan kept no test of the items (only, perhaps, where they are listed): which items
+    the question asks for, in a call of its own. A test the question does not state, or one
+    that restates the place, is none."""
+    try:
+        reply, usage = await _ask(ctx, "table_selection", question, SelectionReply, PLACE_TOKENS)
+    except (ModelError, TimeoutError) as error:
+        return None, failed_usage(error), f"asking which items count failed: {error}"
+    proposed = Condition(field=reply.field, test=reply.test, value=reply.value)
+    kept = clean_conditions([proposed], question)
+    if not kept or (plan.scope and split_scope(kept, plan.scope, plan.columns)[1]):
+        return None, usage, ""
+    return kept[0], usage, ""
 
 
 async def _ask(

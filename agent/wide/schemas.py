@@ -63,6 +63,18 @@ class ListingPlaceReply(BaseModel):
     _squash = field_validator("listed_in")(_squash)
 
 
+class SelectionReply(BaseModel):
+    """Which items the question asks for, beyond where they are listed: asked apart when the
+    plan kept no test of the items (a small planner drops "can only be set at server start"
+    while it copies the place)."""
+
+    field: str = Field(description="what the test reads, e.g. 'Returns'; '' for the item's text")
+    test: TestKind
+    value: str = Field(description="copied from the question; '' when every item listed counts")
+
+    _squash = field_validator("field", "value")(_squash)
+
+
 class ConditionVerdict(BaseModel):
     """A targeted check of one condition the document's fields did not settle."""
 

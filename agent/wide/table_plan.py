@@ -256,7 +256,7 @@ def finalise_plan(
         if column.name == key:
             column.type = "text"
     if reply is not None:
-        conditions = _clean_conditions(reply.conditions, question)
+        conditions = clean_conditions(reply.conditions, question)
         invented = [c.value for c in reply.conditions if c.value.strip() and not in_question(
             c.value.strip().strip("\"'`"), question)]  # fmt: skip
         if invented:
@@ -670,7 +670,7 @@ def _example_only(value: str, question: str, *, whole: bool = False) -> bool:
     return bool(found) and all(cued(start) for start in found)
 
 
-def _clean_conditions(conditions: list[Condition], question: str = "") -> list[Condition]:
+def clean_conditions(conditions: list[Condition], question: str = "") -> list[Condition]:
     """The planner's conditions, deduplicated, without those whose value the question does
     not state (a small model invents tests like "Architecture equals amd64")."""
     out: list[Condition] = []

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent import Researcher, load_settings
+from agent.wide.schemas import Condition
 from tests.agent.wide.corpus import build
 from tests.agent.wide.test_nodes import QUESTION
 from tools.base import ToolRegistry
@@ -146,3 +147,54 @@ async def test_a_condition_read_against_a_table_on_the_embedded_model() -> None:
     kept = {r.key for r in found if verdicts[r.row_id] == [GroupVerdict.PASS]}
     assert kept == {"S1 barometer", "S3 anemometer"}, notes
     assert len(notes) == 1 and "Remote" in notes[0]
+
+
+@pytest.mark.slow
+async def test_which_items_count_is_asked_apart_on_the_embedded_model() -> None:
+    """With a plan that kept no test of the items, the embedded model names the property the
+    question asks of them; for a question asking for every item listed, no test survives."""
+    from agent.config import BudgetConfig, SearchConfig
+    from agent.llm.factory import build_role_models
+    from agent.state import RunContext
+    from agent.wide.planning import _selection
+    from agent.wide.schemas import ColumnSpec, TablePlanReply
+    from agent.wide.table_plan import finalise_plan
+
+    def plan_for(question: str, place: str, key: str, other: str) -> object:
+        reply = TablePlanReply(
+            entity="item", columns=[ColumnSpec(name=key, type="text"),
+                                    ColumnSpec(name=other, type="text")],
+            key_column=key, conditions=[Condition(field="", test="contains", value="x")],
+            queries=["x"])  # fmt: skip
+        plan = finalise_plan(question, reply, place)
+        plan.conditions = []
+        return plan
+
+    restart = (
+        "From section 2.4 (Harbour Settings) of the Skerrow harbour manual, list every "
+        "setting whose description says it can only be changed while the harbour is closed."
+        "\n\nFor each entry, provide:\n- Setting: the setting's name\n- Default: its default"
+        "\n"
+    )
+    every = (
+        "List every lighthouse in the coastal registry's table of lighthouses.\n\nFor each "
+        "entry, provide:\n- Lighthouse: its name\n- Height: its height in metres\n"
+    )
+    settings = load_settings()
+    models = build_role_models(settings.models)
+    ctx = RunContext(models=models, tools=ToolRegistry([]), budget=BudgetConfig(max_seconds=300),
+                     search=SearchConfig())  # fmt: skip
+    try:
+        found, _, error = await _selection(
+            ctx, restart, plan_for(restart, "section 2.4 (Harbour Settings)", "Setting", "Default")
+        )
+        none, _, _ = await _selection(
+            ctx, every, plan_for(every, "the coastal registry's table", "Lighthouse", "Height")
+        )
+    finally:
+        for model in {id(m): m for m in models.values()}.values():
+            await model.aclose()
+    assert not error and found is not None
+    wanted = {"changed", "harbour", "closed"}
+    assert found.test == "contains" and len(wanted & set(found.value.lower().split())) >= 2, found
+    assert none is None, none

@@ -61,6 +61,9 @@ def oracle(
             return json.dumps({"listed_in": (plan or shape.plan).get("listed_in", "")})
         if "You match the columns" in system:
             return "{}"  # no table column holds an asked-for value by meaning alone
+        if "Say which items it asks for" in system:
+            default = {"field": "", "test": "contains", "value": ""}
+            return json.dumps((plan or shape.plan).get("selection", default))
         if "matched no row of that table" in system:
             return json.dumps(readings.get(found(r"^Condition: (.+)$", user), {"column": ""}))
         excerpt = user.split("<excerpt", 1)[1]
@@ -367,3 +370,24 @@ async def test_a_group_no_row_of_the_sure_table_meets_drops_though_a_page_passed
     assert rows(result, shape) == shape.expected
     assert "the text contains 'shipped' could not be checked" in result.answer
     assert news.url not in result.answer
+
+
+async def test_which_items_count_is_asked_apart_when_the_plan_kept_no_test(
+    tmp_path: Path,
+) -> None:
+    """The planner only restated the place ("Section equals 4.1"): which items count is asked
+    in a call of its own, and its test ("Returns equals numeric") reads what each row's
+    signatures give."""
+    shape = reference_tables()
+    plan = {**shape.plan, "conditions": [{"field": "Section", "test": "equals", "value": "4.1"}],
+            "selection": {"field": "Returns", "test": "equals", "value": "numeric"}}  # fmt: skip
+    result, model = await run_shape(tmp_path, shape, plan=plan)
+    assert_answer(result, shape)
+    asked = [c for c in model.calls if "Say which items it asks for" in c[0].content]
+    assert len(asked) == 1
+    planned = events(result, "table_plan")[0]
+    assert any("asked which items count" in note for note in planned["notes"])
+    # a reply restating the place tests nothing: every listed function is a row
+    again = {**plan, "selection": {"field": "Section", "test": "equals", "value": "4.1"}}
+    result, _ = await run_shape(tmp_path / "again", shape, plan=again)
+    assert len(result.table) == 4
