@@ -149,17 +149,17 @@ def _effective(enumeration: dict[str, Any]) -> list[list[GroupVerdict]]:
 
 
 def _groups_to_drop(enumeration: dict[str, Any]) -> list[int]:
-    """After the whole search, with no row from a listing sure to hold the question's rows:
+    """After the whole search, with no row of a sure listing and no page meeting every group:
     the condition group that alone rejects the most candidates no other group rejects (at
-    least MIN_DROP_EVIDENCE of them). When pages passed (a long page states any word
-    somewhere), only the rows of sure listings are that evidence: a group rejecting every row
-    of the sure listing is the one at odds with the question."""
+    least MIN_DROP_EVIDENCE of them). When only rows of weaker listings passed (a dated news
+    entry states any word somewhere), only the rows of sure listings are that evidence: a
+    group rejecting every row of the sure listing is the one at odds with the question."""
     status = statuses(enumeration)
     candidates = enumeration["candidates"]
     passed = [r for r, s in status.items() if s is RowStatus.PASS]
     sure = {r for r, e in candidates.items() if e["row"].get("score", 0.0) >= STRONG_LISTING_SCORE}
-    if any(r in sure for r in passed):
-        return []
+    if any(r in sure or candidates[r]["row"]["kind"] == RowKind.PAGE for r in passed):
+        return []  # a row of a sure listing, or a page about one entity, meets every group
     dropped = enumeration["dropped"]
     only_failing: dict[int, int] = {}
     chosen = list(candidates) if not passed else [r for r in candidates if r in sure]

@@ -118,16 +118,20 @@ def two_groups(row_id: str, kind: RowKind, score: float, verdicts: list[str]) ->
 
 
 def test_a_group_rejecting_every_row_of_a_sure_listing_is_dropped_though_a_page_passed() -> None:
-    """A long page states any word somewhere: its passing is no evidence that a group which
-    rejects every row of the sure listing (and nothing else does) fits the question."""
+    """A dated news entry states any word somewhere: its passing is no evidence that a group
+    which rejects every row of the sure listing (and nothing else does) fits the question."""
     sure = STRONG_LISTING_SCORE + 1
     found = enumeration(
         two_groups("list#1", RowKind.TABLE, sure, ["pass", "fail"]),
         two_groups("list#2", RowKind.TABLE, sure, ["pass", "fail"]),
         two_groups("list#3", RowKind.TABLE, sure, ["pass", "fail"]),
-        two_groups("news", RowKind.PAGE, 0.0, ["pass", "pass"]),
+        two_groups("news#4", RowKind.SECTIONS, 2.0, ["pass", "pass"]),
     )
     assert _groups_to_drop(found) == [1]
+    # a page about one entity meeting every group is evidence the group fits: no drop
+    found["candidates"]["page"] = two_groups("page", RowKind.PAGE, 0.0, ["pass", "pass"])
+    assert _groups_to_drop(found) == []
+    del found["candidates"]["page"]
     found["candidates"]["list#3"]["verdicts"] = ["pass", "pass"]  # the listing has a row
     assert _groups_to_drop(found) == []
     weak = enumeration(

@@ -351,16 +351,20 @@ async def test_a_condition_worded_unlike_the_table_is_read_against_its_columns(
     assert result.table == []
 
 
-async def test_a_group_no_row_of_the_sure_table_meets_drops_though_a_page_passed(
+async def test_a_group_no_row_of_the_sure_table_meets_drops_though_a_news_entry_passed(
     tmp_path: Path,
 ) -> None:
-    """ "Status equals shipped" is stated by no row of the plugin table, only by a news page
-    that also mentions Navigation. Once the exact searches have listed every document, the
-    group at odds with the table drops (the answer says so), and the table's rows are the
-    answer, not the news page."""
+    """ "shipped" is stated by no row of the plugin table, only by a dated news entry that
+    also mentions Navigation. Once the exact searches have listed every document, the group
+    at odds with the table drops (the answer says so), and the table's rows are the answer,
+    not the news entry."""
     shape = filtered_table()
-    said = "Quill 3.1 has shipped. The Navigation plugins load twice as fast, and shipped "
-    news = doc("quill/news", "Quill news", said + "plugins can now be switched off one by one.")
+    entries = [
+        "## 2024-03-01\n\nQuill 3.1 has shipped. The Navigation plugins load twice as fast.",
+        "## 2024-01-10\n\nShipped plugins can now be switched off one by one.",
+        "## 2023-11-20\n\nQuill 3.0 is out.",
+    ]
+    news = doc("quill/news", "Quill news", "\n\n".join(entries))
     shape.documents.append(news)
     plan = {**shape.plan, "conditions": [
         {"field": "", "test": "contains", "value": "Navigation"},
