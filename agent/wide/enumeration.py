@@ -324,6 +324,10 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
             drop_events.extend(_apply_drops(enumeration, condition_groups, state, plan.columns))
             current = next((q for q in enumeration["queries"] if not q["done"]), None)
     stop = _enumeration_stop(ctx, enumeration)
+    if stop and current is not None:
+        # stopped by a budget: the search is over all the same, and a group at odds with a
+        # sure listing may still drop (its queries cannot run again)
+        drop_events.extend(_apply_drops(enumeration, condition_groups, state, plan.columns))
     if current is None or stop:
         rows, unsettled = _counts(enumeration)
         reason = stop or _saturation_reason(enumeration)
