@@ -27,7 +27,6 @@ from agent.wide.table_plan import (
     finalise_plan,
     place_words,
     scope_terms,
-    split_scope,
 )
 from tools.base import ToolError
 
@@ -108,8 +107,8 @@ async def _selection(
         return None, failed_usage(error), f"asking which items count failed: {error}"
     proposed = Condition(field=reply.field, test=reply.test, value=reply.value)
     kept = clean_conditions([proposed], question)
-    if not kept or (plan.scope and split_scope(kept, plan.scope, plan.columns)[1]):
-        return None, usage, ""
+    if not kept or set(words_of(kept[0].value)) <= set(words_of(plan.scope)):
+        return None, usage, ""  # nothing asked, or the place restated ("contains Quill 2")
     return kept[0], usage, ""
 
 
