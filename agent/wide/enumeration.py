@@ -31,6 +31,8 @@ from agent.wide.rows import (
     CandidateRow,
     RowKind,
     candidate_rows,
+    example_pattern,
+    key_example,
     merge_key,
 )
 from agent.wide.schemas import Condition
@@ -481,7 +483,7 @@ def fill_sends(state: ResearchState) -> list[Send]:
     dropped = enumeration["dropped"]
     key = plan["key_column"]
     columns = [c["name"] for c in plan["columns"] if c["name"] != key]
-    kept = kept_rows(enumeration)
+    kept = named_like_example(enumeration, TablePlan.from_state(plan), kept_rows(enumeration))
     status = {r: s for r, s in statuses(enumeration).items() if r in kept}
     members = [r for r, s in status.items() if s is RowStatus.PASS]
     unsettled = [r for r, s in status.items() if s is RowStatus.UNKNOWN]
@@ -578,6 +580,18 @@ def kept_rows(enumeration: dict[str, Any]) -> set[str]:
         if candidates[row_id]["row"]["kind"] != RowKind.PAGE
         or merge_key(candidates[row_id]["row"]["key"]) in weak
     }
+
+
+def named_like_example(enumeration: dict[str, Any], plan: TablePlan, kept: set[str]) -> set[str]:
+    """The answer's rows are of one kind: when the key column's example is an identifier or
+    a version ("e.g. CVE-2019-12345", "e.g. Release 15.3") and some kept rows are named so,
+    the rows named otherwise (a changelog's sentences, a page's dates) are left out."""
+    pattern = example_pattern(key_example(plan))
+    if pattern is None:
+        return kept
+    candidates = enumeration["candidates"]
+    named = {r for r in kept if pattern.search(candidates[r]["row"]["key"])}
+    return named or kept
 
 
 def send_fill(state: ResearchState, task: dict[str, Any]) -> Send:

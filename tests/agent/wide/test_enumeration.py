@@ -12,6 +12,7 @@ from agent.wide.enumeration import (
     _groups_to_drop,
     enumeration_queries,
     kept_rows,
+    named_like_example,
 )
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 from agent.wide.schemas import Condition
@@ -149,3 +150,18 @@ def test_a_wildcard_versions_search_is_ordered_by_its_conditions_count() -> None
         Condition(field="Release", test="contains", value="4.12.x"),
     ], [], text_counts={"fixed": 300, "4.12.x": 9})  # fmt: skip
     assert [q["query"] for q in enumeration_queries(plan)] == ["4.12", "fixed"]
+
+
+def test_rows_named_unlike_an_identifier_example_are_left_out_when_some_are_named_so() -> None:
+    found = enumeration(
+        entry("notes#1", "Release 4.2", RowKind.SECTIONS, 3.0, "pass"),
+        entry("notes#2", "Release 4.10", RowKind.SECTIONS, 3.0, "pass"),
+        entry("log#7", "Fix the tab bar on small screens", RowKind.LIST, 3.0, "pass"),
+    )
+    release = Column("Release", "text", 'the release as titled, e.g. "Release 3.1"')
+    plan = TablePlan("release", [release, Column("Date")], "Release", [], [])
+    kept = set(found["candidates"])
+    assert named_like_example(found, plan, kept) == {"notes#1", "notes#2"}
+    plain = TablePlan("release", [Column("Release"), Column("Date")], "Release", [], [])
+    assert named_like_example(found, plain, kept) == kept  # no example: nothing to go by
+    assert named_like_example(found, plan, {"log#7"}) == {"log#7"}  # none named so: all stay
