@@ -37,7 +37,7 @@ from agent.wide.rows import (
 )
 from agent.wide.schemas import Condition
 from agent.wide.table_conditions import reread_failing_groups
-from agent.wide.table_plan import Column, TablePlan, describe, match_column, names_a_place
+from agent.wide.table_plan import Column, TablePlan, group_text, match_column, names_a_place
 from agent.wide.verdicts import GroupVerdict, RowStatus, row_status, row_verdicts
 from tools.base import ToolError
 
@@ -199,10 +199,6 @@ def _unreadable_groups(
         ):
             unreadable.append(i)
     return unreadable
-
-
-def group_text(group: list[Any]) -> str:
-    return " or ".join(describe(c) for c in group)
 
 
 def _apply_drops(

@@ -18,13 +18,18 @@ RESULT_WORDS = frozenset(["result", "output", "return", "returns", "returned", "
 """Words by which a column asks for what the left side of an arrow gives."""
 
 
+def _sides(line: str) -> list[str]:
+    """A line cut at its arrows: one part when it has none, three or more for a chain."""
+    return [part.strip() for part in _ARROW.split(line.strip())]
+
+
 def split_pair(cell: str) -> tuple[str, str] | None:
     """The two sides of a cell's first line that holds one arrow ("acosd(0.5) → 60"), else
     None (no arrow, or several: a chain is no pair)."""
     for line in cell.splitlines():
-        parts = _ARROW.split(line.strip())
-        if len(parts) == 2 and all(p.strip() for p in parts):
-            return parts[0].strip(), parts[1].strip()
+        parts = _sides(line)
+        if len(parts) == 2 and all(parts):
+            return parts[0], parts[1]
         if len(parts) > 2:
             return None
     return None
@@ -85,9 +90,9 @@ def result_sides(values: dict[str, str]) -> list[str]:
     for cell in values.values():
         sides = []
         for line in cell.splitlines():
-            parts = _ARROW.split(line.strip())
-            if len(parts) == 2 and "(" in parts[0] and all(p.strip() for p in parts):
-                sides.append(parts[1].strip())
+            parts = _sides(line)
+            if len(parts) == 2 and "(" in parts[0] and all(parts):
+                sides.append(parts[1])
         if sides:
             return sides
     return []

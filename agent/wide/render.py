@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.wide.fields import fold, words
 from agent.wide.membership import groups
-from agent.wide.table_plan import TablePlan, describe
+from agent.wide.table_plan import TablePlan, group_text
 from agent.wide.verdicts import GroupVerdict
 
 
@@ -148,7 +148,7 @@ def condition_notes(
         sentences.append("Read against the table's columns: " + "; ".join(read_as) + ".")
     for index in enumeration.get("dropped", []):
         if index < len(condition_groups):
-            text = " or ".join(describe(c) for c in condition_groups[index])
+            text = group_text(condition_groups[index])
             sentences.append(
                 f"The condition {text} could not be checked against the sources, so it was not "
                 "applied."

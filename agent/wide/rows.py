@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from agent.wide.fields import (
@@ -151,23 +152,22 @@ def names_by_signature(plan: TablePlan) -> bool:
     return column is None or not _CALL_EXAMPLE.search(column.description)
 
 
+def _signature(line: str) -> str:
+    """The name a line that is a call signature gives, else ""."""
+    line = line.strip()
+    match = _SIGNATURE.fullmatch(line) or _BARE_SIGNATURE.fullmatch(line)
+    return match.group(1) if match else ""
+
+
 def signature_name(text: str) -> str:
     """The name a cell of call signatures gives its row (its first line's name), else ""."""
-    first = text.strip().split("\n", 1)[0].strip()
-    match = _SIGNATURE.fullmatch(first) or _BARE_SIGNATURE.fullmatch(first)
-    return match.group(1) if match else ""
+    return _signature(text.strip().split("\n", 1)[0])
 
 
 def signature_names(text: str) -> list[str]:
     """Every name a cell of call signatures gives, in order (a row may list aliases: "len (
     text ) → integer" and "length ( text ) → integer")."""
-    names = []
-    for line in text.strip().splitlines():
-        line = line.strip()
-        match = _SIGNATURE.fullmatch(line) or _BARE_SIGNATURE.fullmatch(line)
-        if match and match.group(1) not in names:
-            names.append(match.group(1))
-    return names
+    return list(dict.fromkeys(n for n in map(_signature, text.strip().splitlines()) if n))
 
 
 def merge_key(text: str) -> str:
@@ -243,6 +243,7 @@ def name_shape(text: str) -> tuple[str, ...]:
     return tuple(shape)
 
 
+@lru_cache(maxsize=64)
 def example_pattern(example: str) -> re.Pattern[str] | None:
     """A pattern for names built exactly as an example that holds a number (an identifier or a
     version: "CVE-2019-12345" -> letters-digits-digits, "3.31.1" -> digits.digits.digits,

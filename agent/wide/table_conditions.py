@@ -25,7 +25,7 @@ from agent.text import clip, quote_untrusted
 from agent.wide.fields import fold, match_score, words
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 from agent.wide.schemas import Condition
-from agent.wide.table_plan import describe
+from agent.wide.table_plan import group_text
 from agent.wide.verdicts import GroupVerdict
 
 READ_TOKENS = 80
@@ -167,7 +167,7 @@ async def reread_failing_groups(
                 verdicts[row.row_id][index] = (
                     GroupVerdict.PASS if reading.holds(row) else GroupVerdict.FAIL
                 )
-            text = " or ".join(describe(c) for c in group)
+            text = group_text(group)
             where = members[0].where or "its table"
             notes.append(f"{text}, stated by no row of {where!r}, was read as {reading.describe()}")
     return notes, usage
@@ -225,7 +225,7 @@ async def _ask(
     )
     messages = load_prompt("table_condition").render(
         question=clip(question.strip().split("\n\n", 1)[0], 600),
-        condition=" or ".join(describe(c) for c in group),
+        condition=group_text(group),
         where=quote_untrusted(rows[0].where),
         columns=quote_untrusted(" | ".join(header)),
         rows=quote_untrusted(sample),

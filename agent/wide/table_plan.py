@@ -101,6 +101,11 @@ def describe(condition: Condition) -> str:
     return f"{condition.field or 'the text'} {condition.test.replace('_', ' ')} {condition.value!r}"
 
 
+def group_text(group: list[Condition]) -> str:
+    """A group of alternative conditions as the answer words it."""
+    return " or ".join(describe(c) for c in group)
+
+
 def match_column(condition: Condition, columns: list[Column]) -> Column | None:
     """The table column a condition reads (all of its field's words in the column's name)."""
     if not condition.field.strip():

@@ -119,9 +119,8 @@ def row_verdicts(
     verdicts = []
     sides = result_sides(row.values)
     for group in condition_groups:
-        if sides and any(_asks_result(c, fields) for c in group):
-            # "Result Type equals integer" of a row of signatures: what its forms give
-            asked = [c for c in group if _asks_result(c, fields)]
+        asked = [c for c in group if _asks_result(c, fields)] if sides else []
+        if asked:  # "Result Type equals integer" of a row of signatures: what its forms give
             given = [DocField(c.field, c.field, side, row.start, row.end) for c in asked
                      for side in sides]  # fmt: skip
             fields = [*fields, *given]
