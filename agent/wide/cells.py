@@ -171,9 +171,45 @@ def parse_date(text: str) -> str | None:
     return date.isoformat() if date else None
 
 
+_TEMPLATE_PART = {"YYYY": r"\d{4}", "YY": r"\d{2}", "MM": r"\d{1,2}", "DD": r"\d{1,2}",
+                  "HH": r"\d{1,2}", "SS": r"\d{2}"}  # fmt: skip
+_TEMPLATE = re.compile(
+    r"(?<![A-Za-z])(?:YYYY|YY|MM|DD|HH|SS)(?:[-/:. T](?:YYYY|YY|MM|DD|HH|SS))+(?![A-Za-z])",
+    re.IGNORECASE,
+)
+
+
+def format_template(description: str) -> re.Pattern[str] | None:
+    """The shape a column's description asks its values in, where it writes one as a template
+    of date and time parts ("YYYY-MM-DD HH:MM:SS", "DD/MM/YYYY", "HH:MM"): a pattern for the
+    digits it stands for, else None."""
+    match = _TEMPLATE.search(description)
+    if match is None:
+        return None
+    parts = re.split(r"([-/:. T])", match.group(0))
+    body = "".join(
+        _TEMPLATE_PART[part.upper()] if part.upper() in _TEMPLATE_PART else re.escape(part)
+        for part in parts
+    )
+    return re.compile(rf"(?<!\d){body}(?!\d)")
+
+
+def in_template(column: Column, value: str) -> str:
+    """The part of a text value in the shape the column's description asks for, where the value
+    holds one and more ("2024-05-06 10:00:03 7c1f9a..." -> "2024-05-06 10:00:03")."""
+    pattern = format_template(column.description)
+    if pattern is None:
+        return value
+    match = pattern.search(value)
+    return match.group(0) if match else value
+
+
 def normalise(column: Column, value: str) -> str:
-    """A cell in the requested format: plain numbers, ISO dates, names without addresses."""
+    """A cell in the requested format: plain numbers, ISO dates, names without addresses, a
+    value cut to the written shape the column asks for."""
     value = " ".join(value.split())
+    if column.type == "text":
+        value = in_template(column, value)
     if column.type == "number":
         number = first_number(value)
         return format_number(number) if number is not None else value

@@ -9,6 +9,7 @@ from agent.wide.cells import (
     build_excerpt,
     extraction_schema,
     field_fallback,
+    format_template,
     ground_number,
     ground_text,
     normalise,
@@ -65,6 +66,23 @@ def test_normalisation_to_the_requested_format() -> None:
     assert parse_date("August 11, 1960") == "1960-08-11" and parse_date("soon") is None
     maintainer = Column("Maintainer", "text", "the maintainer's name, without the e-mail address")
     assert normalise(maintainer, "Thomas Leonard <talex5@gmail.com>") == "Thomas Leonard"
+
+
+def test_a_value_is_cut_to_the_written_shape_its_column_asks_for() -> None:
+    stamp = Column("Built At", "text", "when the build started, as written (YYYY-MM-DD HH:MM:SS)")
+    assert normalise(stamp, "2019-03-04 08:15:00 a41fe09c77d2") == "2019-03-04 08:15:00"
+    assert normalise(stamp, "built on  2019-03-04 08:15:00") == "2019-03-04 08:15:00"
+    assert normalise(stamp, "not recorded") == "not recorded"  # no such shape: as it stands
+    opening = Column("Opens", "text", "the opening hour (HH:MM)")
+    assert normalise(opening, "weekdays from 9:30 until late") == "9:30"
+    day = format_template("the day as DD/MM/YYYY")
+    assert day is not None and day.search("on 04/03/2019.") and not day.search("2019-03-04")
+    # a column that writes no template, or a word that only looks like part of one
+    assert format_template("the release date") is None
+    assert format_template("the MM value of the HHS survey") is None
+    assert normalise(Column("Note", "text", "free text"), "2019-03-04 08:15:00 x") == (
+        "2019-03-04 08:15:00 x"
+    )
 
 
 def test_field_fallback_reads_a_label_that_answers_the_column() -> None:
