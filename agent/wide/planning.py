@@ -17,7 +17,7 @@ from agent.state import ResearchState, RunContext
 from agent.steps import event, failed_usage, structured, usage_delta
 from agent.text import clip
 from agent.wide.enumeration import new_enumeration
-from agent.wide.fields import fold
+from agent.wide.fields import fold, match_score
 from agent.wide.fields import words as words_of
 from agent.wide.schemas import Condition, ListingPlaceReply, SelectionReply, TablePlanReply
 from agent.wide.table_plan import (
@@ -106,6 +106,10 @@ async def _selection(
     except (ModelError, TimeoutError) as error:
         return None, failed_usage(error), f"asking which items count failed: {error}"
     proposed = Condition(field=reply.field, test=reply.test, value=reply.value)
+    if proposed.test == "contains" and match_score(proposed.field, plan.key_column) >= 1.0:
+        # the item, not its name: "Plugin contains heated in winter" reads the item's text,
+        # which holds its name (a name holding the value still passes)
+        proposed = proposed.model_copy(update={"field": ""})
     kept = clean_conditions([proposed], question)
     if not kept or set(words_of(kept[0].value)) <= set(words_of(plan.scope)):
         return None, usage, ""  # nothing asked, or the place restated ("contains Quill 2")

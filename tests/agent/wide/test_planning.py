@@ -68,3 +68,34 @@ async def test_a_text_most_documents_state_is_no_test(tmp_path: Path) -> None:
     small = SimpleNamespace(tools=ToolRegistry([CorpusSearchTool(few)]))
     kept = await _without_common_texts(small, plan("Quill"))  # type: ignore[arg-type]
     assert [c.value for c in kept.conditions] == ["Quill"]
+
+
+async def test_which_items_count_reads_the_item_not_its_name() -> None:
+    """A small model asked which items count often puts the property on the name column
+    ("Greenhouse contains heated in winter"): the test reads the item's text, which holds its
+    name; a test of another field, or one the question does not state, is kept or refused as
+    before."""
+    from agent.config import BudgetConfig, SearchConfig
+    from agent.llm.scripted import ScriptedChatModel
+    from agent.state import RunContext
+    from agent.wide.planning import _selection
+
+    question = (
+        "Which of the garden's greenhouses are heated in winter? Each greenhouse's own page "
+        "says so.\n\nFor each entry, provide:\n- Greenhouse: its name\n- Area: its floor area\n"
+    )
+    plan = TablePlan("greenhouse", [Column("Greenhouse"), Column("Area")], "Greenhouse", [], [])
+
+    async def ask(reply: dict[str, str]) -> Condition | None:
+        model = ScriptedChatModel([reply])
+        ctx = RunContext(models={"planner": model}, tools=ToolRegistry([]),
+                         budget=BudgetConfig(max_seconds=60), search=SearchConfig())  # fmt: skip
+        found, _, failure = await _selection(ctx, question, plan)
+        assert not failure
+        return found
+
+    named = await ask({"field": "Greenhouse", "test": "contains", "value": "heated in winter"})
+    assert named == Condition(field="", test="contains", value="heated in winter")
+    other = await ask({"field": "Heating", "test": "contains", "value": "heated in winter"})
+    assert other == Condition(field="Heating", test="contains", value="heated in winter")
+    assert await ask({"field": "Greenhouse", "test": "contains", "value": "glass roof"}) is None

@@ -180,6 +180,11 @@ async def test_which_items_count_is_asked_apart_on_the_embedded_model() -> None:
         "List every lighthouse in the coastal registry's table of lighthouses.\n\nFor each "
         "entry, provide:\n- Lighthouse: its name\n- Height: its height in metres\n"
     )
+    own_page = (
+        "Which of the garden's greenhouses are heated in winter? Each greenhouse's own page "
+        "says so. List them all.\n\nFor each entry, provide:\n- Greenhouse: its name\n- Area: "
+        "its floor area\n"
+    )
     settings = load_settings()
     models = build_role_models(settings.models)
     ctx = RunContext(models=models, tools=ToolRegistry([]), budget=BudgetConfig(max_seconds=300),
@@ -191,6 +196,7 @@ async def test_which_items_count_is_asked_apart_on_the_embedded_model() -> None:
         none, _, _ = await _selection(
             ctx, every, plan_for(every, "the coastal registry's table", "Lighthouse", "Height")
         )
+        heated, _, _ = await _selection(ctx, own_page, plan_for(own_page, "", "Greenhouse", "Area"))
     finally:
         for model in {id(m): m for m in models.values()}.values():
             await model.aclose()
@@ -198,3 +204,6 @@ async def test_which_items_count_is_asked_apart_on_the_embedded_model() -> None:
     wanted = {"changed", "harbour", "closed"}
     assert found.test == "contains" and len(wanted & set(found.value.lower().split())) >= 2, found
     assert none is None, none
+    # a property of the item, read in its text (never a test of its name alone)
+    assert heated is not None and heated.field in ("", "Heated") and "heated" in heated.value
+    assert heated.test in ("contains", "equals"), heated
