@@ -277,6 +277,11 @@ def finalise_plan(
         if examples:
             notes.append("dropped conditions the question gives only as examples: " + ", ".join(
                 map(repr, examples)))  # fmt: skip
+        unbounded = [describe(c) for c in reply.conditions if in_question(c.value, question)
+                     and not worded_as_comparison(c, question)]  # fmt: skip
+        if unbounded:
+            notes.append("dropped comparisons the question does not state as bounds: " + ", ".join(
+                unbounded))  # fmt: skip
         conditions, narrowed = narrowed_to_quotes(question, conditions)
         if narrowed:
             notes.append("tested as the question quotes them: " + ", ".join(
@@ -675,6 +680,62 @@ def _example_only(value: str, question: str, *, whole: bool = False) -> bool:
     return bool(found) and all(cued(start) for start in found)
 
 
+_COMPARISONS = frozenset(["more_than", "less_than", "at_least", "at_most"])
+_COMPARISON_CUES = frozenset(
+    ["more", "less", "than", "greater", "fewer", "over", "under", "above", "below", "least",
+     "most", "after", "before", "since", "later", "earlier", "newer", "older", "higher", "lower",
+     "exceed", "exceeds", "exceeding", "between", "until", "till", "up", "beyond",
+     "minimum", "maximum", "min", "max", "onwards", "onward", "newest", "oldest", "within",
+     "upwards", "plus", "smaller", "larger", "bigger", "longer", "shorter", "taller", "fewest",
+     "outside", "past", "prior", "inclusive", "exclusive"]
+)  # fmt: skip
+"""Words that make a number in a question a bound ("more than 50", "2019 or later")."""
+_RANGE_CUES = frozenset(["from", "to", "through", "thru"])
+"""Words that make the number right after them a bound ("from 25 to 48"), not before it."""
+_CUE_WINDOW = 3
+_TOKEN = re.compile(r"\S+")
+
+
+def _is_cue(token: str) -> bool:
+    """A comparison word or sign, as written (stop words like "from" and "than" count)."""
+    if re.search(r"[<>\u2264\u2265]", token):
+        return True
+    return bool(set(re.findall(r"[a-z]+", fold(token))) & _COMPARISON_CUES)
+
+
+def worded_as_comparison(condition: Condition, question: str) -> bool:
+    """Whether the question states a comparison's number as a bound: a mention of it (give or
+    take one) within a few words of a comparison word or sign ("at least 3", "2019 or later",
+    "> 40"), not only inside a name ("the Vega 15 client": a version of the product, no
+    bound on the rows). A year is a bound however it is worded: a model tests "the releases of
+    2022" as after 2021 and before 2023."""
+    if condition.test not in _COMPARISONS:
+        return True
+    numbers = numbers_in(condition.value)
+    if not numbers:
+        return True
+    if numbers == [0.0] and _SIGN_WORDS & set(words(question)):
+        return True  # "negative elevation": less than 0
+    if all(n.is_integer() and 1000 <= n <= 2999 for n in numbers):
+        return True  # a year: "releases of 2022" may be tested as "after 2021, before 2023"
+    tokens = _TOKEN.findall(question)
+    for index, token in enumerate(tokens):
+        stated = numbers_in(token.replace(",", ""))
+        if not any(abs(n - s) <= 1 for n in numbers for s in stated):
+            continue
+        if re.search(r"[<>\u2264\u2265+]", token):
+            return True
+        near = (
+            tokens[max(0, index - _CUE_WINDOW) : index]
+            + tokens[index + 1 : index + 1 + _CUE_WINDOW]
+        )
+        if any(_is_cue(t) for t in near):
+            return True
+        if index and set(re.findall(r"[a-z]+", fold(tokens[index - 1]))) & _RANGE_CUES:
+            return True
+    return False
+
+
 def clean_conditions(conditions: list[Condition], question: str = "") -> list[Condition]:
     """The planner's conditions, deduplicated, without those whose value the question does
     not state (a small model invents tests like "Architecture equals amd64")."""
@@ -685,6 +746,9 @@ def clean_conditions(conditions: list[Condition], question: str = "") -> list[Co
         if not value or (question and not in_question(value, question)):
             continue
         if question and only_as_example(value, question):
+            continue
+        if question and not worded_as_comparison(condition.model_copy(update={"value": value}),
+                                                 question):  # fmt: skip
             continue
         if all(w in STRUCTURE_NOUNS for w in words(value)):
             continue  # "contains list": where items are listed, no property of an item

@@ -376,3 +376,32 @@ def test_a_condition_naming_only_a_kind_of_place_tests_nothing() -> None:
         Condition(field="", test="contains", value="deprecated")]))  # fmt: skip
     assert [c.value for c in plan.conditions] == ["deprecated"]
     assert any("kind of place" in note and "'list'" in note for note in plan.notes)
+
+
+def test_a_comparison_needs_a_number_the_question_states_as_a_bound() -> None:
+    """ "Options of the Vega 15 client that need a newer server" states no bound of 15: a
+    model's "Server Version at least 15" is dropped, and the notes say so. Numbers worded as
+    bounds stay, a year however it is worded."""
+    from agent.wide.table_plan import worded_as_comparison
+
+    def bound(question: str, value: str, test: str = "at_least") -> bool:
+        return worded_as_comparison(Condition(field="x", test=test, value=value), question)
+
+    assert bound("lighthouses taller than 40 m", "40")
+    assert bound("ports with at least 3 piers", "3") and bound("ports with 3 or more piers", "3")
+    assert bound("height from 25 to 48 metres (inclusive)", "48", "at_most")
+    assert bound("height from 25 to 48 metres", "25") and bound("depth > 12", "12")
+    assert bound("ports opened in 1960 or later", "1959", "more_than")  # give or take one
+    assert bound("ships launched in 1931", "1930", "more_than")  # a year, however worded
+    assert not bound("options of the Vega 15 client program", "15")
+    assert not bound("the Vega 15 manual, from the options chapter", "15")
+    assert bound("options of the Vega 15 client", "15", "contains")  # not a comparison
+
+    question = (
+        "Some options of the Vega 15 client only work with newer servers. Which are they?\n\n"
+        "For each entry, provide:\n- Option: its name\n- Since: the oldest server version\n"
+    )
+    newer = Condition(field="Server Version", test="at_least", value="15")
+    plan = finalise_plan(question, reply(key_column="Option", conditions=[newer]))
+    assert plan.conditions == []
+    assert any("not state as bounds" in note and "15" in note for note in plan.notes)
