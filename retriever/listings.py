@@ -92,8 +92,14 @@ def listings(structure: DocumentStructure) -> list[Listing]:
             listing = _items(section, block.items, block.start, block.end)
         elif isinstance(block, DefinitionList):
             listing = _definitions(section, block)
+            for entry in block.entries:  # a description may be a run of entry lines (contents)
+                offset = entry.end - len(entry.description)
+                if offset >= entry.start + len(entry.term):
+                    found.extend(_line_entries(section, entry.description, offset))
         elif isinstance(block, Paragraph):
             found.extend(_enumerations(section, block))
+            if len(block.text) == block.end - block.start:
+                found.extend(_line_entries(section, block.text, block.start))
             continue
         else:
             continue
@@ -200,6 +206,65 @@ def _section_runs(structure: DocumentStructure) -> Iterator[Listing]:
             children[0].start,
             children[-1].end,
         )
+
+
+# --- runs of entry lines: tables of contents, indexes of names ------------------------------
+
+MIN_ENTRY_LINES = 3
+MIN_SUMMARY_SHARE = 0.8
+"""An index of names is a run of lines most of which are "name — summary"."""
+_OUTLINE_LINE = re.compile(r"(?P<number>(?:[A-Z]|\d+)(?:\.\d+)*)\.\s+(?P<name>\S.*)")
+_SUMMARY_LINE = re.compile(
+    r"(?P<name>[^\s\u2014\u2013-][^\u2014\u2013]{0,80}?)\s+[\u2014\u2013-]\s+(?P<summary>\S.*)"
+)
+
+
+def _line_entries(section: Section, text: str, start: int) -> list[Listing]:
+    """Runs of plain lines that each name an entry, as tables of contents and indexes are
+    written without list markup: outline-numbered lines ("F.2. tidecalc", "F.2.1. Functions":
+    the outermost level are the entries, each standing on its lines down to the next one, its
+    number kept as a value), and lines of a name and its summary ("HALT — stop the current
+    job": one entry each, the summary kept as a value). `text` starts at offset `start`."""
+    found = []
+    offset = 0
+    run: list[tuple[str, int]] = []
+    for line in [*text.split("\n"), ""]:  # runs of lines end at a blank line
+        if line.strip():
+            run.append((line.strip(), start + offset + len(line) - len(line.lstrip())))
+        elif run:
+            last, at = run[-1]
+            found.extend(_entry_run(section, run, at + len(last)))
+            run = []
+        offset += len(line) + 1
+    return found
+
+
+def _entry_run(section: Section, lines: list[tuple[str, int]], end: int) -> list[Listing]:
+    """The listings one run of lines (each with its offset) is, if any."""
+    if len(lines) < MIN_ENTRY_LINES:
+        return []
+    start = lines[0][1]
+    found = []
+    numbered = [(m, at) for line, at in lines if (m := _OUTLINE_LINE.fullmatch(line))]
+    if len(numbered) >= MIN_ENTRY_LINES and 2 * len(numbered) >= len(lines):
+        top = min(m.group("number").count(".") for m, _ in numbered)
+        heads = [(m, at) for m, at in numbered if m.group("number").count(".") == top]
+        rows = [
+            ListingRow(row_name(m.group("name")), {"number": m.group("number")}, at, stop)
+            for (m, at), stop in zip(heads, [at for _, at in heads[1:]] + [end], strict=True)
+            if row_name(m.group("name"))
+        ]
+        if len(rows) >= MIN_ENTRY_LINES:
+            found.append(Listing(ListingKind.LIST, section.path, ["number"], rows, start, end))
+    summaries = [(m, at) for line, at in lines if (m := _SUMMARY_LINE.fullmatch(line))]
+    if len(summaries) >= MIN_ENTRY_LINES and len(summaries) >= MIN_SUMMARY_SHARE * len(lines):
+        rows = [
+            ListingRow(" ".join(m.group("name").split())[:MAX_NAME_CHARS],
+                       {"summary": m.group("summary").strip()}, at, at + len(m.group(0)))
+            for m, at in summaries
+        ]  # fmt: skip
+        found.append(Listing(ListingKind.LIST, section.path, ["summary"], rows, start, end))
+    return found
 
 
 # --- sentences that enumerate names -----------------------------------------------------------

@@ -465,14 +465,17 @@ def _outermost_or_finer(
 ) -> list[tuple[Listing, dict[str, str]]]:
     """The chosen listings without overlaps: a run of sections whose chosen inner listings
     (tables, lists, entries inside those sections) hold at least as many rows gives way to
-    them, being a coarser view of the same rows; otherwise a listing inside a chosen one (an
-    entry's own list) is dropped."""
+    them, being a coarser view of the same rows, and any listing gives way to one inside it
+    with more rows than it has (a table of contents in one entry of a short definition list);
+    otherwise a listing inside a chosen one (an entry's own list) is dropped."""
     kept = []
     for listing, mapping in chosen:
         inner = [c for c, _ in chosen if _inside(c, listing)]
         finer = sum(len(c.rows) for c in inner) >= len(listing.rows)
         if listing.kind is ListingKind.SECTIONS and inner and finer:
             continue
+        if any(len(c.rows) > len(listing.rows) for c in inner):
+            continue  # a few entries, one of which holds a longer listing (contents) of its own
         kept.append((listing, mapping))
     result = [
         (listing, mapping)

@@ -125,3 +125,61 @@ def test_a_sentence_of_clauses_is_no_listing() -> None:
         "on laptops, it ran well on phones, and they liked it.\n"
     )
     assert not [e for e in listings(parse_text(text)) if e.kind is ListingKind.SENTENCE]
+
+
+CONTENTS = """## Appendix C. Bundled Tools
+
+Contents
+
+C.1. tidecalc
+C.2. gaugelog
+C.2.1. Options
+C.2.2. Output Format
+C.3. buoyctl
+buoy_list — lists the buoys
+buoy_ping — checks one buoy
+C.4. chartgen
+C.4.1. Examples
+
+This appendix describes the tools that ship with the harbour kit.
+
+## Commands
+
+HALT — stop the current job
+RESUME — continue a halted job
+LOG ROTATE — start a new log file
+STATUS - show what is running
+PURGE — remove finished jobs, their logs and their outputs from the spool, keeping the \
+summary lines of each job in the journal for a month
+"""
+
+
+def test_plain_lines_of_contents_and_of_names_with_summaries_are_listings() -> None:
+    """A table of contents written as plain lines gives its outermost entries, each standing
+    on its own lines down to the next (sub-entries and other lines under it included); an index
+    of "name — summary" lines gives one row per line with its summary. Prose after a blank line
+    is not part of either."""
+    structure = parse_text(CONTENTS, markdown=True)
+    found = [item for item in listings(structure) if item.kind is ListingKind.LIST]
+    contents = next(item for item in found if item.columns == ["number"])
+    assert [r.name for r in contents.rows] == ["tidecalc", "gaugelog", "buoyctl", "chartgen"]
+    assert [r.values["number"] for r in contents.rows] == ["C.1", "C.2", "C.3", "C.4"]
+    gauge = CONTENTS[contents.rows[1].start : contents.rows[1].end]
+    assert gauge.startswith("C.2. gaugelog") and "C.2.2. Output Format" in gauge
+    assert "C.3" not in gauge
+    assert "buoy_ping" in CONTENTS[contents.rows[2].start : contents.rows[2].end]
+    assert "appendix describes" not in CONTENTS[contents.rows[-1].start : contents.rows[-1].end]
+    index = next(item for item in found if item.columns == ["summary"])
+    assert [r.name for r in index.rows] == ["HALT", "RESUME", "LOG ROTATE", "STATUS", "PURGE"]
+    assert index.rows[2].values["summary"] == "start a new log file"  # long lines and all
+    assert CONTENTS[index.rows[0].start : index.rows[0].end] == "HALT — stop the current job"
+
+
+def test_prose_lines_are_no_listing_of_entries() -> None:
+    """Lines of a paragraph that only now and then hold a dash or a number are prose."""
+    prose = (
+        "## Notes\n\nThe tool reads its settings at start - once.\nIt then waits for jobs.\n"
+        "Jobs run in order.\nA failed job is retried - at most 3 times.\nLogs are kept.\n"
+    )
+    structure = parse_text(prose, markdown=True)
+    assert not [item for item in listings(structure) if item.kind is ListingKind.LIST]

@@ -489,3 +489,41 @@ def test_a_name_built_like_an_identifier_example_is_found_inside_longer_names() 
     page = "Quill 2.4.1 fixes the tab bar.\n\n## Changes\n\n- Fix the tab bar.\n- Fix a typo.\n"
     (row,) = rows_of(plan, question, page, "Quill Release 2.4.1 On 2021-04-02")
     assert row.is_page and row.key == "2.4.1"  # the release's own page, named as listed
+
+
+APPENDIX = """## Appendix C. Bundled Tools
+
+Table of Contents
+
+C.1. tidecalc
+C.2. gaugelog
+C.2.1. Options
+C.2.2. Output Format
+C.3. buoyctl
+C.4. chartgen
+C.4.1. Examples
+
+The tools of this appendix ship with the harbour kit and are built with the kit.
+
+build, build all
+
+in the tools directory of a configured source tree, or for one tool in its own directory.
+
+check
+
+before installing, to run each tool's own tests against the sample harbour data.
+"""
+
+
+def test_a_table_of_contents_inside_a_definition_gives_the_rows() -> None:
+    """A page whose contents are one entry of a short definition list ("Table of Contents",
+    then a few build commands): the contents, with more entries than the list around them,
+    give the rows, each named without its outline number."""
+    plan = TablePlan("tool", [Column("Tool", "text", "the tool's name (e.g. tidecalc)"),
+                              Column("Section")], "Tool", [], ["bundled tools"],
+                     scope="Appendix C", scope_words=place_words("Appendix C"))  # fmt: skip
+    question = "List every bundled tool of Appendix C with its section."
+    structure = parse_text(APPENDIX, markdown=True)
+    rows = candidate_rows(plan, question, "kit/appendix", APPENDIX, "Appendix C", structure)
+    assert [r.key for r in rows] == ["tidecalc", "gaugelog", "buoyctl", "chartgen"]
+    assert rows[1].values == {"number": "C.2"} and rows[0].kind is RowKind.LIST
