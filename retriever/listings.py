@@ -71,6 +71,9 @@ class Listing:
     caption: str = ""
     children: list[Listing] = field(default_factory=list)
     """Nested lists under a list's items are listings of their own (their rows are kept there)."""
+    pointers: bool = False
+    """Its rows point to entries described elsewhere (a table of contents, an index of names):
+    what is true of a row is stated on the row's own page or section, not here."""
 
     @property
     def where(self) -> str:
@@ -165,7 +168,17 @@ def _items(section: Section, items: list[ListItem], start: int, end: int) -> Lis
                 children.append(child)
     if len(rows) < 2:
         return None
-    return Listing(ListingKind.LIST, section.path, [], rows, start, end, children=children)
+    numbered = sum(bool(_OUTLINE_LINE.match(item.text.strip())) for item in items)
+    return Listing(
+        ListingKind.LIST,
+        section.path,
+        [],
+        rows,
+        start,
+        end,
+        children=children,
+        pointers=2 * numbered >= len(items),  # contents: "C.2. gaugelog", not "1. Unpack it"
+    )
 
 
 def _definitions(section: Section, block: DefinitionList) -> Listing | None:
@@ -213,7 +226,9 @@ def _section_runs(structure: DocumentStructure) -> Iterator[Listing]:
 MIN_ENTRY_LINES = 3
 MIN_SUMMARY_SHARE = 0.8
 """An index of names is a run of lines most of which are "name — summary"."""
-_OUTLINE_LINE = re.compile(r"(?P<number>(?:[A-Z]|\d+)(?:\.\d+)*)\.\s+(?P<name>\S.*)")
+_OUTLINE_LINE = re.compile(r"(?P<number>(?:[A-Z]|\d+)(?:\.\d+)+)\.\s+(?P<name>\S.*)")
+"""A line of contents: a section number ("C.2.", "4.1.3."; a lone "1." is a list's
+ordinal), then the entry's name."""
 _SUMMARY_LINE = re.compile(
     r"(?P<name>[^\s\u2014\u2013-][^\u2014\u2013]{0,80}?)\s+[\u2014\u2013-]\s+(?P<summary>\S.*)"
 )
@@ -255,7 +270,9 @@ def _entry_run(section: Section, lines: list[tuple[str, int]], end: int) -> list
             if row_name(m.group("name"))
         ]
         if len(rows) >= MIN_ENTRY_LINES:
-            found.append(Listing(ListingKind.LIST, section.path, ["number"], rows, start, end))
+            found.append(
+                Listing(ListingKind.LIST, section.path, ["number"], rows, start, end, pointers=True)
+            )
     summaries = [(m, at) for line, at in lines if (m := _SUMMARY_LINE.fullmatch(line))]
     if len(summaries) >= MIN_ENTRY_LINES and len(summaries) >= MIN_SUMMARY_SHARE * len(lines):
         rows = [
@@ -263,7 +280,9 @@ def _entry_run(section: Section, lines: list[tuple[str, int]], end: int) -> list
                        {"summary": m.group("summary").strip()}, at, at + len(m.group(0)))
             for m, at in summaries
         ]  # fmt: skip
-        found.append(Listing(ListingKind.LIST, section.path, ["summary"], rows, start, end))
+        found.append(
+            Listing(ListingKind.LIST, section.path, ["summary"], rows, start, end, pointers=True)
+        )
     return found
 
 

@@ -115,7 +115,9 @@ def _query(text: str, *, exact: bool, group: int | None) -> dict[str, Any]:
 def statuses(enumeration: dict[str, Any]) -> dict[str, RowStatus]:
     dropped, relaxed = enumeration["dropped"], bool(enumeration.get("relaxed"))
     return {
-        row_id: row_status(entry["verdicts"], dropped, relaxed)
+        row_id: row_status(
+            entry["verdicts"], dropped, relaxed, pointer=bool(entry["row"].get("pointer"))
+        )
         for row_id, entry in enumeration["candidates"].items()
     }
 

@@ -12,6 +12,8 @@ Each cell is stored as a fact with its source span."""
 from __future__ import annotations
 
 import asyncio
+import re
+from dataclasses import replace
 from typing import Any, TypedDict
 
 from langgraph.runtime import Runtime
@@ -36,10 +38,12 @@ from agent.wide.cells import (
 from agent.wide.checks import check_groups, needs_document_check
 from agent.wide.enumeration import candidate
 from agent.wide.fields import fold, format_number, parse_fields
+from agent.wide.membership import groups
 from agent.wide.pairs import paired_cells
 from agent.wide.reading import call_tool, fill_slots, read_full, read_span
-from agent.wide.rows import CandidateRow, merge_key, page_key
-from agent.wide.table_plan import Column, TablePlan
+from agent.wide.rows import CandidateRow, RowKind, example_pattern, merge_key, page_key
+from agent.wide.table_plan import Column, TablePlan, column_example
+from agent.wide.verdicts import GroupVerdict, group_verdict
 from tools.base import ToolError
 
 
@@ -88,6 +92,14 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
         key = row.key
         status, unknown = task["status"], list(task["unknown_groups"])
         spent = Usage()
+        looked: list[dict[str, Any]] = []
+        if status == "unknown" and row.pointer and unknown:
+            # an entry of contents: what it does not state, its own page may
+            page, looked = await own_page(ctx, state, plan, key, [row.source_id])
+            if page is not None:
+                document, offset, row = page, 0, _as_page(row, page)
+                task = {**task, "url": page.get("url", ""), "title": page.get("title", "")}
+                status, unknown = _settle_on_page(plan, page, unknown)
         if status == "unknown":  # settle what no cell can settle before extracting anything
             look = needs_document_check(plan, unknown)
             if look:
@@ -101,29 +113,20 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
                             "unknown_groups": unknown, "checked": True, "cells": {}}  # fmt: skip
                     return {"rows": {task["row_id"]: kept}, "usage": usage_delta(spent)}
                 if verdict == "fail":
-                    rejected = {"source_id": row.source_id, "key": key, "status": "fail",
-                                "settled_by": "model check", "cells": {}}  # fmt: skip
-                    return {
-                        "rows": {task["row_id"]: rejected},
-                        "events": [
-                            event(
-                                "row",
-                                state,
-                                key=key,
-                                source_id=row.source_id,
-                                title=document.get("title", ""),
-                                cells={},
-                                rejected="a condition does not hold",
-                            )
-                        ],
-                        "usage": usage_delta(spent),
-                    }
+                    return _rejected(state, task["row_id"], row, key, document, "model check",
+                                     looked, spent)  # fmt: skip
+        if status == "fail":  # its own page says otherwise
+            return _rejected(state, task["row_id"], row, key, document, "own page", looked, spent)
         columns = [c for c in plan.columns if c.name in task["columns"]]
         listed = _listed_cells(plan, row, task) if not row.is_page else {}
         asked = [c for c in columns if c.name not in listed]
         cells, update = await _extract(ctx, state, plan, document, key, asked, offset, row)
         cells.update(listed)
     update["usage"] = add_usage(update.get("usage"), usage_delta(spent))
+    if looked:
+        update["events"] = [*looked, *update.get("events", [])]
+        calls = sum(1 for e in looked if e.get("type") == "tool_call")
+        update["usage"]["tool_calls"] = update["usage"].get("tool_calls", 0) + calls
     cells[plan.key_column] = {
         "value": key,
         "raw": key,
@@ -296,6 +299,16 @@ async def _extract(
     }
 
 
+def shaped_like_example(column: Column, value: str) -> bool:
+    """Whether a value is built exactly like the column's example when that is an identifier
+    or a number with parts ("C.3" for "e.g. C.4", "CVE-2021-0042" for "e.g. CVE-2019-12345"):
+    a value of that shape is the column's on whatever line states it (a section number in a
+    page's title), unlike a bare number or a word."""
+    example = column_example(column.description)
+    pattern = example_pattern(example) if re.search(r"[^\W\d_]", example) else None
+    return pattern is not None and bool(pattern.fullmatch(value.strip()))
+
+
 def source_wording(line: str, copied: Any = None) -> str:
     """What the source says, for the fact store (the table holds the normalised value): a
     text value the model copied verbatim, else the value part of the labelled line."""
@@ -329,43 +342,112 @@ def grounded(
             start, end = excerpt.span_of_number(number)
         return format_number(number), "model", start, end
     text = ground_text(str(raw), related)
+    if text is None and shaped_like_example(column, str(raw)):
+        text = ground_text(str(raw), excerpt.text)  # built like the column's example: its own
     if text is None:
         return None, "ungrounded", None, None
     start, end = excerpt.span_of(text)
     return normalise(column, text), "model", start, end
 
 
-async def _fill_followup(
-    ctx: RunContext, state: ResearchState, plan: TablePlan, task: dict[str, Any]
+def _rejected(
+    state: ResearchState,
+    row_id: str,
+    row: CandidateRow,
+    key: str,
+    document: dict[str, Any],
+    settled_by: str,
+    looked: list[dict[str, Any]],
+    spent: Usage,
 ) -> dict[str, Any]:
-    """Empty cells of one row from another document about the same entity: a search for the
-    row's name and the missing columns, taking the first result whose own name is the row's."""
-    key = task["key"]
-    query = f"{key} {' '.join(task['columns'])}"
+    """The update for a row a condition turned out not to hold for (no cells are read)."""
+    rejected = {"source_id": row.source_id, "key": key, "status": "fail",
+                "settled_by": settled_by, "cells": {}}  # fmt: skip
+    shown = event("row", state, key=key, source_id=row.source_id,
+                  title=document.get("title", ""), cells={},
+                  rejected="a condition does not hold")  # fmt: skip
+    calls = sum(1 for e in looked if e.get("type") == "tool_call")
+    return {
+        "rows": {row_id: rejected},
+        "events": [*looked, shown],
+        "usage": {**usage_delta(spent), "tool_calls": calls},
+    }
+
+
+def _as_page(row: CandidateRow, page: dict[str, Any]) -> CandidateRow:
+    """The row read from its own page: the page is its evidence from now on."""
+    return replace(row, source_id=page["source_id"], kind=RowKind.PAGE, start=0,
+                   end=len(page.get("text", "")), values={}, columns={})  # fmt: skip
+
+
+def _settle_on_page(
+    plan: TablePlan, page: dict[str, Any], unknown: list[int]
+) -> tuple[str, list[int]]:
+    """The row's open condition groups read on its own page, as a page row's are (labelled
+    fields, text, title): the status and the groups still open."""
+    text, title = page.get("text", ""), page.get("title", "")
+    fields = parse_fields(text)
+    condition_groups = groups(plan.conditions)
+    still = []
+    for index in unknown:
+        verdict = group_verdict(condition_groups[index], text, fields, title)
+        if verdict is GroupVerdict.FAIL:
+            return "fail", []
+        if verdict is not GroupVerdict.PASS:
+            still.append(index)
+    return ("unknown" if still else "pass"), still
+
+
+async def own_page(
+    ctx: RunContext,
+    state: ResearchState,
+    plan: TablePlan,
+    key: str,
+    exclude: list[str],
+    columns: list[str] | None = None,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The entity's own page: a search for its name (and the columns wanted of it), taking the
+    first result, not in `exclude`, whose title names the row as its name; with the events
+    of looking (None when no such page)."""
+    query = " ".join([key, *(columns or [])])
     events = [event("tool_call", state, tool="search", arguments={"query": query, "k": 5})]
     try:
         hits = await call_tool(ctx, "search", {"query": query, "k": 5})
     except ToolError as error:
-        return {"events": [*events, event("error", state, message=str(error))]}
+        return None, [*events, event("error", state, message=str(error))]
     wanted = merge_key(key)
     match = next(
         (
             h
             for h in hits
-            if h["source_id"] not in task["exclude"]
+            if h["source_id"] not in exclude
             and merge_key(page_key(h.get("title", ""), [], plan.key_column)[0]) == wanted
         ),
         None,
     )
     if match is None:
-        return {"events": events, "usage": {"tool_calls": 1}}
+        return None, events
+    events.append(event("tool_call", state, tool="read", arguments={"id": match["source_id"]}))
     try:
         document = await read_full(ctx, match["source_id"])
     except ToolError as error:
-        return {"events": [*events, event("error", state, message=str(error))]}
+        return None, [*events, event("error", state, message=str(error))]
+    return document, events
+
+
+async def _fill_followup(
+    ctx: RunContext, state: ResearchState, plan: TablePlan, task: dict[str, Any]
+) -> dict[str, Any]:
+    """Empty cells of one row from another document about the same entity: its own page,
+    found by a search for the row's name and the missing columns."""
+    key = task["key"]
+    document, events = await own_page(ctx, state, plan, key, task["exclude"], task["columns"])
+    calls = sum(1 for e in events if e.get("type") == "tool_call")
+    if document is None:
+        return {"events": events, "usage": {"tool_calls": calls}}
     columns = [c for c in plan.columns if c.name in task["columns"]]
     cells, update = await _extract(ctx, state, plan, document, key, columns)
     update["events"] = [*events, *update["events"]]
-    update["usage"]["tool_calls"] = update["usage"].get("tool_calls", 0) + 2
+    update["usage"]["tool_calls"] = update["usage"].get("tool_calls", 0) + calls
     update["rows"] = {task["row_id"]: {"cells": {c: v for c, v in cells.items() if v["value"]}}}
     return update

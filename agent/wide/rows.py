@@ -93,6 +93,9 @@ class CandidateRow:
     in_scope: bool = False
     """Whether it comes from where the question says the rows are listed (its listing's
     place, or a page's title, names the plan's scope)."""
+    pointer: bool = False
+    """Whether its listing points to entries described elsewhere (contents, an index): what
+    its text does not state may be stated on the row's own page."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -529,6 +532,7 @@ def _listing_rows(
                     columns=dict(mapping),
                     key_how="listing",
                     score=score,
+                    pointer=listing.pointers,
                 )
             )
     return rows

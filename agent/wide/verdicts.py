@@ -32,9 +32,12 @@ class RowStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-def row_status(verdicts: Sequence[str], dropped: Sequence[int], relaxed: bool) -> RowStatus:
+def row_status(
+    verdicts: Sequence[str], dropped: Sequence[int], relaxed: bool, *, pointer: bool = False
+) -> RowStatus:
     """pass / fail / unknown over the active condition groups. A candidate none of whose
-    groups passes is no candidate (a page of another kind, stating none of the fields)."""
+    groups passes is no candidate (a page of another kind, stating none of the fields),
+    unless it is an entry of contents (`pointer`): what is true of it is said on its page."""
     active = []
     for index, verdict in enumerate(verdicts):
         if index in dropped:
@@ -45,7 +48,8 @@ def row_status(verdicts: Sequence[str], dropped: Sequence[int], relaxed: bool) -
     if GroupVerdict.FAIL in active:
         return RowStatus.FAIL
     if GroupVerdict.UNKNOWN in active:
-        return RowStatus.UNKNOWN if GroupVerdict.PASS in active else RowStatus.FAIL
+        passed = GroupVerdict.PASS in active
+        return RowStatus.UNKNOWN if passed or pointer else RowStatus.FAIL
     return RowStatus.PASS
 
 
@@ -110,7 +114,8 @@ def row_verdicts(
     labelled fields, its text, its title). A listing row is read from its own evidence (its
     cells, its group label, its text); a text test it does not meet holds when the listing as a
     whole states it (the document's title or the listing's heading: "the 2.x releases" under a
-    heading "Release 2.x")."""
+    heading "Release 2.x"). An entry of contents or of an index that does not state a text
+    test is unknown, not failed: its own page is where such things are said."""
     if row.is_page:
         return [group_verdict(g, text, page_fields, title) for g in condition_groups]
     evidence = row.evidence(text)
@@ -146,6 +151,13 @@ def row_verdicts(
             )
         ):
             verdict = GroupVerdict.PASS  # the heading of a listing sure to hold the rows
+        if (
+            row.pointer
+            and verdict in (GroupVerdict.FAIL, GroupVerdict.RELAXED)
+            and own
+            and not any(_names_row_field(c, fields) for c in own)
+        ):
+            verdict = GroupVerdict.UNKNOWN  # an entry of contents: its own page may state it
         verdicts.append(verdict)
     return verdicts
 

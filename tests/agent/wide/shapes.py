@@ -596,6 +596,82 @@ def reference_tables() -> Shape:
     )
 
 
+# --- 8. contents that point to entity pages: the condition is stated on each page ------------
+
+HARBOUR_TOOLS = [
+    # name, section, crew-safe, sub-entries
+    ("tidecalc", "C.1", True, []),
+    ("gaugelog", "C.2", False, ["Options", "Output Format"]),
+    ("buoyctl", "C.3", True, ["Commands", "Author"]),
+    ("chartgen", "C.4", False, ["Examples"]),
+    ("berthplan", "C.5", True, []),
+]
+
+
+TOOL_WORK = {
+    "tidecalc": "computes tide tables for a berth.",
+    "gaugelog": "records gauge readings every minute.",
+    "buoyctl": "switches the lights of the harbour buoys.",
+    "chartgen": "draws charts of the harbour basin.",
+    "berthplan": "plans the berths for the next day.",
+}
+
+
+def tool_page(name: str, number: str, safe: bool, parts: list[str]) -> Document:
+    """A tool's own page, titled by its section: what it does, who may run it, its parts."""
+    who = (
+        "This tool is considered crew-safe, that is, any crew member may run it without the "
+        "harbour master's key."
+        if safe
+        else "Only the harbour master may run this tool."
+    )
+    sections = "".join(
+        f"\n\n## {number}.{i}. {part}\n\nAbout {part.lower()} of {name}."
+        for i, part in enumerate(parts, 1)
+    )
+    return doc(f"kit/{name}", f"{number}. {name}", f"The {name} tool {TOOL_WORK[name]}\n\n{who}"
+               + sections)  # fmt: skip
+
+
+def contents_and_pages() -> Shape:
+    """Appendix C lists the harbour kit's tools as plain contents lines; whether a tool is
+    crew-safe is said only on the tool's own page (titled "C.3. buoyctl")."""
+    lines = []
+    for name, number, _, parts in HARBOUR_TOOLS:
+        lines.append(f"{number}. {name}")
+        lines.extend(f"{number}.{i}. {part}" for i, part in enumerate(parts, 1))
+    contents = doc(
+        "kit/appendix-c",
+        "Appendix C. Bundled Tools",
+        "Table of Contents\n\n" + "\n".join(lines) + "\n\nThis appendix describes the tools "
+        "that ship with the harbour kit. They are built with the kit and installed beside it.",
+    )
+    pages = [tool_page(name, number, safe, parts) for name, number, safe, parts in HARBOUR_TOOLS]
+    plan = {
+        "entity": "tool",
+        "columns": [{"name": "Tool", "type": "text"}, {"name": "Section", "type": "text"}],
+        "key_column": "Tool",
+        "conditions": [{"field": "", "test": "contains", "value": "crew-safe"}],
+        "queries": ["Appendix C", "harbour kit tools"],
+        "listed_in": "Appendix C",
+    }
+    safe = [(name, number) for name, number, is_safe, _ in HARBOUR_TOOLS if is_safe]
+    return Shape(
+        "contents and pages",
+        [contents, *pages, doc("kit/intro", "Introduction", "The harbour kit runs the port.")],
+        question(
+            "Which tools of the harbour kit (Appendix C) are crew-safe? Each tool's own page "
+            "says whether it is.",
+            {"Tool": "the tool's name (e.g. tidecalc)", "Section": "its section, e.g. C.4"},
+        ),
+        plan,
+        set(safe),
+        {name: {url(f"kit/{name}")} for name, _ in safe},
+        {name: {"Section": number} for name, number, *_ in HARBOUR_TOOLS},
+        {name: "considered crew-safe" for name, _ in safe},
+    )
+
+
 SHAPES = {
     "filtered table": filtered_table,
     "API reference": api_reference,
@@ -604,4 +680,5 @@ SHAPES = {
     "list and pages": list_and_pages,
     "labelled records": labelled_records,
     "reference tables": reference_tables,
+    "contents and pages": contents_and_pages,
 }

@@ -19,6 +19,7 @@ from tests.agent.wide.shapes import (
     SHAPES,
     Shape,
     api_reference,
+    contents_and_pages,
     doc,
     filtered_table,
     labelled_records,
@@ -396,3 +397,17 @@ async def test_which_items_count_is_asked_apart_when_the_plan_kept_no_test(
     again = {**plan, "selection": {"field": "Function", "test": "contains", "value": "4.1"}}
     result, _ = await run_shape(tmp_path / "again", shape, plan=again)
     assert len(result.table) == 4
+
+
+async def test_entries_of_contents_are_settled_on_their_own_pages(tmp_path: Path) -> None:
+    """Appendix C's contents name the tools and say nothing of them: each entry is read on its
+    own page (found by its name), where "crew-safe" holds or not; the contents are where the
+    rows come from, the pages what is true of them."""
+    shape = contents_and_pages()
+    result, _ = await run_shape(tmp_path, shape)
+    assert_answer(result, shape)
+    rejected = {e["key"] for e in events(result, "row") if e.get("rejected")}
+    assert rejected == {"gaugelog", "chartgen"}
+    read = {e["arguments"]["id"] for e in events(result, "tool_call") if e["tool"] == "read"}
+    assert {"shapes:kit/gaugelog", "shapes:kit/tidecalc", "shapes:kit/chartgen"} <= read
+    assert "not needed: a listing holds the rows" in str(events(result, "enumerate")[-1])

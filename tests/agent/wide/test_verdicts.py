@@ -8,6 +8,7 @@ from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
 from agent.wide.verdicts import (
     GroupVerdict,
+    RowStatus,
     group_verdict,
     names_value,
     row_status,
@@ -185,3 +186,13 @@ def test_a_result_type_test_reads_what_the_rows_signatures_give() -> None:
         if row_verdicts(groups(plan.conditions), r, ALIASES, "", []) == [GroupVerdict.PASS]
     ]
     assert passed == ["tide_height", "tide"]
+
+
+def test_an_entry_of_contents_no_group_settles_stays_open() -> None:
+    """A candidate none of whose groups passes is no candidate, unless it is an entry of
+    contents: its own page is where its conditions are stated."""
+    unknown = [GroupVerdict.UNKNOWN.value]
+    assert row_status(unknown, [], False) is RowStatus.FAIL
+    assert row_status(unknown, [], False, pointer=True) is RowStatus.UNKNOWN
+    failed = [GroupVerdict.FAIL.value, GroupVerdict.UNKNOWN.value]
+    assert row_status(failed, [], False, pointer=True) is RowStatus.FAIL
