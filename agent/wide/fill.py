@@ -96,10 +96,15 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
         if status == "unknown" and row.pointer and unknown:
             # an entry of contents: what it does not state, its own page may
             page, looked = await own_page(ctx, state, plan, key, [row.source_id])
-            if page is not None:
-                document, offset, row = page, 0, _as_page(row, page)
-                task = {**task, "url": page.get("url", ""), "title": page.get("title", "")}
-                status, unknown = _settle_on_page(plan, page, unknown)
+            if page is None:  # its line states nothing a check could quote: it stays open
+                kept = {"source_id": row.source_id, "key": key, "status": "unknown",
+                        "unknown_groups": unknown, "checked": True, "cells": {}}  # fmt: skip
+                calls = sum(1 for e in looked if e.get("type") == "tool_call")
+                return {"rows": {task["row_id"]: kept}, "events": looked,
+                        "usage": {"tool_calls": calls}}  # fmt: skip
+            document, offset, row = page, 0, _as_page(row, page)
+            task = {**task, "url": page.get("url", ""), "title": page.get("title", "")}
+            status, unknown = _settle_on_page(plan, page, unknown)
         if status == "unknown":  # settle what no cell can settle before extracting anything
             look = needs_document_check(plan, unknown)
             if look:

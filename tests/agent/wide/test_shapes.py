@@ -411,3 +411,18 @@ async def test_entries_of_contents_are_settled_on_their_own_pages(tmp_path: Path
     read = {e["arguments"]["id"] for e in events(result, "tool_call") if e["tool"] == "read"}
     assert {"shapes:kit/gaugelog", "shapes:kit/tidecalc", "shapes:kit/chartgen"} <= read
     assert "not needed: a listing holds the rows" in str(events(result, "enumerate")[-1])
+
+
+async def test_an_entry_of_contents_without_a_page_of_its_own_stays_unverified(
+    tmp_path: Path,
+) -> None:
+    """An entry whose own page the corpus lacks: its line states nothing a check could quote,
+    so no model check is spent on it and it is left out as unverified (the answer says so)."""
+    shape = contents_and_pages()
+    shape.documents = [d for d in shape.documents if d.doc_id != "kit/berthplan"]
+    shape.expected = {row for row in shape.expected if row[0] != "berthplan"}
+    result, model = await run_shape(tmp_path, shape)
+    assert rows(result, shape) == shape.expected
+    assert "1 further candidate row could not be verified" in result.answer
+    checked = [c[-1].content for c in model.calls if "You check one condition" in c[0].content]
+    assert not [c for c in checked if "berthplan" in c]
