@@ -79,15 +79,22 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+_JOIN = r"(?:\s*[-\u2010\u2011]\s*|\s+)"
+"""What may stand between two words of a value in a text: a space or a hyphen ("C interface"
+in "C-interface"); not a slash ("C/C++ Interface" names two things), never a sentence's end."""
+
+
 def mentions(text: str, value: str) -> int:
     """Where folded `text` states folded `value` as whole words (-1 if it does not):
-    "admin" is not in "administrator", "bioinformatics.org" is in "www.bioinformatics.org"."""
+    "admin" is not in "administrator", "bioinformatics.org" is in "www.bioinformatics.org";
+    the value's words may be joined by a hyphen ("e mail" in "e-mail")."""
     wanted = fold(value).strip()
     if not wanted:
         return -1
     left = r"(?<!\w)" if wanted[0].isalnum() else ""
     right = r"(?!\w)" if wanted[-1].isalnum() else ""
-    match = re.search(left + re.escape(wanted) + right, fold(text))
+    body = _JOIN.join(re.escape(part) for part in wanted.split(" "))
+    match = re.search(left + body + right, fold(text))
     return match.start() if match else -1
 
 

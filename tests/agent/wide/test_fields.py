@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from agent.wide.fields import best_fields, format_number, match_score, numbers_in, parse_fields
+from agent.wide.fields import (
+    best_fields,
+    format_number,
+    match_score,
+    mentions,
+    numbers_in,
+    parse_fields,
+)
 
 PAGE = """Chad — The World Factbook
 Region: Africa
@@ -72,3 +79,14 @@ def test_a_word_names_a_label_word_it_begins() -> None:
     assert match_score("Name", "Namespace") == 0.0
     assert match_score("Island", "Land") == 0.0
     assert match_score("Coastal", "Coastline") == 0.0
+
+
+def test_a_value_is_mentioned_as_whole_words_joined_by_spaces_or_joining_marks() -> None:
+    assert mentions("The tide_ft wrapper around the C interface.", "C interface") >= 0
+    assert mentions("a thin wrapper around the gauge() C-interface", "C interface") >= 0
+    assert mentions("send an e-mail to the harbour master", "e mail") >= 0
+    # not across a sentence's end or a slash, not inside a longer word or number
+    assert mentions("calls the gauge() C/C++ interface directly", "C interface") < 0
+    assert mentions("It is written in C. Interface files follow.", "C interface") < 0
+    assert mentions("the administrator's guide", "admin") < 0
+    assert mentions("Release 4.20 notes", "Release 4.2") < 0
