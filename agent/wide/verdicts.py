@@ -119,16 +119,17 @@ def row_verdicts(
     if row.is_page:
         return [group_verdict(g, text, page_fields, title) for g in condition_groups]
     evidence = row.evidence(text)
-    fields = row.fields()
+    cells = row.fields()
     place = f"{title}\n{row.where}"
     verdicts = []
     sides = result_sides(row.values)
     for group in condition_groups:
+        fields = cells  # each group reads the row's own cells (and what it asks of them)
         asked = [c for c in group if _asks_result(c, fields)] if sides else []
         if asked:  # "Result Type equals integer" of a row of signatures: what its forms give
             given = [DocField(c.field, c.field, side, row.start, row.end) for c in asked
                      for side in sides]  # fmt: skip
-            fields = [*fields, *given]
+            fields = [*cells, *given]
         # a test of a column the row's table leaves empty fails (the row states no such
         # value); a test of another field than the row's cells reads the row's text and group
         # ("Class 12" in a group label), as "contains"
