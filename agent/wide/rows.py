@@ -249,13 +249,15 @@ def name_shape(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=64)
 def example_pattern(example: str) -> re.Pattern[str] | None:
     """A pattern for names built exactly as an example that holds a number (an identifier or a
-    version: "CVE-2019-12345" -> letters-digits-digits, "3.31.1" -> digits.digits.digits,
-    "Release 4.2" -> letters digits.digits), else None (a word names anything)."""
+    version: "CVE-2019-12345" -> letters-digits-digits, "3.31.1" -> a version of two or more
+    parts, "Release 4.2" -> letters and a version), else None (a word names anything)."""
     if not any(ch.isdigit() for ch in example):
         return None
     parts = []
-    for token in re.findall(r"\d+|[^\W\d_]+|\s+|[^\w\s]|_", example.strip()):
-        if token[0].isdigit():
+    for token in re.findall(r"\d+(?:\.\d+)+|\d+|[^\W\d_]+|\s+|[^\w\s]|_", example.strip()):
+        if token[0].isdigit() and "." in token:  # a version, of any number of parts
+            parts.append(r"\d+(?:\.\d+)+")
+        elif token[0].isdigit():
             parts.append(r"\d+")
         elif token[0].isalpha():
             parts.append(re.escape(token) if token.isupper() and len(token) > 1 else r"[^\W\d_]+")

@@ -447,6 +447,9 @@ def test_the_key_columns_example_and_names_like_it() -> None:
     assert like_example(["ALTER TABLE", "ALTER VIEW"], "ALTER SCHEMA")
     assert like_example(["tide_ft ( x real ) → real", "salinity"], "cosd")
     assert like_example(["3.40.1", "3.9"], "3.31.1")
+    # a version is like a version whatever its number of parts; a lone number is not one
+    assert like_example(["2.7.3.1", "2.7.4"], "3.31.1") and name_in("2.7.3.1", "3.31.1")
+    assert not name_in("release 15", "3.31.1") and name_in("F.35 pg", "F.12") == "F.35"
     assert like_example(["2021-06-01"], "")  # no example: anything goes
 
 
