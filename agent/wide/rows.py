@@ -254,9 +254,13 @@ def example_pattern(example: str) -> re.Pattern[str] | None:
     if not any(ch.isdigit() for ch in example):
         return None
     parts = []
+    # a version stands for versions of any number of parts; a lone number is one only after a
+    # word ("Release 15" is like "Release 15.3"; a bare "15" is no version like "3.31.1")
+    worded = bool(re.search(r"[^\W\d_]", example))
+    version = r"\d+(?:\.\d+)*" if worded else r"\d+(?:\.\d+)+"
     for token in re.findall(r"\d+(?:\.\d+)+|\d+|[^\W\d_]+|\s+|[^\w\s]|_", example.strip()):
-        if token[0].isdigit() and "." in token:  # a version, of any number of parts
-            parts.append(r"\d+(?:\.\d+)+")
+        if token[0].isdigit() and "." in token:
+            parts.append(version)
         elif token[0].isdigit():
             parts.append(r"\d+")
         elif token[0].isalpha():

@@ -450,6 +450,7 @@ def test_the_key_columns_example_and_names_like_it() -> None:
     # a version is like a version whatever its number of parts; a lone number is not one
     assert like_example(["2.7.3.1", "2.7.4"], "3.31.1") and name_in("2.7.3.1", "3.31.1")
     assert not name_in("release 15", "3.31.1") and name_in("F.35 pg", "F.12") == "F.35"
+    assert like_example(["Release 4", "Release 4.10", "Release 4.2.1"], "Release 4.2")
     assert like_example(["2021-06-01"], "")  # no example: anything goes
 
 
