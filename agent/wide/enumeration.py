@@ -203,6 +203,30 @@ def _unreadable_groups(
     return unreadable
 
 
+def _met_while_awaiting_cells(
+    enumeration: dict[str, Any], condition_groups: list[list[Any]], columns: list[Column]
+) -> set[int]:
+    """The groups met by a page or sure-listing row that fails none and awaits only groups a
+    table column settles ("Year at least 1960" of a page stating its year only in a
+    sentence): its cells will settle it, so a group it meets is not at odds with the
+    question, however many weaker rows (names in a cast list) it rejects."""
+    dropped = enumeration["dropped"]
+    met: set[int] = set()
+    rows = [e["row"] for e in enumeration["candidates"].values()]
+    for row, verdicts in zip(rows, _effective(enumeration), strict=True):
+        if row["kind"] != RowKind.PAGE and row.get("score", 0.0) < STRONG_LISTING_SCORE:
+            continue
+        active = [(i, v) for i, v in enumerate(verdicts) if i not in dropped]
+        if any(v is GroupVerdict.FAIL for _, v in active):
+            continue
+        open_groups = [i for i, v in active if v is GroupVerdict.UNKNOWN]
+        if open_groups and all(
+            any(match_column(c, columns) for c in condition_groups[i]) for i in open_groups
+        ):
+            met.update(i for i, v in active if v is GroupVerdict.PASS)
+    return met
+
+
 def _apply_drops(
     enumeration: dict[str, Any],
     condition_groups: list[list[Any]],
@@ -236,7 +260,8 @@ def _apply_drops(
                 "candidate's text states it",
             )
         )
-    for index in _groups_to_drop(enumeration):
+    met = _met_while_awaiting_cells(enumeration, condition_groups, columns)
+    for index in [i for i in _groups_to_drop(enumeration) if i not in met]:
         enumeration["dropped"].append(index)
         for query in enumeration["queries"]:  # the rows it hid may be on spent pages
             if query["done"].startswith(("saturated", "not needed")):

@@ -8,12 +8,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from agent.wide.enumeration import (
+    _apply_drops,
     _enumeration_stop,
     _groups_to_drop,
     enumeration_queries,
     kept_rows,
     named_like_example,
 )
+from agent.wide.membership import groups
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
@@ -165,3 +167,28 @@ def test_rows_named_unlike_an_identifier_example_are_left_out_when_some_are_name
     plain = TablePlan("release", [Column("Release"), Column("Date")], "Release", [], [])
     assert named_like_example(found, plain, kept) == kept  # no example: nothing to go by
     assert named_like_example(found, plan, {"log#7"}) == {"log#7"}  # none named so: all stay
+
+
+def test_a_group_a_page_meets_while_it_awaits_its_cells_is_not_dropped() -> None:
+    """No candidate passes yet: a novel's page meets "contains 'novel by'" and awaits its
+    year (a column its cells will give); the names in its cast-like sentences fail the text
+    test. The text test is not at odds with the question; without such a page it is."""
+    plan = TablePlan("novel", [Column("Novel"), Column("Year", "number")], "Novel",
+                     [Condition(field="Year", test="at_least", value="1960"),
+                      Condition(field="", test="contains", value="novel by")], [])  # fmt: skip
+
+    def entry(kind: RowKind, verdicts: list[str]) -> dict[str, Any]:
+        row = CandidateRow("r", "doc", "name", kind, 0, 10)
+        return {"row": row.to_state(), "verdicts": verdicts}
+
+    def enumeration(with_page: bool) -> dict[str, Any]:
+        names = {f"s{i}": entry(RowKind.SENTENCE, ["unknown", "fail"]) for i in range(5)}
+        page = {"p": entry(RowKind.PAGE, ["unknown", "pass"])} if with_page else {}
+        return {"candidates": {**names, **page}, "dropped": [], "queries": [], "relaxed": False}
+
+    kept = enumeration(with_page=True)
+    _apply_drops(kept, groups(plan.conditions), {}, plan.columns)
+    assert kept["dropped"] == []
+    alone = enumeration(with_page=False)
+    _apply_drops(alone, groups(plan.conditions), {}, plan.columns)
+    assert alone["dropped"] == [1]
