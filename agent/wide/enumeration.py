@@ -33,6 +33,7 @@ from agent.wide.rows import (
     candidate_rows,
     example_pattern,
     key_example,
+    like_example,
     merge_key,
 )
 from agent.wide.schemas import Condition
@@ -613,7 +614,7 @@ def named_like_example(enumeration: dict[str, Any], plan: TablePlan, kept: set[s
     if pattern is None:
         return kept
     candidates = enumeration["candidates"]
-    named = {r for r in kept if pattern.search(candidates[r]["row"]["key"])}
+    named = {r for r in kept if like_example([candidates[r]["row"]["key"]], key_example(plan))}
     return named or kept
 
 

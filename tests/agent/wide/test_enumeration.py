@@ -159,11 +159,14 @@ def test_rows_named_unlike_an_identifier_example_are_left_out_when_some_are_name
         entry("notes#1", "Release 4.2", RowKind.SECTIONS, 3.0, "pass"),
         entry("notes#2", "Release 4.10", RowKind.SECTIONS, 3.0, "pass"),
         entry("log#7", "Fix the tab bar on small screens", RowKind.LIST, 3.0, "pass"),
+        entry("notes#3", "Release 5", RowKind.SECTIONS, 3.0, "pass"),
+        entry("log#8", "Raise the tab limit from 62 to 125", RowKind.LIST, 3.0, "pass"),
     )
     release = Column("Release", "text", 'the release as titled, e.g. "Release 3.1"')
     plan = TablePlan("release", [release, Column("Date")], "Release", [], [])
     kept = set(found["candidates"])
-    assert named_like_example(found, plan, kept) == {"notes#1", "notes#2"}
+    # "Release 5" is a release; "... from 62 to 125" holds a word and a number, in a sentence
+    assert named_like_example(found, plan, kept) == {"notes#1", "notes#2", "notes#3"}
     plain = TablePlan("release", [Column("Release"), Column("Date")], "Release", [], [])
     assert named_like_example(found, plain, kept) == kept  # no example: nothing to go by
     assert named_like_example(found, plan, {"log#7"}) == {"log#7"}  # none named so: all stay
