@@ -97,11 +97,7 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
             # an entry of contents: what it does not state, its own page may
             page, looked = await own_page(ctx, state, plan, key, [row.source_id])
             if page is None:  # its line states nothing a check could quote: it stays open
-                kept = {"source_id": row.source_id, "key": key, "status": "unknown",
-                        "unknown_groups": unknown, "checked": True, "cells": {}}  # fmt: skip
-                calls = sum(1 for e in looked if e.get("type") == "tool_call")
-                return {"rows": {task["row_id"]: kept}, "events": looked,
-                        "usage": {"tool_calls": calls}}  # fmt: skip
+                return _left_open(task["row_id"], row, key, unknown, looked, spent)
             document, offset, row = page, 0, _as_page(row, page)
             task = {**task, "url": page.get("url", ""), "title": page.get("title", "")}
             status, unknown = _settle_on_page(plan, page, unknown)
@@ -114,9 +110,7 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
                 if verdict == "fail" or (verdict == "pass" and not unknown):
                     status = verdict
                 if verdict == "unknown":  # no check left: what no cell can settle stays open
-                    kept = {"source_id": row.source_id, "key": key, "status": "unknown",
-                            "unknown_groups": unknown, "checked": True, "cells": {}}  # fmt: skip
-                    return {"rows": {task["row_id"]: kept}, "usage": usage_delta(spent)}
+                    return _left_open(task["row_id"], row, key, unknown, [], spent)
                 if verdict == "fail":
                     return _rejected(state, task["row_id"], row, key, document, "model check",
                                      looked, spent)  # fmt: skip
@@ -130,8 +124,7 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
     update["usage"] = add_usage(update.get("usage"), usage_delta(spent))
     if looked:
         update["events"] = [*looked, *update.get("events", [])]
-        calls = sum(1 for e in looked if e.get("type") == "tool_call")
-        update["usage"]["tool_calls"] = update["usage"].get("tool_calls", 0) + calls
+        update["usage"]["tool_calls"] = update["usage"].get("tool_calls", 0) + _tool_calls(looked)
     cells[plan.key_column] = {
         "value": key,
         "raw": key,
@@ -371,12 +364,34 @@ def _rejected(
     shown = event("row", state, key=key, source_id=row.source_id,
                   title=document.get("title", ""), cells={},
                   rejected="a condition does not hold")  # fmt: skip
-    calls = sum(1 for e in looked if e.get("type") == "tool_call")
     return {
         "rows": {row_id: rejected},
         "events": [*looked, shown],
-        "usage": {**usage_delta(spent), "tool_calls": calls},
+        "usage": {**usage_delta(spent), "tool_calls": _tool_calls(looked)},
     }
+
+
+def _left_open(
+    row_id: str,
+    row: CandidateRow,
+    key: str,
+    unknown: list[int],
+    looked: list[dict[str, Any]],
+    spent: Usage,
+) -> dict[str, Any]:
+    """The update for a row whose membership nothing left could settle (no cells are read)."""
+    kept = {"source_id": row.source_id, "key": key, "status": "unknown",
+            "unknown_groups": unknown, "checked": True, "cells": {}}  # fmt: skip
+    return {
+        "rows": {row_id: kept},
+        "events": looked,
+        "usage": {**usage_delta(spent), "tool_calls": _tool_calls(looked)},
+    }
+
+
+def _tool_calls(events: list[dict[str, Any]]) -> int:
+    """How many tool calls a list of events records."""
+    return sum(1 for e in events if e.get("type") == "tool_call")
 
 
 def _as_page(row: CandidateRow, page: dict[str, Any]) -> CandidateRow:
@@ -447,7 +462,7 @@ async def _fill_followup(
     found by a search for the row's name and the missing columns."""
     key = task["key"]
     document, events = await own_page(ctx, state, plan, key, task["exclude"], task["columns"])
-    calls = sum(1 for e in events if e.get("type") == "tool_call")
+    calls = _tool_calls(events)
     if document is None:
         return {"events": events, "usage": {"tool_calls": calls}}
     columns = [c for c in plan.columns if c.name in task["columns"]]
