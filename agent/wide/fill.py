@@ -110,7 +110,7 @@ async def fill_node(task_state: FillInput, runtime: Runtime[RunContext]) -> dict
                 if verdict == "fail" or (verdict == "pass" and not unknown):
                     status = verdict
                 if verdict == "unknown":  # no check left: what no cell can settle stays open
-                    return _left_open(task["row_id"], row, key, unknown, [], spent)
+                    return _left_open(task["row_id"], row, key, unknown, looked, spent)
                 if verdict == "fail":
                     return _rejected(state, task["row_id"], row, key, document, "model check",
                                      looked, spent)  # fmt: skip
