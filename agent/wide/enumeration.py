@@ -610,11 +610,11 @@ def named_like_example(enumeration: dict[str, Any], plan: TablePlan, kept: set[s
     """The answer's rows are of one kind: when the key column's example is an identifier or
     a version ("e.g. CVE-2019-12345", "e.g. Release 15.3") and some kept rows are named so,
     the rows named otherwise (a changelog's sentences, a page's dates) are left out."""
-    pattern = example_pattern(key_example(plan))
-    if pattern is None:
+    example = key_example(plan)
+    if example_pattern(example) is None:
         return kept
     candidates = enumeration["candidates"]
-    named = {r for r in kept if like_example([candidates[r]["row"]["key"]], key_example(plan))}
+    named = {r for r in kept if like_example([candidates[r]["row"]["key"]], example)}
     return named or kept
 
 

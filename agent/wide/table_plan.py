@@ -696,11 +696,13 @@ _CUE_WINDOW = 3
 _TOKEN = re.compile(r"\S+")
 
 
-def _is_cue(token: str) -> bool:
-    """A comparison word or sign, as written (stop words like "from" and "than" count)."""
-    if re.search(r"[<>\u2264\u2265]", token):
-        return True
-    return bool(set(re.findall(r"[a-z]+", fold(token))) & _COMPARISON_CUES)
+_SIGN = re.compile(r"[<>\u2264\u2265]")
+
+
+def _is_cue(token: str, cues: frozenset[str] = _COMPARISON_CUES) -> bool:
+    """A comparison word (one of `cues`) or sign, as written (stop words like "from" and
+    "than" count)."""
+    return bool(_SIGN.search(token)) or bool(set(re.findall(r"[a-z]+", fold(token))) & cues)
 
 
 def worded_as_comparison(condition: Condition, question: str) -> bool:
@@ -723,7 +725,7 @@ def worded_as_comparison(condition: Condition, question: str) -> bool:
         stated = numbers_in(token.replace(",", ""))
         if not any(abs(n - s) <= 1 for n in numbers for s in stated):
             continue
-        if re.search(r"[<>\u2264\u2265+]", token):
+        if _SIGN.search(token) or "+" in token:  # "> 40", "40+"
             return True
         near = (
             tokens[max(0, index - _CUE_WINDOW) : index]
@@ -731,7 +733,7 @@ def worded_as_comparison(condition: Condition, question: str) -> bool:
         )
         if any(_is_cue(t) for t in near):
             return True
-        if index and set(re.findall(r"[a-z]+", fold(tokens[index - 1]))) & _RANGE_CUES:
+        if index and _is_cue(tokens[index - 1], _RANGE_CUES):
             return True
     return False
 
