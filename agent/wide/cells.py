@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field, create_model
@@ -179,6 +180,7 @@ _TEMPLATE = re.compile(
 )
 
 
+@lru_cache(maxsize=128)
 def format_template(description: str) -> re.Pattern[str] | None:
     """The shape a column's description asks its values in, where it writes one as a template
     of date and time parts ("YYYY-MM-DD HH:MM:SS", "DD/MM/YYYY", "HH:MM"): a pattern for the

@@ -81,7 +81,7 @@ def fold(text: str) -> str:
 
 _JOIN = r"(?:\s*[-\u2010\u2011]\s*|\s+)"
 """What may stand between two words of a value in a text: a space or a hyphen ("C interface"
-in "C-interface"); not a slash ("C/C++ Interface" names two things), never a sentence's end."""
+in "C-interface"); not a slash ("C/Rust Interface" names two things), never a sentence's end."""
 
 
 def mentions(text: str, value: str) -> int:

@@ -171,7 +171,7 @@ def names_value(place: str, value: str) -> bool:
         return True
     wanted, have = words(value), words(place)
     if any(len(w) < 3 for w in wanted):
-        return False  # "C interface" is not in "C/C++ Interface": only words take a plural
+        return False  # "C interface" is not in "C/Rust Interface": only words take a plural
     n = len(wanted)
     return n > 0 and any(have[i : i + n] == wanted for i in range(len(have) - n + 1))
 

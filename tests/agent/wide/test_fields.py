@@ -86,7 +86,7 @@ def test_a_value_is_mentioned_as_whole_words_joined_by_spaces_or_joining_marks()
     assert mentions("a thin wrapper around the gauge() C-interface", "C interface") >= 0
     assert mentions("send an e-mail to the harbour master", "e mail") >= 0
     # not across a sentence's end or a slash, not inside a longer word or number
-    assert mentions("calls the gauge() C/C++ interface directly", "C interface") < 0
+    assert mentions("calls the gauge() C/Rust interface directly", "C interface") < 0
     assert mentions("It is written in C. Interface files follow.", "C interface") < 0
     assert mentions("the administrator's guide", "admin") < 0
     assert mentions("Release 4.20 notes", "Release 4.2") < 0

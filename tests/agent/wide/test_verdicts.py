@@ -133,7 +133,7 @@ def test_the_caption_of_a_sure_listing_states_what_its_rows_are() -> None:
         assert row_verdicts(groups(plan.conditions), row, text, "Sensors", []) == ["pass"]
     assert names_value("Table 4.1. Gauge Functions", "gauge function")
     assert not names_value("Table 4.1. Gauge Functions", "function gauge")
-    assert not names_value("Introduction to the C/C++ Interface", "C interface")
+    assert not names_value("Guide to the C/Rust Interface", "C interface")
 
 
 ALIASES = """## 4.2. Tide functions
