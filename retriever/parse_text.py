@@ -9,7 +9,9 @@ What it recognises, in both modes unless said otherwise (general conventions, no
 - headings: ATX `#`..`######` + space + text (closing `#`s dropped; in plain text only at the
   start of a line, as an indented `# ...` there is a comment in an example); in Markdown mode
   also Setext (a line over `===` or `---`). The anchor is a trailing `{#id}`, else
-  `slugify(heading)`;
+  `slugify(heading)`. A heading that is only a callout's title (`### Note`, `Tip`, `Warning`,
+  `Caution`, `Important`, `Hint`, `Danger`, `Attention`: the box written inside a section, whose
+  section goes on after it) is no heading but a paragraph of that section (never a term);
 - code: fenced with ``` or ~~~ (language from the info string; in plain text only a fence that
   is closed and whose info string is one word); in Markdown mode also lines indented by 4+
   columns that start a block (after a blank line or another block);
@@ -146,6 +148,10 @@ SHAPE_CHARS = 160
 _ATX = re.compile(r"(#{1,6})[ \t]+(.*)")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+$")
 _ANCHOR = re.compile(r"[ \t]*\{#([^\s{}]+)(?:[ \t][^{}]*)?\}$")
+_CALLOUT_TEXT = "note tip warning caution important hint danger attention"
+_CALLOUT_TITLES = frozenset(_CALLOUT_TEXT.split())
+"""The titles callout boxes carry by convention (DocBook, Sphinx, MkDocs, GitHub alerts): as a
+heading of its own, such a title would take the rest of its section under it."""
 _FENCE = re.compile(r"(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$")
 _FRONT_KEY = re.compile(r"[\w-]+[ \t]*:")
 _PLAIN_FENCE = re.compile(r"(`{3,}|~{3,})[ \t]*([^`\s]*)$")
@@ -284,6 +290,16 @@ def parse_text(text: str, *, markdown: bool = False, title: str = "") -> Documen
 
 
 @functools.lru_cache(maxsize=1 << 14)
+def _is_callout_title(heading: str) -> bool:
+    return heading.rstrip(":").strip().casefold() in _CALLOUT_TITLES
+
+
+def _callout_line(text: str) -> bool:
+    """Whether a paragraph starts with a callout's title written as a heading (`### Note`)."""
+    match = _ATX.match(text.split("\n", 1)[0].strip())
+    return match is not None and _is_callout_title(_CLOSING_HASHES.sub("", match[2]))
+
+
 def _label_ok(label: str, *, capital: bool = False, limit: int = MAX_LABEL_CHARS) -> bool:
     """Whether `label` reads as the name of a field ("Installed size", "Area - comparative")
     rather than the start of a sentence ("He said", "The options are")."""
@@ -514,7 +530,7 @@ class _Parser:
         if found is not None:
             anchor = found[1]
             heading = heading[: found.start()].strip()
-        if not heading:
+        if not heading or _is_callout_title(heading):
             return None
         return len(match[1]), heading, anchor or slugify(heading)
 
@@ -1033,7 +1049,7 @@ class _Parser:
         count = last - first + 1
         if count >= MIN_LINE_ITEMS and end - start <= count * (MAX_ITEM_LINE_CHARS + 1):
             self._item_paragraphs[start] = (first, last)
-        if count <= MAX_TERM_LINES and text[-1] not in ".,;:":
+        if count <= MAX_TERM_LINES and text[-1] not in ".,;:" and not _callout_line(text):
             self._term_paragraphs[start] = (first, last)
 
     # -- paragraphs read again: term lines with descriptions, lines of items ------------------

@@ -22,6 +22,7 @@ from agent.llm.base import Usage
 from agent.state import ResearchState, RunContext, add_usage
 from agent.steps import event, usage_delta
 from agent.wide.column_map import map_by_meaning
+from agent.wide.criterion import apply_criterion
 from agent.wide.fields import fold, parse_fields
 from agent.wide.fields import words as words_of
 from agent.wide.membership import groups, version_series
@@ -355,11 +356,17 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
         # sure listing may still drop (its queries cannot run again)
         drop_events.extend(_apply_drops(enumeration, condition_groups, state, plan.columns))
     if current is None or stop:
+        update: dict[str, Any] = {}
+        kept = kept_rows(enumeration)
+        told = apply_criterion(state["question"], plan, enumeration, kept)
+        if told is not None:  # the plan tested nothing: the question's words that tell apart
+            update["table_plan"] = {**state["table_plan"], **plan.to_state()}
         rows, unsettled = _counts(enumeration)
         reason = stop or _saturation_reason(enumeration)
         enumeration["done"], enumeration["reason"] = True, reason
         spent = {q["query"]: q["done"] or "not run" for q in enumeration["queries"]}
         return {
+            **update,
             "enumeration": enumeration,
             "events": [
                 *drop_events,
@@ -373,6 +380,9 @@ async def enumerate_node(state: ResearchState, runtime: Runtime[RunContext]) -> 
                     checked=len(enumeration["documents"]),
                     queries=spent,
                     dropped=[group_text(condition_groups[i]) for i in enumeration["dropped"]],
+                    criterion=f"{told.phrase!r} ({told.stated_by} of {told.entries} entries)"
+                    if told
+                    else "",
                 ),
             ],
         }

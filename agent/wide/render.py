@@ -128,6 +128,11 @@ def condition_notes(
     sentences = []
     if plan.untested:
         sentences.append("Not tested on each row: " + "; ".join(plan.untested) + ".")
+    if plan.criterion:
+        sentences.append(
+            f"Rows were kept when their own entry states {plan.criterion!r}: words of the "
+            "question that some entries of the listing state and others do not."
+        )
     relaxed = [c for i in _relaxed_groups(enumeration, rows) for c in condition_groups[i]]
     tests = [c for c in relaxed if c.test == "equals"]
     if tests:

@@ -291,6 +291,31 @@ def name_in(text: str, example: str, *, whole: bool = False) -> str:
     return name
 
 
+_SIGIL = re.compile(r"[^\w\s\[\]()]+(?=\w)")
+"""The marks an identifier starts with ("--jobs", "@cache", "$HOME", "%timeit", "\\section")."""
+_ARGUMENT = re.compile(r"[\s=\[]")
+
+
+def alias_like(term: str, example: str) -> str:
+    """Of the names a term gives one entry, the one written as the key column's example is,
+    where the example starts with marks ("-j njobs, --jobs=njobs" for "--jobs" -> "--jobs";
+    "[-d] dbname, [--dbname=]dbname" -> "--dbname"): the same marks, cut before its argument
+    (a space, "=" or "[") where the example has none; else ""."""
+    sigil = _SIGIL.match(example.strip())
+    if sigil is None:
+        return ""
+    whole = not _ARGUMENT.search(example.strip())
+    found = []
+    for alias in term.split(", "):
+        alias = alias.replace("[", " ").replace("]", " ").strip()
+        if whole:
+            alias = _ARGUMENT.split(alias, 1)[0]
+        mark = _SIGIL.match(alias)
+        if mark is not None and mark.group(0) == sigil.group(0) and alias != mark.group(0):
+            found.append(alias)
+    return found[0] if len(found) == 1 else ""
+
+
 def like_example(names: list[str], example: str) -> bool:
     """Whether most names are built as the example is (`name_shape`, as far as both go): a
     listing of dates ("2020-06-18") or of chapter titles ("What Is Quill?") is no listing of
@@ -512,6 +537,9 @@ def _listing_rows(
         if not name and listing.kind is not ListingKind.TABLE:
             name = row_name(row.name)  # "term (what it is)" -> "term"
         key = clean_key((by_name and signature_name(name)) or name or row.name)
+        sigiled = alias_like(row.name, example) if pattern is None else ""
+        if sigiled:  # "-j njobs, --jobs=njobs" for rows named like "--jobs"
+            key = sigiled
         if pattern is not None and not pattern.fullmatch(key):
             # named as the question names rows inside a longer name: "2022-12-28 (3.40.1)"
             first_line = _first_line(text, row.start, row.end)

@@ -67,6 +67,9 @@ class TablePlan:
     text_counts: dict[str, int] = field(default_factory=dict)
     """How many searched documents state each condition's text (folded), where counted: the
     rarest text's exact search is run first (it lists every candidate in the fewest pages)."""
+    criterion: str = ""
+    """The question's words used as the rows' test because the plan kept none and a sure
+    listing's entries tell them apart (`criterion.apply_criterion`); "" if none."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,6 +92,7 @@ class TablePlan:
             scope_words=list(data.get("scope_words", [])),
             scope_weights=list(data.get("scope_weights", [])),
             text_counts=dict(data.get("text_counts", {})),
+            criterion=data.get("criterion", ""),
         )
 
     @property

@@ -1081,3 +1081,54 @@ def test_what_is_no_table_written_one_paragraph_per_cell(text: str) -> None:
     structure = parse_text(text)
     assert_spans_valid(text, structure)
     assert "table" not in [block.kind for _, block in structure.blocks()]
+
+
+CALLOUTS = """\
+## Options
+
+-r rate
+--rate=rate
+
+Readings per hour.
+
+### Note
+
+This option needs firmware 3.0 or later.
+
+--dry-run
+
+Prints what would be sent and sends nothing.
+
+### Warning
+
+Nothing is logged either.
+
+--label name
+
+Names the gauge in every line it prints.
+
+## Notes
+
+Rates above 60 are rounded down.
+"""
+
+
+def test_a_callout_title_is_no_section_and_its_box_belongs_to_the_entry_above() -> None:
+    """ "### Note" and "### Warning" title boxes inside the Options section: they are no
+    sections of their own (the entries after them stay in one definition list) and their text
+    is part of the entry they follow; "## Notes" is a section."""
+    structure = parse_text(CALLOUTS, markdown=True)
+    assert_spans_valid(CALLOUTS, structure)
+    assert _outline(structure) == [
+        ("heading", "2", "Options"),
+        ("definitions",),
+        ("heading", "2", "Notes"),
+        ("paragraph",),
+    ]
+    options = next(block for _, block in structure.blocks())
+    assert isinstance(options, DefinitionList)
+    entries = dict(_entries(options))
+    assert list(entries) == ["-r rate, --rate=rate", "--dry-run", "--label name"]
+    assert entries["-r rate, --rate=rate"].endswith("This option needs firmware 3.0 or later.")
+    assert "Nothing is logged either." in entries["--dry-run"]
+    assert "Nothing is logged" not in entries["--label name"]

@@ -672,6 +672,84 @@ def contents_and_pages() -> Shape:
     )
 
 
+# --- 9. an options reference whose callouts say which options need more: no test planned -----
+
+GAUGECTL_OPTIONS = [
+    # short form, long form, what it does, firmware its callout asks for ("" for none)
+    ("-p port", "--port=port", "Serial port the gauge is on. The default is /dev/ttyS0.", ""),
+    ("-i seconds", "--interval=seconds", "Seconds between two readings. The default is 60.",
+     "3.2"),
+    ("", "--tide-offset", "Corrects every reading by the offset of the local tide table.",
+     "2.8"),
+    ("-q", "--quiet", "Prints nothing but errors.", ""),
+    ("", "--calibrate", "Runs the calibration routine before the first reading.", ""),
+    ("", "--surge-alarm level", "Sounds the alarm when the water rises above level metres.",
+     "4.0"),
+]  # fmt: skip
+FITTED = "works only on gauges with a tide module fitted"
+
+
+def noted_options() -> Shape:
+    """gaugectl's options as term paragraphs (short and long forms), some followed by a "Note"
+    callout written as a heading: the callout belongs to its option, and which options need a
+    tide module is said only there. The planner keeps no test of the rows."""
+    entries = []
+    for short, long, text, firmware in GAUGECTL_OPTIONS:
+        entries.append("\n".join(f for f in (short, long) if f) + f"\n\n{text}")
+        if firmware:
+            note = f"This option {FITTED}; it needs firmware {firmware} or later."
+            entries.append(f"### Note\n\n{note}")
+        elif short == "-q":
+            entries.append("### Tip\n\nUse the quiet form in scheduled jobs.")
+    page = doc(
+        "gauge/gaugectl",
+        "gaugectl",
+        "gaugectl reads a water gauge and prints its readings.\n\n## Options\n\n"
+        + "\n\n".join(entries)
+        + "\n\n## Notes\n\nReadings are printed in metres above chart datum.",
+    )
+    documents = [
+        page,
+        doc(
+            "gauge/install",
+            "Installing a gauge",
+            "Mount the gauge on a pier and run gaugectl --calibrate once. A gauge with a tide "
+            "module fitted needs no other setup.",
+        ),
+    ]
+    plan = {
+        "entity": "option",
+        "columns": [{"name": "Option", "type": "text"}, {"name": "Firmware", "type": "text"}],
+        "key_column": "Option",
+        # the column's example copied as a bound: no test the question states (dropped)
+        "conditions": [{"field": "Firmware", "test": "at_least", "value": "2.4"}],
+        "queries": ["gaugectl options", "gaugectl reference"],
+        "listed_in": "the gaugectl reference page",
+    }
+    members = [
+        (long.split("=")[0].split()[0], firmware)
+        for _, long, _, firmware in GAUGECTL_OPTIONS
+        if firmware
+    ]
+    return Shape(
+        "noted options",
+        documents,
+        question(
+            "Some options of gaugectl work only on gauges with a tide module fitted. According "
+            "to the gaugectl reference page, which options are they, and which firmware does "
+            "each need?",
+            {
+                "Option": "the long option name without its argument (e.g. --port)",
+                "Firmware": "the oldest firmware it needs (e.g. 2.4)",
+            },
+        ),
+        plan,
+        set(members),
+        {option: {page.url} for option, _ in members},
+        {option: {"Firmware": firmware} for option, firmware in members},
+    )
+
+
 SHAPES = {
     "filtered table": filtered_table,
     "API reference": api_reference,
@@ -681,4 +759,5 @@ SHAPES = {
     "labelled records": labelled_records,
     "reference tables": reference_tables,
     "contents and pages": contents_and_pages,
+    "noted options": noted_options,
 }

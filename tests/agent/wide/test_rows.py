@@ -11,6 +11,7 @@ from agent.wide.rows import (
     STRONG_LISTING_SCORE,
     CandidateRow,
     RowKind,
+    alias_like,
     candidate_rows,
     clean_key,
     key_example,
@@ -531,3 +532,55 @@ def test_a_table_of_contents_inside_a_definition_gives_the_rows() -> None:
     rows = candidate_rows(plan, question, "kit/appendix", APPENDIX, "Appendix C", structure)
     assert [r.key for r in rows] == ["tidecalc", "gaugelog", "buoyctl", "chartgen"]
     assert rows[1].values == {"number": "C.2"} and rows[0].kind is RowKind.LIST
+
+
+@pytest.mark.parametrize(
+    ("term", "example", "name"),
+    [
+        ("-j njobs, --jobs=njobs", "--port", "--jobs"),
+        ("[-d] dbname, [--dbname=]dbname", "--port", "--dbname"),
+        ("--min-age age", "--port", "--min-age"),  # one name: its argument is cut
+        ("-q, --quiet", "-p", "-q"),  # the short form, when the example is one
+        ("-e", "--port", ""),  # no long form: the name stays as listed
+        ("@cached, cached", "@lru", "@cached"),
+        ("--color[=when], --colour[=when]", "--port", ""),  # two alike: none chosen
+        ("-j njobs, --jobs=njobs", "--jobs=N", "--jobs=njobs"),  # the example keeps its form
+        ("Paris, Lutetia", "Rome", ""),  # an example without marks chooses nothing
+    ],
+)
+def test_alias_like_chooses_the_name_written_as_the_example(
+    term: str, example: str, name: str
+) -> None:
+    assert alias_like(term, example) == name
+
+
+OPTIONS_PAGE = """gaugectl
+
+## Options
+
+-p port
+--port=port
+
+Serial port the gauge is on.
+
+-i seconds
+--interval=seconds
+
+Seconds between two readings.
+
+--calibrate
+
+Runs the calibration routine first.
+"""
+
+
+def test_an_entry_of_several_names_is_named_as_the_key_example_is() -> None:
+    plan = TablePlan(
+        entity="option",
+        columns=[Column("Option", description="the long option name (e.g. --port)")],
+        key_column="Option",
+        conditions=[],
+        queries=["gaugectl options"],
+    )
+    found = rows_of(plan, "List the options of gaugectl.", OPTIONS_PAGE, "gaugectl")
+    assert [r.key for r in found] == ["--port", "--interval", "--calibrate"]

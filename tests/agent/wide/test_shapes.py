@@ -24,6 +24,7 @@ from tests.agent.wide.shapes import (
     filtered_table,
     labelled_records,
     list_and_pages,
+    noted_options,
     option_entries,
     reference_tables,
     release_notes,
@@ -426,3 +427,22 @@ async def test_an_entry_of_contents_without_a_page_of_its_own_stays_unverified(
     assert "1 further candidate row could not be verified" in result.answer
     checked = [c[-1].content for c in model.calls if "You check one condition" in c[0].content]
     assert not [c for c in checked if "berthplan" in c]
+
+
+async def test_the_questions_own_words_tell_the_entries_apart_when_no_test_was_planned(
+    tmp_path: Path,
+) -> None:
+    """The planner kept no test of the options (its one bound was only the column's
+    example): the question's words that some entries of the sure listing state ("works only
+    on gauges with a tide module fitted", in each option's "Note" callout) are the test, and
+    the answer says so; asked for every option, the same listing gives all six."""
+    shape = noted_options()
+    result, _ = await run_shape(tmp_path, shape)
+    assert_answer(result, shape)
+    assert "Rows were kept when their own entry states 'works only on gauges" in result.answer
+    assert "3 of 6 entries" in events(result, "enumerate")[-1]["criterion"]
+    every = "According to the gaugectl reference page, list every option of gaugectl."
+    result, _ = await run_shape(tmp_path / "every", shape, question=every + shape.question[
+        shape.question.index("\n\n"):])  # fmt: skip
+    assert len(result.table) == 6
+    assert "Rows were kept" not in result.answer
