@@ -33,6 +33,7 @@ from agent.wide.rows import (
     RowKind,
     candidate_rows,
     example_pattern,
+    identifier_scheme,
     key_example,
     like_example,
     merge_key,
@@ -70,7 +71,8 @@ def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
     a search for that place first: once a listing there is read, the other searches are not
     needed. Then exact-phrase searches for the text the conditions require (each row's
     document must state one value of every text group, so these searches can list every
-    row), then the planner's keyword queries (for what exact text cannot find)."""
+    row) and for the name of the scheme the rows are named in ("CVE" for rows named like
+    "CVE-2019-12345"), then the planner's keyword queries (for what exact text cannot find)."""
     queries: list[dict[str, Any]] = []
     counted: list[float] = []
     seen = {fold(text) for text in plan.common_texts}  # no exact search reads most pages
@@ -85,6 +87,9 @@ def enumeration_queries(plan: TablePlan) -> list[dict[str, Any]]:
     # by the condition's value: "3.32.x" is searched as "3.32")
     order = sorted(range(len(queries)), key=lambda i: counted[i])
     queries = [queries[i] for i in order]
+    scheme = identifier_scheme(key_example(plan))
+    if scheme and fold(scheme) not in seen:  # rows named "CVE-...": each states "CVE"
+        queries.append(_query(scheme, exact=True, group=None))
     place = plan.scope.strip() if names_a_place(plan.scope) else ""
     if place:
         queries.insert(0, _query(place, exact=False, group=None))

@@ -316,6 +316,39 @@ def alias_like(term: str, example: str) -> str:
     return found[0] if len(found) == 1 else ""
 
 
+def tags_like(text: str, example: str) -> list[str]:
+    """The identifiers of a scheme with a fixed name in capitals ("CVE-2019-12345", "RFC
+    9110", "PEP 8") that `text` states, in order, each once: how an item of a change list or
+    a paragraph tags what it is about ("... (CVE-2023-2454)"). [] for other examples (a
+    version or a date names no scheme: "Fix a bug introduced in 3.38.0")."""
+    pattern = example_pattern(example)
+    if pattern is None or not identifier_scheme(example):
+        return []
+    return list(dict.fromkeys(m.group(0) for m in pattern.finditer(text)))
+
+
+_SCHEME = re.compile(r"(?<![^\W\d_])[A-Z]{2,}(?![^\W\d_])")
+
+
+def identifier_scheme(example: str) -> str:
+    """The fixed name of the identifier scheme an example is built in ("CVE" of
+    "CVE-2019-12345", "RFC" of "RFC 9110"), else "": every row's text states it."""
+    found = _SCHEME.search(example) if example_pattern(example) is not None else None
+    return found.group(0) if found else ""
+
+
+_UNTAGGED = (ListingKind.TABLE, ListingKind.SECTIONS)
+"""Listings whose rows are named by their cells or headings, never by tags in their text."""
+
+
+def _tagged(listing: Listing, text: str, example: str) -> list[str]:
+    """The identifiers the items of a list or of entries tag themselves with (`tags_like`);
+    [] for a table or a run of sections."""
+    if listing.kind in _UNTAGGED:
+        return []
+    return [t for r in listing.rows for t in tags_like(text[r.start : r.end], example)]
+
+
 def like_example(names: list[str], example: str) -> bool:
     """Whether most names are built as the example is (`name_shape`, as far as both go): a
     listing of dates ("2020-06-18") or of chapter titles ("What Is Quill?") is no listing of
@@ -397,14 +430,19 @@ def score_listing(
             score += 1.0 + (1.0 if hits < len(listing.rows) else 0.0)
     if listing.kind is ListingKind.SENTENCE:
         score -= 1.0  # names in running text: weaker evidence than a list or table
-    if listing.kind is ListingKind.LIST and all(len(r.name) > 80 for r in listing.rows[:5]):
+    example = key_example(plan)
+    # items tagged with identifiers like the example ("... (CVE-2023-2454)"): named by those
+    tagged = bool(example) and bool(_tagged(listing, text, example))
+    long_items = all(len(r.name) > 80 for r in listing.rows[:5])
+    if listing.kind is ListingKind.LIST and long_items and not tagged:
         score -= 2.0  # items that are sentences, not names
     if listing.kind is ListingKind.TABLE and plan.key_column not in mapping:
         # rows named by their first cell, not by the asked-for key: never sure enough to
         # stand for the question's rows on their own, whatever else matches
         score = min(score, STRONG_LISTING_SCORE - 0.5)
-    example = key_example(plan)
     if example and not like_example(_names(listing, mapping, plan, text), example):
+        if tagged:  # its rows are the identifiers its items are tagged with: no sure listing
+            return min(score, STRONG_LISTING_SCORE - 0.5), mapping
         score = min(score - 1.0, STRONG_LISTING_SCORE - 0.5)  # rows named unlike the asked
     return score, mapping
 
@@ -467,7 +505,8 @@ def candidate_rows(
         scores: dict[int, float] = {}
         for listing in listings(structure):
             score, mapping = score_listing(listing, plan, topic, text, title)
-            if record and (plan.key_column not in mapping or score < STRONG_LISTING_SCORE):
+            sure = plan.key_column in mapping and score >= STRONG_LISTING_SCORE
+            if record and not sure and not (example and _tagged(listing, text, example)):
                 continue
             if named_like and not like_example(_names(listing, mapping, plan, text), example):
                 continue
@@ -476,6 +515,8 @@ def candidate_rows(
                 scores[id(listing)] = score
         for listing, mapping in _outermost_or_finer(chosen):
             rows = _listing_rows(listing, mapping, plan, source_id, scores[id(listing)], text)
+            if record and example and _tagged(listing, text, example):
+                rows = [with_page_fields(row, fields, plan) for row in rows]
             placed = scope_bonus(plan, f"{title} {listing.where}") > 0
             found.extend(replace(row, in_scope=placed) for row in rows)
             if len(found) >= MAX_ROWS_PER_DOCUMENT:
@@ -488,6 +529,23 @@ def candidate_rows(
     in_scope = scope_bonus(plan, title) > 0
     return [CandidateRow(source_id, source_id, key, RowKind.PAGE, 0, len(text), key_how=how,
                          in_scope=in_scope)]  # fmt: skip
+
+
+def with_page_fields(row: CandidateRow, fields: list[DocField], plan: TablePlan) -> CandidateRow:
+    """A row tagged in a record page's list ("... (CVE-2023-2454)" among a release's
+    changes), with the page's labelled values of the asked-for columns its own text lacks
+    ("Release date: 2023-05-11"): what the page says of itself it says of every item it
+    lists, and the row's cells and conditions read them as its own."""
+    values, columns = dict(row.values), dict(row.columns)
+    for column in plan.columns:
+        if column.name == plan.key_column or column.name in columns:
+            continue
+        found = best_fields(fields, column.name, limit=1, min_score=MIN_COLUMN_SCORE)
+        page = found[0].field if found else None
+        if page is not None and page.full_value.strip() and page.path not in values:
+            values[page.path] = page.full_value.strip()
+            columns[column.name] = page.path
+    return replace(row, values=values, columns=columns)
 
 
 def _inside(inner: Listing, outer: Listing) -> bool:
@@ -532,6 +590,7 @@ def _listing_rows(
     by_name = names_by_signature(plan)
     example = key_example(plan)
     pattern = example_pattern(example)
+    tagged = bool(_tagged(listing, text, example))
     for row in listing.rows:
         name = row.values.get(key_column, "") if key_column else ""
         if not name and listing.kind is not ListingKind.TABLE:
@@ -546,11 +605,19 @@ def _listing_rows(
             key = next(
                 (n for n in (name_in(t, example) for t in (name, row.name, first_line)) if n), key
             )
+        # an item tagged with identifiers like the example is a row for each of them
+        named = pattern is None or pattern.fullmatch(key) or listing.kind in _UNTAGGED
+        tags = [] if named else tags_like(text[row.start : row.end], example)
+        if tags:
+            key = tags[0]
+        elif not named and tagged:
+            continue  # an untagged item of a list whose rows are its items' tags
         if not key:
             continue
         values = dict(row.values)
-        # a row of signatures naming several functions is a row for each of them
-        aliases = signature_names(name)[1:] if by_name and name else []
+        # a row of signatures naming several functions (or tagged with several identifiers)
+        # is a row for each of them
+        aliases = tags[1:] or (signature_names(name)[1:] if by_name and name else [])
         for alias in [key, *aliases]:
             rows.append(
                 CandidateRow(

@@ -327,6 +327,10 @@ def finalise_plan(
         queries = [*condition_queries(conditions), keywords(question.split("\n")[0], 8)]
         source = "question"
         notes.append("the planner failed: plan built from the question")
+    dated = stated_year(question, columns, conditions)
+    if dated is not None:  # a small planner drops "came out in 2023" while it keeps the rest
+        conditions = [*conditions, dated]
+        notes.append(f"added the year the question states: {describe(dated)}")
     queries = _dedupe_queries(queries, max_queries) or [keywords(question, 8)]
     plan = TablePlan(entity, columns, key, conditions, queries, source, notes, scope=scope)
     # a collection or a phrase naming no place is searched for, but ranks no listing
@@ -608,6 +612,33 @@ def question_conditions(
 
 _SIGN_WORDS = frozenset(["negative", "positive", "zero", "nonzero", "nonnegative"])
 """Words that state a comparison with 0 without writing the number."""
+
+
+_IN_YEAR = re.compile(
+    r"\b(?:in|during)\s+((?:1[5-9]|20)\d\d)\b"
+    r"(?!\s*(?:or|and|to|through|-|\u2013)\s*(?:\d|later|earlier|after|before|newer|older|more|less))"
+)
+"""A year the question places its rows in ("came out in 2023", "during 2024"), not one end of a
+range ("in 2019 or later", "in 2019 to 2021", "in 2023 or 2024")."""
+
+
+def stated_year(
+    question: str, columns: list[Column], conditions: list[Condition]
+) -> Condition | None:
+    """The one year the question's ask places its rows in, as a test of its first date column
+    ("Release Date equals 2023": a date of that year passes), when no condition tests it (a
+    phrase holding it, "releases published in 2024", is no test of a year)."""
+    ask = question.strip().split("\n\n", 1)[0]
+    years = {m.group(1) for m in _IN_YEAR.finditer(ask)}
+    if len(years) != 1:
+        return None
+    year = years.pop()
+    if any(words(c.value) == [year] for c in conditions):
+        return None  # tested already ("Year equals 2023"; not a phrase holding it)
+    column = next((c for c in columns if c.type == "date"), None)
+    if column is None:
+        return None
+    return Condition(field=column.name, test="equals", value=year)
 
 
 def in_question(value: str, question: str) -> bool:

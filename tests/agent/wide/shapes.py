@@ -750,6 +750,89 @@ def noted_options() -> Shape:
     )
 
 
+# --- 10. release pages whose change lists tag advisories: rows named by the tags -------------
+
+QUILL_ADVISORIES = [
+    # release, its date, its changes: (text, advisory tag or "")
+    ("2.3", "2022-11-02", [("Stop the autosave from following links out of the project "
+                            "folder.", "QSA-2022-0107"),
+                           ("Make the minimap scroll with the page.", "")]),
+    ("2.4", "2023-03-15", [("Refuse plugin archives whose paths leave the plugin folder.",
+                            "QSA-2023-0011"),
+                           ("Escape file names in the recent files menu.", "QSA-2023-0012"),
+                           ("Speed up opening large folders.", "")]),
+    ("2.5", "2023-09-30", [("Fix a crash when the spelling list is empty.", ""),
+                           ("Check the signature of theme packages before installing them.",
+                            "QSA-2023-0040")]),
+    ("3.0", "2024-02-01", [("Run plugins in a separate process.", "QSA-2024-0003"),
+                           ("New export dialog.", "")]),
+]  # fmt: skip
+
+
+def advisory_changes() -> Shape:
+    """Each Quill release page states its date on a labelled line and lists its changes, some
+    ending with the advisory they fix in brackets: the rows are the tags, dated by their page;
+    the question places them in one year (which the planner leaves out)."""
+    pages = []
+    for release, date, changes in QUILL_ADVISORIES:
+        items = "\n".join(
+            f"- {text}" + (f" Reported by a user of the plugin store. ({tag})" if tag else "")
+            for text, tag in changes
+        )
+        pages.append(
+            doc(
+                f"quill/release-{release}",
+                f"Quill Release {release}",
+                f"Release date: {date}\n\nThis release fixes several problems found since the "
+                f"last one.\n\n## Changes\n\n{items}",
+            )
+        )
+    plan = {
+        "entity": "advisory",
+        "columns": [
+            {"name": "Advisory", "type": "text"},
+            {"name": "Fixed In", "type": "text"},
+            {"name": "Release Date", "type": "date"},
+        ],
+        "key_column": "Advisory",
+        # the kind of row restated as a test; the year of the question is not kept
+        "conditions": [{"field": "Advisory", "test": "contains", "value": "QSA"}],
+        "queries": ["Quill release notes", "Quill security advisories"],
+        "listed_in": "the Quill release notes",
+    }
+    members = [
+        (tag, release, date)
+        for release, date, changes in QUILL_ADVISORIES
+        for _, tag in changes
+        if tag and date.startswith("2023")
+    ]
+    return Shape(
+        "advisory changes",
+        [
+            *pages,
+            doc(
+                "quill/security",
+                "Reporting a problem",
+                "Write to the Quill team; advisories are named QSA and listed in the release "
+                "notes.",
+            ),
+        ],
+        question(
+            "Which Quill security advisories (QSA identifiers) were fixed by the Quill "
+            "releases that came out in 2023? Go through the Quill release notes.",
+            {
+                "Advisory": "the advisory identifier, e.g. QSA-2020-0001",
+                "Fixed In": "the Quill release that fixes it, e.g. 1.9",
+                "Release Date": "the release date of that release (YYYY-MM-DD)",
+            },
+        ),
+        plan,
+        set(members),
+        {tag: {url(f"quill/release-{release}")} for tag, release, _ in members},
+        {tag: {"Fixed In": release} for tag, release, _ in members},
+    )
+
+
 SHAPES = {
     "filtered table": filtered_table,
     "API reference": api_reference,
@@ -760,4 +843,5 @@ SHAPES = {
     "reference tables": reference_tables,
     "contents and pages": contents_and_pages,
     "noted options": noted_options,
+    "advisory changes": advisory_changes,
 }

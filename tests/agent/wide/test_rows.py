@@ -14,6 +14,7 @@ from agent.wide.rows import (
     alias_like,
     candidate_rows,
     clean_key,
+    identifier_scheme,
     key_example,
     like_example,
     map_columns,
@@ -23,6 +24,7 @@ from agent.wide.rows import (
     scope_bonus,
     score_listing,
     signature_name,
+    tags_like,
 )
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan, place_words
@@ -584,3 +586,43 @@ def test_an_entry_of_several_names_is_named_as_the_key_example_is() -> None:
     )
     found = rows_of(plan, "List the options of gaugectl.", OPTIONS_PAGE, "gaugectl")
     assert [r.key for r in found] == ["--port", "--interval", "--calibrate"]
+
+
+def test_tags_like_reads_identifiers_of_a_named_scheme_only() -> None:
+    text = "Escape names in the menu (QSA-2023-0012). See also QSA-2023-0012 and QSA-2021-0001."
+    assert tags_like(text, "QSA-2020-0001") == ["QSA-2023-0012", "QSA-2021-0001"]
+    assert tags_like("Obsoletes RFC 2616 and RFC 7230.", "RFC 9110") == ["RFC 2616", "RFC 7230"]
+    # a version or a date names no scheme: a change mentioning one is not about it
+    assert tags_like("Fix a bug introduced in 3.38.0.", "3.31.1") == []
+    assert tags_like("Fixed on 2023-05-11.", "2020-01-31") == []
+    assert (identifier_scheme("CVE-2019-12345"), identifier_scheme("Release 4.2")) == ("CVE", "")
+
+
+RELEASE_PAGE = """Quill Release 2.4
+
+Release date: 2023-03-15
+
+## Changes
+
+- Refuse plugin archives whose paths leave the plugin folder. (QSA-2023-0011)
+- Speed up opening large folders.
+- Escape file names in the recent files menu. (QSA-2023-0012, QSA-2023-0013)
+"""
+
+
+def test_a_record_pages_tagged_items_are_rows_with_the_pages_fields() -> None:
+    plan = TablePlan(
+        entity="advisory",
+        columns=[
+            Column("Advisory", description="the identifier, e.g. QSA-2020-0001"),
+            Column("Release Date", "date"),
+        ],
+        key_column="Advisory",
+        conditions=[],
+        queries=["Quill advisories"],
+    )
+    found = rows_of(plan, "Which Quill advisories were fixed?", RELEASE_PAGE, "Quill 2.4")
+    assert [r.key for r in found] == ["QSA-2023-0011", "QSA-2023-0012", "QSA-2023-0013"]
+    assert {r.kind for r in found} == {RowKind.LIST}
+    assert all(r.values.get("Release date") == "2023-03-15" for r in found)
+    assert all(r.columns == {"Release Date": "Release date"} for r in found)

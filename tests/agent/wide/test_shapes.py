@@ -18,6 +18,7 @@ from tests.agent.wide.shapes import (
     NAVIGATION,
     SHAPES,
     Shape,
+    advisory_changes,
     api_reference,
     contents_and_pages,
     doc,
@@ -446,3 +447,17 @@ async def test_the_questions_own_words_tell_the_entries_apart_when_no_test_was_p
         shape.question.index("\n\n"):])  # fmt: skip
     assert len(result.table) == 6
     assert "Rows were kept" not in result.answer
+
+
+async def test_items_tagged_with_identifiers_are_rows_dated_by_their_page(tmp_path: Path) -> None:
+    """A release page's changes end with the advisory they fix ("(QSA-2023-0011)"): each tag
+    is a row (not the page, nor an untagged change), its release date is the page's own
+    "Release date:" line, and the year the question places the releases in is tested though
+    the planner left it out."""
+    shape = advisory_changes()
+    result, model = await run_shape(tmp_path, shape)
+    assert_answer(result, shape)
+    planned = events(result, "table_plan")[0]
+    assert "added the year the question states: Release Date equals '2023'" in planned["notes"]
+    assert not [k for k in extraction_rows(model) if not k.startswith("QSA-")]
+    assert "QSA-2022-0107" not in result.answer and "QSA-2024-0003" not in result.answer

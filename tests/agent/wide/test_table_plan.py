@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agent.wide.schemas import ColumnSpec, Condition, TablePlanReply
 from agent.wide.table_plan import (
+    Column,
     TablePlan,
     checked_type,
     column_descriptions,
@@ -17,6 +18,7 @@ from agent.wide.table_plan import (
     place_words,
     quoted_requirements,
     stated_columns,
+    stated_year,
 )
 
 QUESTION = """List every river in Europe whose region is "Europe".
@@ -405,3 +407,31 @@ def test_a_comparison_needs_a_number_the_question_states_as_a_bound() -> None:
     plan = finalise_plan(question, reply(key_column="Option", conditions=[newer]))
     assert plan.conditions == []
     assert any("not state as bounds" in note and "15" in note for note in plan.notes)
+
+
+DATED = [Column("Bridge"), Column("Opened", "date")]
+
+
+def test_the_one_year_the_question_places_its_rows_in_is_tested() -> None:
+    asked = stated_year("Which bridges opened in 1998? List them.", DATED, [])
+    assert asked == Condition(field="Opened", test="equals", value="1998")
+    assert stated_year("Bridges finished during 2004.\n\nNot in 1990.", DATED, []) == Condition(
+        field="Opened", test="equals", value="2004"
+    )  # the ask is the first paragraph
+
+
+def test_no_year_test_for_a_range_two_years_no_date_column_or_one_kept() -> None:
+    for question in [
+        "Which bridges opened in 1998 or later?",
+        "Which bridges opened in 1998 to 2001?",
+        "Which bridges opened in 1998 or 1999?",
+        "Which bridges opened in 1998 and which in 2001?",
+        "Which bridges were built by the 1998 council?",
+    ]:
+        assert stated_year(question, DATED, []) is None, question
+    assert stated_year("Which bridges opened in 1998?", [Column("Bridge")], []) is None
+    kept = [Condition(field="Year", test="equals", value="1998")]
+    assert stated_year("Which bridges opened in 1998?", DATED, kept) is None
+    # a phrase holding the year tests no year: the year is still added
+    phrase = [Condition(field="", test="contains", value="bridges opened in 1998")]
+    assert stated_year("Which bridges opened in 1998?", DATED, phrase) is not None
