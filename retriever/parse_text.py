@@ -105,6 +105,9 @@ MAX_TERM_LINES = 3
 """The most term lines (`-j njobs`, `--jobs=njobs`) one such definition has."""
 MIN_LINE_TERMS = 3
 """The fewest definitions that make a run of term lines and paragraphs a definition list."""
+MIN_SHAPED_TERMS = 2
+"""Terms a run needs when each is written as the terms of the document's other runs are
+("max_widgets (integer)": a section of two settings among sections of many)."""
 DESCRIPTION_RATIO = 1.5
 """How many times as long as their (longest) term lines the first description of a run of
 term paragraphs, and the first paragraphs of all its descriptions together, are at least."""
@@ -289,7 +292,27 @@ def parse_text(text: str, *, markdown: bool = False, title: str = "") -> Documen
 # --- small readers of one line ----------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1 << 14)
+_WORDS = re.compile(r"\w+")
+
+
+def _term_shape(lines: list[str]) -> str:
+    """How a term is written, its words left out ("max_widgets (integer)" -> "w (w)", "-j
+    njobs" over "--jobs=njobs" -> "-w w / --w=w"); "" for a term of words alone, which any
+    short paragraph ("Examples") is written as too."""
+    shape = " / ".join(_WORDS.sub("w", line) for line in lines)
+    return shape if shape.strip("w ") else ""
+
+
+def _shaped(run: _TermRun, terms: list[list[str] | None], shapes: frozenset[str]) -> bool:
+    """Whether a short run is `MIN_SHAPED_TERMS`+ definitions, clearly longer than their
+    terms, whose every term is written in one of `shapes`."""
+    return (
+        len(run.parts) >= MIN_SHAPED_TERMS
+        and run.score >= DESCRIPTION_RATIO
+        and all(_term_shape(terms[b] or []) in shapes for b, _ in run.parts)
+    )
+
+
 def _is_callout_title(heading: str) -> bool:
     return heading.rstrip(":").strip().casefold() in _CALLOUT_TITLES
 
@@ -300,6 +323,7 @@ def _callout_line(text: str) -> bool:
     return match is not None and _is_callout_title(_CLOSING_HASHES.sub("", match[2]))
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _label_ok(label: str, *, capital: bool = False, limit: int = MAX_LABEL_CHARS) -> bool:
     """Whether `label` reads as the name of a field ("Installed size", "Area - comparative")
     rather than the start of a sentence ("He said", "The options are")."""
@@ -455,6 +479,7 @@ class _Parser:
         self._term_paragraphs: dict[int, tuple[int, int]] = {}
         self._item_paragraphs: dict[int, tuple[int, int]] = {}
         self._shapes: dict[int, tuple[float, ...]] = {}  # paragraph start -> its `_cell_shape`
+        self._term_shapes: set[str] = set()  # `_term_shape`s of the terms of accepted runs
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -472,6 +497,13 @@ class _Parser:
             for section in structure.root.walk():
                 if section.blocks:
                     section.blocks = self._reread(section.blocks)
+        shapes = frozenset(self._term_shapes)
+        if shapes:  # a short run of terms shaped as the document's other entries are
+            for section in structure.root.walk():
+                if section.blocks and not any(
+                    isinstance(block, DefinitionList) for block in section.blocks
+                ):
+                    section.blocks = self._reread(section.blocks, shapes)
         return structure
 
     def _front_matter(self) -> int:
@@ -1054,13 +1086,20 @@ class _Parser:
 
     # -- paragraphs read again: term lines with descriptions, lines of items ------------------
 
-    def _reread(self, blocks: list[Block]) -> list[Block]:
+    def _reread(self, blocks: list[Block], shapes: frozenset[str] | None = None) -> list[Block]:
         """A section's blocks with runs of term paragraphs and their descriptions as definition
-        lists and paragraphs of item lines as lists."""
-        if len(self._term_paragraphs) >= 2 and len(blocks) >= 2 + 2 * MIN_FLAT_ROWS:
+        lists and paragraphs of item lines as lists. With `shapes` (read again, after every
+        section was read): a run of `MIN_SHAPED_TERMS`+ terms is enough where every term is
+        written in one of the shapes of the terms of the document's accepted runs."""
+        if (
+            shapes is None
+            and len(self._term_paragraphs) >= 2
+            and len(blocks) >= 2 + 2 * MIN_FLAT_ROWS
+        ):
             blocks = self._flat_tables(blocks)
         items = self._item_paragraphs
-        if len(blocks) < 2 * MIN_LINE_TERMS:  # too few for a run of definitions
+        least = MIN_LINE_TERMS if shapes is None else MIN_SHAPED_TERMS
+        if len(blocks) < 2 * least:  # too few for a run of definitions
             return [self._line_list(block) if block.start in items else block for block in blocks]
         terms = [self._term_lines(block) for block in blocks]
         out: list[Block] = []
@@ -1074,7 +1113,7 @@ class _Parser:
                     if shifted.score > run.score:
                         out.append(self._line_list(blocks[b]))
                         b, run = b + 1, shifted
-                if run.accepted:
+                if run.accepted or (shapes is not None and _shaped(run, terms, shapes)):
                     out.append(self._definition_list(blocks, terms, run))
                     b = run.after
                     continue
@@ -1127,6 +1166,9 @@ class _Parser:
         for b, last in run.parts:
             description = "\n\n".join(self._lines_of(block) for block in blocks[b + 1 : last + 1])
             term = ", ".join(terms[b] or ())
+            shape = _term_shape(terms[b] or [])
+            if shape:
+                self._term_shapes.add(shape)
             entries.append(Definition(term, description, blocks[b].start, blocks[last].end))
         return DefinitionList(entries, entries[0].start, entries[-1].end)
 

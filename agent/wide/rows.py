@@ -397,14 +397,15 @@ def score_listing(
             return 0.0, {}
         if listing.kind is ListingKind.DEFINITIONS:
             # labelled lines are a page's own fields when they are few ("Summary: ...",
-            # "Topic: ...") or when one is a field the conditions read
+            # "Topic: ..."; not two entries described in prose) or when one is a field the
+            # conditions read
             fields = [c.field for c in plan.conditions if c.field.strip()]
             fields += [c.name for c in plan.columns if c.name != plan.key_column]
             described = [r.values.get("description", "") for r in listing.rows]
             prose = sum(len(d) >= MIN_DESCRIPTION_CHARS or d.rstrip().endswith(".")
                         for d in described)  # fmt: skip
             if (
-                len(listing.rows) < MIN_ENTRIES
+                (len(listing.rows) < MIN_ENTRIES and prose < len(described))
                 or 2 * prose < len(described)  # short values: "Maintainer: ...", not entries
                 or any(match_score(f, n) >= 1.0 for f in fields for n in names)
             ):

@@ -1132,3 +1132,54 @@ def test_a_callout_title_is_no_section_and_its_box_belongs_to_the_entry_above() 
     assert entries["-r rate, --rate=rate"].endswith("This option needs firmware 3.0 or later.")
     assert "Nothing is logged either." in entries["--dry-run"]
     assert "Nothing is logged" not in entries["--label name"]
+
+
+SETTINGS = """\
+## Sending
+
+max_senders (integer)
+
+How many senders may run at once. The default is 10.
+
+sender_timeout (integer)
+
+Seconds before an idle sender is stopped. The default is 60.
+
+send_buffer (string)
+
+Where outgoing data waits before it is sent. The default is memory.
+
+## Receiving
+
+Settings of the receiving side.
+
+max_receivers (integer)
+
+How many receivers may run at once. The default is 4.
+
+receive_retry (integer)
+
+Seconds between two attempts to reconnect. The default is 5.
+
+## Examples
+
+Set both before the first start.
+
+Then restart the server.
+"""
+
+
+def test_two_terms_shaped_as_the_documents_other_entries_are_a_definition_list() -> None:
+    """Two settings under their own heading are too few for a run of definitions on their
+    own, but they are written as the three of the section before ("name (type)"); two plain
+    paragraphs are not."""
+    structure = parse_text(SETTINGS, markdown=True)
+    assert_spans_valid(SETTINGS, structure)
+    kinds = [type(block).__name__ for _, block in structure.blocks()]
+    assert kinds == ["DefinitionList", "Paragraph", "DefinitionList", "Paragraph", "Paragraph"]
+    receiving = [block for _, block in structure.blocks()][2]
+    assert isinstance(receiving, DefinitionList)
+    assert [term for term, _ in _entries(receiving)] == [
+        "max_receivers (integer)",
+        "receive_retry (integer)",
+    ]

@@ -626,3 +626,51 @@ def test_a_record_pages_tagged_items_are_rows_with_the_pages_fields() -> None:
     assert {r.kind for r in found} == {RowKind.LIST}
     assert all(r.values.get("Release date") == "2023-03-15" for r in found)
     assert all(r.columns == {"Release Date": "Release date"} for r in found)
+
+
+LINK_SETTINGS = """Link settings
+
+## Sending
+
+max_senders (integer)
+
+How many senders may run at once. The default is 10.
+
+sender_timeout (integer)
+
+Seconds before an idle sender is stopped. The default is 60.
+
+send_buffer (string)
+
+Where outgoing data waits before it is sent. The default is memory.
+
+## Receiving
+
+max_receivers (integer)
+
+How many receivers may run at once. The default is 4.
+
+receive_retry (integer)
+
+Seconds between two attempts to reconnect. The default is 5.
+"""
+
+
+def test_two_entries_described_in_prose_are_a_listing_short_labelled_values_are_not() -> None:
+    plan = TablePlan(
+        entity="setting",
+        columns=[Column("Setting"), Column("Type")],
+        key_column="Setting",
+        conditions=[],
+        queries=["link settings"],
+    )
+    found = rows_of(plan, "List every link setting.", LINK_SETTINGS, "Link settings")
+    assert [r.key for r in found] == [
+        "max_senders",
+        "sender_timeout",
+        "send_buffer",
+        "max_receivers",
+        "receive_retry",
+    ]
+    record = "Gauge 7\n\nMaker: Tidewell\nRange: 0-12 m\n\nA gauge on the north pier."
+    assert all(r.is_page for r in rows_of(plan, "List every setting.", record, "Gauge 7"))
