@@ -330,7 +330,7 @@ async def _rows_of(
         if not row.is_page and GroupVerdict.FAIL not in verdicts and room > 0:
             # a listing row's own text travels with it: its fill reads nothing again (within
             # a budget: the graph state is saved at every step; past it, fill reads again)
-            entry["evidence"] = text[row.start : row.end][:EVIDENCE_CHARS]
+            entry["evidence"] = row.own_text(text)[:EVIDENCE_CHARS]
             room -= len(entry["evidence"])
         found[row.row_id] = entry
     return found, notes, usage

@@ -58,6 +58,20 @@ MAX_NAME_CHARS = 60
 _OUTLINE_NUMBER = re.compile(r"^(?:[A-Z]|\d+)(?:\.\d+)*\.\s+(?=\S)")
 _MARKUP = re.compile(r"~~|\*\*|`")
 _FOOTNOTE_MARKS = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u2079*\u2020\u2021]+$")
+_NOTE_MARK = re.compile(r"([\u00b9\u00b2\u00b3\u2070-\u2079]+|\[\d{1,2}\])(?:~~|\*\*|`)*\s*$")
+"""A numbered note mark ending a name ("count_changes¹", "~~old_mode²~~", "gauge[3]")."""
+_SUPERSCRIPTS = str.maketrans(
+    "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "0123456789"
+)
+_NOTE_LINE = re.compile(
+    r"^[ \t]*(?:[-*][ \t]+)?(?:\[(\d{1,2})\]|(\d{1,2})[.)]|([\u00b9\u00b2\u00b3\u2070-\u2079]+))"
+    r"[ \t]+(\S.*)$",
+    re.M,
+)
+"""A note's line: "1. ...", "[1] ...", "¹ ..."."""
+_HEADING_LINE = re.compile(r"^#{1,6}[ \t]", re.M)
+NOTES_WINDOW = 3000
+"""How far after a listing its notes may be (up to the next heading)."""
 
 
 class RowKind(StrEnum):
@@ -96,6 +110,9 @@ class CandidateRow:
     pointer: bool = False
     """Whether its listing points to entries described elsewhere (contents, an index): what
     its text does not state may be stated on the row's own page."""
+    note: str = ""
+    """The note its name's mark refers to, written after its listing ("count_changes¹" ->
+    "1. Pragmas struck through are deprecated."): part of its own text."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -121,8 +138,40 @@ class CandidateRow:
     def evidence(self, text: str) -> str:
         """The row's own text with the group label it sits under (not its listing's heading:
         whether that vouches for the row depends on how sure the listing is)."""
-        lines = [self.group, text[self.start : self.end]]
+        lines = [self.group, self.own_text(text)]
         return "\n".join(line for line in lines if line)
+
+    def own_text(self, text: str) -> str:
+        """Its span of `text`, with the note its mark refers to."""
+        own = text[self.start : self.end]
+        return f"{own}\nNote: {self.note}" if self.note else own
+
+
+def note_mark(name: str) -> str:
+    """The number of the note a name's mark refers to ("count_changes¹" -> "1"), else ""."""
+    found = _NOTE_MARK.search(name)
+    return found.group(1).strip("[]").translate(_SUPERSCRIPTS) if found else ""
+
+
+def notes_after(text: str, end: int) -> tuple[dict[str, str], int]:
+    """The numbered notes written after a listing, before the next heading (number -> its
+    text: "Notes: 1. Pragmas struck through are deprecated. 2. ..."), and where the last ends
+    (`end` if none)."""
+    window = text[end : end + NOTES_WINDOW]
+    heading = _HEADING_LINE.search(window)
+    if heading is not None:
+        window = window[: heading.start()]
+    notes: dict[str, str] = {}
+    last = end
+    for found in _NOTE_LINE.finditer(window):
+        number = (found.group(1) or found.group(2) or found.group(3)).translate(_SUPERSCRIPTS)
+        notes.setdefault(number, found.group(4).strip())
+        last = end + found.end()
+    return notes, last
+
+
+def _marked(listing: Listing) -> bool:
+    return any(note_mark(row.name) for row in listing.rows)
 
 
 def clean_key(text: str) -> str:
@@ -514,6 +563,10 @@ def candidate_rows(
             if score >= MIN_LISTING_SCORE:
                 chosen.append((listing, mapping))
                 scores[id(listing)] = score
+        # the notes a listing's marks refer to are no listing of rows of their own
+        noted = [(li.end, notes_after(text, li.end)[1]) for li, _ in chosen if _marked(li)]
+        chosen = [(li, m) for li, m in chosen
+                  if not any(a <= li.start and li.end <= b for a, b in noted)]  # fmt: skip
         for listing, mapping in _outermost_or_finer(chosen):
             rows = _listing_rows(listing, mapping, plan, source_id, scores[id(listing)], text)
             if record and example and _tagged(listing, text, example):
@@ -592,6 +645,7 @@ def _listing_rows(
     example = key_example(plan)
     pattern = example_pattern(example)
     tagged = bool(_tagged(listing, text, example))
+    notes = notes_after(text, listing.end)[0] if _marked(listing) else {}
     for row in listing.rows:
         name = row.values.get(key_column, "") if key_column else ""
         if not name and listing.kind is not ListingKind.TABLE:
@@ -635,6 +689,7 @@ def _listing_rows(
                     key_how="listing",
                     score=score,
                     pointer=listing.pointers,
+                    note=notes.get(note_mark(row.name), "") if notes else "",
                 )
             )
     return rows

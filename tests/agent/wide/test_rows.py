@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agent.wide.fields import parse_fields
+from agent.wide.membership import groups
 from agent.wide.rows import (
     SCOPE_BONUS,
     STRONG_LISTING_SCORE,
@@ -28,6 +29,7 @@ from agent.wide.rows import (
 )
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan, place_words
+from agent.wide.verdicts import GroupVerdict, row_verdicts
 from retriever.listings import listings
 from retriever.parse_text import parse_text
 
@@ -674,3 +676,50 @@ def test_two_entries_described_in_prose_are_a_listing_short_labelled_values_are_
     ]
     record = "Gauge 7\n\nMaker: Tidewell\nRange: 0-12 m\n\nA gauge on the north pier."
     assert all(r.is_page for r in rows_of(plan, "List every setting.", record, "Gauge 7"))
+
+
+MARKED_LIST = """Gauge commands
+
+## All commands
+
+- calibrate
+- ~~drain¹~~
+- log
+- selftest²
+- ~~zero¹~~
+
+Notes:
+
+1. Commands struck through are deprecated and will be removed.
+2. Only available on gauges built with the service firmware.
+
+## calibrate
+
+Sets the gauge to the chart datum.
+"""
+
+
+def test_a_names_note_mark_brings_the_note_into_its_own_text() -> None:
+    plan = TablePlan(
+        entity="command",
+        columns=[Column("Command"), Column("Status")],
+        key_column="Command",
+        conditions=[Condition(field="", test="contains", value="deprecated")],
+        queries=["gauge commands"],
+    )
+    found = rows_of(plan, "Which gauge commands are deprecated?", MARKED_LIST, "Gauge commands")
+    notes = {r.key: r.note for r in found}
+    assert notes == {
+        "calibrate": "",
+        "drain": "Commands struck through are deprecated and will be removed.",
+        "log": "",
+        "selftest": "Only available on gauges built with the service firmware.",
+        "zero": "Commands struck through are deprecated and will be removed.",
+    }
+    drain = next(r for r in found if r.key == "drain")
+    assert drain.evidence(MARKED_LIST).endswith("Note: " + notes["drain"])
+    verdicts = {
+        r.key: row_verdicts(groups(plan.conditions), r, MARKED_LIST, "Gauge commands", [])
+        for r in found
+    }
+    assert {k for k, v in verdicts.items() if v == [GroupVerdict.PASS]} == {"drain", "zero"}
