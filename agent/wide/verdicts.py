@@ -9,10 +9,11 @@ written (and the answer says so)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 
-from agent.wide.fields import DocField, best_fields, match_score, mentions, words
+from agent.wide.fields import DocField, best_fields, fold, match_score, mentions, words
 from agent.wide.membership import any_of, check_condition
 from agent.wide.pairs import RESULT_WORDS, result_sides
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow
@@ -141,6 +142,8 @@ def row_verdicts(
         verdict = (
             group_verdict(own, evidence, fields, "", by_words=True) if own else GroupVerdict.FAIL
         )
+        if verdict is GroupVerdict.PASS:
+            verdict = _equal_or_loose(group, own, evidence, fields)
         strong = row.score >= STRONG_LISTING_SCORE
         if (
             strong
@@ -189,6 +192,30 @@ def _empty_cell(condition: Condition, row: CandidateRow) -> bool:
         return False
     best = max(row.values, key=lambda name: match_score(condition.field, name))
     return match_score(condition.field, best) >= 1.0 and not row.values[best].strip()
+
+
+def _equal_or_loose(
+    group: list[Condition], own: list[Condition], evidence: str, fields: Sequence[DocField]
+) -> GroupVerdict:
+    """A group a row's own text passes: PASS where a test as written passes, or an "equals"
+    of a field the row lacks finds the value starting a line of its text or a cell (a group
+    label: "Navigation", "Class 12 — Widget errors"); RELAXED where only such an "equals" read as a
+    mention passes ("Status equals dependency" in "... package and dependency information"),
+    as a page's "equals" read as "contains" is."""
+    loose = [
+        i for i, c in enumerate(group) if c.test == "equals" and own[i].test != c.test
+    ] if len(own) == len(group) else []  # fmt: skip
+    if not loose:
+        return GroupVerdict.PASS
+    exact = [c for i, c in enumerate(own) if i not in loose]
+    if exact and group_verdict(exact, evidence, fields, "", by_words=True) is GroupVerdict.PASS:
+        return GroupVerdict.PASS
+    lines = [fold(line.strip().lstrip("-*+•#> ")) for line in evidence.splitlines()]
+    lines += [fold(item.full_value.strip()) for item in fields]  # a table row's cells
+    values = [re.escape(fold(group[i].value.strip())) for i in loose]
+    if any(re.match(rf"{v}(?![\w.])", line) for v in values for line in lines):
+        return GroupVerdict.PASS  # naming it first: "Class 12 — Widget errors", "1.2.0 (...)"
+    return GroupVerdict.RELAXED
 
 
 def _as_text_test(condition: Condition) -> Condition:

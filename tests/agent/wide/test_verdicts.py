@@ -196,3 +196,23 @@ def test_an_entry_of_contents_no_group_settles_stays_open() -> None:
     assert row_status(unknown, [], False, pointer=True) is RowStatus.UNKNOWN
     failed = [GroupVerdict.FAIL.value, GroupVerdict.UNKNOWN.value]
     assert row_status(failed, [], False, pointer=True) is RowStatus.FAIL
+
+
+def test_an_equality_of_a_field_a_list_item_lacks_is_loose_when_only_mentioned() -> None:
+    """ "Status equals archived" of list items, which have no Status: an item naming it first
+    ("archived — kept read-only") passes; one that only mentions the word in a sentence is
+    read loosely (RELAXED), as a page whose Status field merely contains it would be."""
+    text = (
+        "## Boards\n\n"
+        "- archived — kept read-only for the records\n"
+        "- Harbour board: replaces the archived paper forms of the pier office\n"
+        "- open — anyone may post\n"
+    )
+    conditions = [Condition(field="Status", test="equals", value="archived")]
+    plan = TablePlan("board", [Column("Board"), Column("Status")], "Board", conditions, [])
+    rows = candidate_rows(plan, "Which boards are archived?", "doc", text, "Boards",
+                          parse_text(text, title="Boards"))  # fmt: skip
+    got = {
+        row.key: row_verdicts(groups(conditions), row, text, "Boards", [])[0].value for row in rows
+    }
+    assert got == {"archived": "pass", "Harbour board": "relaxed", "open": "fail"}
