@@ -198,8 +198,9 @@ def _equal_or_loose(
     group: list[Condition], own: list[Condition], evidence: str, fields: Sequence[DocField]
 ) -> GroupVerdict:
     """A group a row's own text passes: PASS where a test as written passes, or an "equals"
-    of a field the row lacks finds the value starting a line of its text or a cell (a group
-    label: "Navigation", "Class 12 — Widget errors"); RELAXED where only such an "equals" read as a
+    of a field the row lacks finds the value starting a line of its text or a cell, or after
+    the field's name there (a group label: "Navigation", "Class 12 — Widget errors" for
+    "Class equals 12"); RELAXED where only such an "equals" read as a
     mention passes ("Status equals dependency" in "... package and dependency information"),
     as a page's "equals" read as "contains" is."""
     loose = [
@@ -212,9 +213,11 @@ def _equal_or_loose(
         return GroupVerdict.PASS
     lines = [fold(line.strip().lstrip("-*+•#> ")) for line in evidence.splitlines()]
     lines += [fold(item.full_value.strip()) for item in fields]  # a table row's cells
-    values = [re.escape(fold(group[i].value.strip())) for i in loose]
-    if any(re.match(rf"{v}(?![\w.])", line) for v in values for line in lines):
-        return GroupVerdict.PASS  # naming it first: "Class 12 — Widget errors", "1.2.0 (...)"
+    for i in loose:  # the value first, or after the field's name: "Class 12 — Widget errors"
+        value, name = re.escape(fold(group[i].value.strip())), re.escape(fold(group[i].field))
+        stated = re.compile(rf"(?:{name}\s*[:=]?\s*)?{value}(?![\w.])")
+        if any(stated.match(line) for line in lines):
+            return GroupVerdict.PASS
     return GroupVerdict.RELAXED
 
 

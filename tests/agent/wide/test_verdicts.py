@@ -216,3 +216,14 @@ def test_an_equality_of_a_field_a_list_item_lacks_is_loose_when_only_mentioned()
         row.key: row_verdicts(groups(conditions), row, text, "Boards", [])[0].value for row in rows
     }
     assert got == {"archived": "pass", "Harbour board": "relaxed", "open": "fail"}
+    # after the field's name, as a group label writes it: "Class 12 — Widget errors"
+    text = (
+        "Code | Name\nClass 12 — Widget errors\n12001 | widget_lost\n12002 | widget_late\n"
+        "Class 14 — Gauge errors\n14003 | gauge_replaces_class 12 codes\n"
+    )
+    conditions = [Condition(field="Class", test="equals", value="12")]
+    plan = TablePlan("error", [Column("Code"), Column("Name")], "Code", conditions, [])
+    rows = candidate_rows(plan, "Which errors are in class 12?", "doc", text, "Errors",
+                          parse_text(text, title="Errors"))  # fmt: skip
+    got = {r.key: row_verdicts(groups(conditions), r, text, "Errors", [])[0].value for r in rows}
+    assert got == {"12001": "pass", "12002": "pass", "14003": "relaxed"}
