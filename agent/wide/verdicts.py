@@ -134,27 +134,23 @@ def row_verdicts(
         # a test of a column the row's table leaves empty fails (the row states no such
         # value); a test of another field than the row's cells reads the row's text and group
         # ("Class 12" in a group label), as "contains"
-        own = [
-            c if _names_row_field(c, fields) else _as_text_test(c)
-            for c in group
-            if not _empty_cell(c, row)
-        ]
+        kept = [c for c in group if not _empty_cell(c, row)]
+        own = [c if _names_row_field(c, fields) else _as_text_test(c) for c in kept]
         verdict = (
             group_verdict(own, evidence, fields, "", by_words=True) if own else GroupVerdict.FAIL
         )
         if verdict is GroupVerdict.PASS:
-            verdict = _equal_or_loose(group, own, evidence, fields)
-        strong = row.score >= STRONG_LISTING_SCORE
-        if (
-            strong
-            and verdict is not GroupVerdict.PASS
-            and any(
-                c.test == "contains" and names_value(place, c.value)
-                for c in own
-                if not _names_row_field(c, fields)
-            )
-        ):
-            verdict = GroupVerdict.PASS  # the heading of a listing sure to hold the rows
+            verdict = _equal_or_loose(kept, own, evidence, fields)
+        if row.score >= STRONG_LISTING_SCORE and verdict is not GroupVerdict.PASS:
+            # the heading of a listing sure to hold the rows (its own heading or caption for
+            # an "equals": a page's title describes the page, not the values of its lists'
+            # rows; "dependency solver" is no "Status equals dependency")
+            named = [(c, o) for c, o in zip(kept, own, strict=True) if o is not c
+                     and names_value(place, o.value)]  # fmt: skip
+            if any(c.test == "contains" or names_value(row.where, c.value) for c, _ in named):
+                verdict = GroupVerdict.PASS
+            elif named:
+                verdict = GroupVerdict.RELAXED
         if (
             row.pointer
             and verdict in (GroupVerdict.FAIL, GroupVerdict.RELAXED)
@@ -203,22 +199,25 @@ def _equal_or_loose(
     "Class equals 12"); RELAXED where only such an "equals" read as a
     mention passes ("Status equals dependency" in "... package and dependency information"),
     as a page's "equals" read as "contains" is."""
-    loose = [
-        i for i, c in enumerate(group) if c.test == "equals" and own[i].test != c.test
-    ] if len(own) == len(group) else []  # fmt: skip
+    loose = [i for i, c in enumerate(group) if c.test == "equals" and own[i].test != c.test]
     if not loose:
         return GroupVerdict.PASS
     exact = [c for i, c in enumerate(own) if i not in loose]
     if exact and group_verdict(exact, evidence, fields, "", by_words=True) is GroupVerdict.PASS:
         return GroupVerdict.PASS
-    lines = [fold(line.strip().lstrip("-*+•#> ")) for line in evidence.splitlines()]
-    lines += [fold(item.full_value.strip()) for item in fields]  # a table row's cells
-    for i in loose:  # the value first, or after the field's name: "Class 12 — Widget errors"
-        value, name = re.escape(fold(group[i].value.strip())), re.escape(fold(group[i].field))
-        stated = re.compile(rf"(?:{name}\s*[:=]?\s*)?{value}(?![\w.])")
-        if any(stated.match(line) for line in lines):
-            return GroupVerdict.PASS
+    lines = [*evidence.splitlines(), *(item.full_value for item in fields)]  # and its cells
+    if any(_stated(group[i], lines) for i in loose):
+        return GroupVerdict.PASS
     return GroupVerdict.RELAXED
+
+
+def _stated(condition: Condition, lines: Sequence[str]) -> bool:
+    """Whether a line states an "equals" test's value as a name: first ("Navigation",
+    "1.2.0 (2020-01-02)"), or after the field's name ("Class 12 — Widget errors" for "Class
+    equals 12"); not inside a sentence."""
+    value, name = re.escape(fold(condition.value.strip())), re.escape(fold(condition.field))
+    stated = re.compile(rf"(?:{name}\s*[:=]?\s*)?{value}(?![\w.])")
+    return any(stated.match(fold(line.strip().lstrip("-*+•#> "))) for line in lines)
 
 
 def _as_text_test(condition: Condition) -> Condition:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent.wide.membership import groups
-from agent.wide.rows import candidate_rows
+from agent.wide.rows import STRONG_LISTING_SCORE, candidate_rows
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
 from agent.wide.verdicts import (
@@ -227,3 +229,23 @@ def test_an_equality_of_a_field_a_list_item_lacks_is_loose_when_only_mentioned()
                           parse_text(text, title="Errors"))  # fmt: skip
     got = {r.key: row_verdicts(groups(conditions), r, text, "Errors", [])[0].value for r in rows}
     assert got == {"12001": "pass", "12002": "pass", "14003": "relaxed"}
+
+
+def test_a_pages_title_is_no_value_of_its_lists_rows() -> None:
+    """A sure listing's own heading or caption states what its rows are ("Gauge Functions"),
+    but a page's title describes the page: "Status equals dependency" of the items of a list
+    on a page titled "solverlib — dependency solver" is read loosely, not as met."""
+    text = (
+        "Solver steps:\n\n- Read every package index\n- Check each candidate set\n- Print a plan\n"
+    )
+    conditions = [Condition(field="Status", test="equals", value="dependency")]
+    plan = TablePlan("step", [Column("Step"), Column("Status")], "Step", conditions, [])
+    title = "solverlib — dependency solver"
+    rows = candidate_rows(plan, "Which steps have dependency status?", "doc", text, title,
+                          parse_text(text, title=title))  # fmt: skip
+    rows = [replace(r, score=STRONG_LISTING_SCORE) for r in rows if not r.is_page]
+    assert len(rows) == 3
+    for row in rows:
+        assert row_verdicts(groups(conditions), row, text, title, []) == ["relaxed"]
+    contains = [Condition(field="", test="contains", value="dependency")]
+    assert row_verdicts(groups(contains), rows[0], text, title, []) == ["pass"]
