@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from agent.wide.fields import STOP, fold
+from agent.wide.fields import STOP, fold, singular
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 from agent.wide.schemas import Condition
-from agent.wide.table_plan import TablePlan
+from agent.wide.table_plan import TablePlan, ask_of
 from agent.wide.verdicts import GroupVerdict, row_verdicts
 
 MIN_ENTRIES = 4
@@ -48,10 +48,6 @@ class Criterion:
     entries: int
 
 
-def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
 def _tokens(text: str) -> list[list[tuple[str, int, int]]]:
     """Content words (folded, plural -s off) with their spans, in runs that no clause end or
     bracket breaks."""
@@ -60,7 +56,7 @@ def _tokens(text: str) -> list[list[tuple[str, int, int]]]:
     for piece in [*_CLAUSE_END.finditer(text), None]:
         end = piece.start() if piece is not None else len(text)
         run = [
-            (_stem(fold(m.group(0))), start + m.start(), start + m.end())
+            (singular(fold(m.group(0))), start + m.start(), start + m.end())
             for m in _WORD.finditer(text[start:end])
             if fold(m.group(0)) not in _FUNCTION_WORDS
         ]
@@ -79,10 +75,9 @@ def _excluded(plan: TablePlan) -> set[str]:
 def _windows(question: str, plan: TablePlan) -> set[tuple[str, ...]]:
     """Runs of 2..MAX_WORDS content words of the question's ask (its first paragraph) with at
     least MIN_WORDS words that do not name the rows, their columns or their place."""
-    ask = question.strip().split("\n\n", 1)[0]
     excluded = _excluded(plan)
     found = set()
-    for run in _tokens(ask):
+    for run in _tokens(ask_of(question)):
         words = [w for w, _, _ in run]
         for size in range(MIN_WORDS, MAX_WORDS + 1):
             for i in range(len(words) - size + 1):

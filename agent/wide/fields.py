@@ -98,16 +98,14 @@ def mentions(text: str, value: str) -> int:
     return match.start() if match else -1
 
 
+def singular(word: str) -> str:
+    """A folded word with a plural -s taken off ("tags" -> "tag"; not "class" or "bus")."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def words(text: str) -> list[str]:
     """Content words, folded, with a plural -s taken off (so "Tags" matches "tag")."""
-    out = []
-    for word in _WORD.findall(fold(text)):
-        if word in STOP:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
-    return out
+    return [singular(word) for word in _WORD.findall(fold(text)) if word not in STOP]
 
 
 def parse_fields(text: str) -> list[DocField]:

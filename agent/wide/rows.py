@@ -33,7 +33,7 @@ from agent.wide.fields import (
     parse_fields,
     words,
 )
-from agent.wide.table_plan import TablePlan, column_example, place_terms
+from agent.wide.table_plan import TablePlan, ask_of, column_example, place_terms
 from retriever.listings import Listing, ListingKind, listings, row_name
 from retriever.structure import DocumentStructure
 
@@ -416,7 +416,7 @@ def like_example(names: list[str], example: str) -> bool:
 
 
 def question_words(plan: TablePlan, question: str) -> set[str]:
-    first = question.strip().split("\n\n", 1)[0]
+    first = ask_of(question)
     return set(words(f"{plan.entity} {plan.key_column} {first}"))
 
 
@@ -553,10 +553,13 @@ def candidate_rows(
         topic = question_words(plan, question)
         chosen: list[tuple[Listing, dict[str, str]]] = []
         scores: dict[int, float] = {}
+        tagged: set[int] = set()  # listings whose items tag themselves with identifiers
         for listing in listings(structure):
             score, mapping = score_listing(listing, plan, topic, text, title)
+            if example and _tagged(listing, text, example):
+                tagged.add(id(listing))
             sure = plan.key_column in mapping and score >= STRONG_LISTING_SCORE
-            if record and not sure and not (example and _tagged(listing, text, example)):
+            if record and not sure and id(listing) not in tagged:
                 continue
             if named_like and not like_example(_names(listing, mapping, plan, text), example):
                 continue
@@ -564,12 +567,16 @@ def candidate_rows(
                 chosen.append((listing, mapping))
                 scores[id(listing)] = score
         # the notes a listing's marks refer to are no listing of rows of their own
-        noted = [(li.end, notes_after(text, li.end)[1]) for li, _ in chosen if _marked(li)]
+        notes = {id(li): notes_after(text, li.end) for li, _ in chosen if _marked(li)}
+        spans = [(li.end, notes[id(li)][1]) for li, _ in chosen if id(li) in notes]
         chosen = [(li, m) for li, m in chosen
-                  if not any(a <= li.start and li.end <= b for a, b in noted)]  # fmt: skip
+                  if not any(a <= li.start and li.end <= b for a, b in spans)]  # fmt: skip
         for listing, mapping in _outermost_or_finer(chosen):
-            rows = _listing_rows(listing, mapping, plan, source_id, scores[id(listing)], text)
-            if record and example and _tagged(listing, text, example):
+            own = id(listing)
+            noted = notes[own][0] if own in notes else {}
+            rows = _listing_rows(listing, mapping, plan, source_id, scores[own], text,
+                                 tagged=own in tagged, notes=noted)  # fmt: skip
+            if record and own in tagged:
                 rows = [with_page_fields(row, fields, plan) for row in rows]
             placed = scope_bonus(plan, f"{title} {listing.where}") > 0
             found.extend(replace(row, in_scope=placed) for row in rows)
@@ -638,14 +645,17 @@ def _listing_rows(
     source_id: str,
     score: float,
     text: str,
+    *,
+    tagged: bool,
+    notes: dict[str, str],
 ) -> list[CandidateRow]:
+    """The candidate rows of one chosen listing (`tagged`: its items tag themselves with
+    identifiers like the key's example; `notes`: the numbered notes written after it)."""
     rows = []
     key_column = mapping.get(plan.key_column)
     by_name = names_by_signature(plan)
     example = key_example(plan)
     pattern = example_pattern(example)
-    tagged = bool(_tagged(listing, text, example))
-    notes = notes_after(text, listing.end)[0] if _marked(listing) else {}
     for row in listing.rows:
         name = row.values.get(key_column, "") if key_column else ""
         if not name and listing.kind is not ListingKind.TABLE:

@@ -25,7 +25,7 @@ from agent.text import clip, quote_untrusted
 from agent.wide.fields import fold, match_score, words
 from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, RowKind
 from agent.wide.schemas import Condition
-from agent.wide.table_plan import group_text
+from agent.wide.table_plan import ask_of, group_text
 from agent.wide.verdicts import GroupVerdict
 
 READ_TOKENS = 80
@@ -111,7 +111,7 @@ def usable(
         cells = [fold(r.values.get(reading.column, "")) for r in rows]
         if not any(fold(reading.value) in cell for cell in cells):
             return False
-    lead = set(words(question.strip().split("\n\n", 1)[0]))
+    lead = set(words(ask_of(question)))
     asked = lead | {w for c in group for w in words(f"{c.field} {c.value}")}
     column, value = words(reading.column), words(reading.value)
     # the question names the column ("Server?" for "cannot be used as a server encoding"),
@@ -224,7 +224,7 @@ async def _ask(
         clip(" | ".join(r.values.values()), 200) for r in _spread(rows, SAMPLE_ROWS)
     )
     messages = load_prompt("table_condition").render(
-        question=clip(question.strip().split("\n\n", 1)[0], 600),
+        question=clip(ask_of(question), 600),
         condition=group_text(group),
         where=quote_untrusted(rows[0].where),
         columns=quote_untrusted(" | ".join(header)),

@@ -614,6 +614,11 @@ _SIGN_WORDS = frozenset(["negative", "positive", "zero", "nonzero", "nonnegative
 """Words that state a comparison with 0 without writing the number."""
 
 
+def ask_of(question: str) -> str:
+    """The question's ask: its first paragraph (the columns and the answer's format follow)."""
+    return question.strip().split("\n\n", 1)[0]
+
+
 _IN_YEAR = re.compile(
     r"\b(?:in|during)\s+((?:1[5-9]|20)\d\d)\b"
     r"(?!\s*(?:or|and|to|through|-|\u2013)\s*(?:\d|later|earlier|after|before|newer|older|more|less))"
@@ -628,8 +633,7 @@ def stated_year(
     """The one year the question's ask places its rows in, as a test of its first date column
     ("Release Date equals 2023": a date of that year passes), when no condition tests it (a
     phrase holding it, "releases published in 2024", is no test of a year)."""
-    ask = question.strip().split("\n\n", 1)[0]
-    years = {m.group(1) for m in _IN_YEAR.finditer(ask)}
+    years = {m.group(1) for m in _IN_YEAR.finditer(ask_of(question))}
     if len(years) != 1:
         return None
     year = years.pop()
