@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.wide.membership import groups
-from agent.wide.rows import STRONG_LISTING_SCORE, candidate_rows
+from agent.wide.rows import STRONG_LISTING_SCORE, CandidateRow, candidate_rows
 from agent.wide.schemas import Condition
 from agent.wide.table_plan import Column, TablePlan
 from agent.wide.verdicts import (
@@ -200,6 +200,18 @@ def test_an_entry_of_contents_no_group_settles_stays_open() -> None:
     assert row_status(failed, [], False, pointer=True) is RowStatus.FAIL
 
 
+def listed(
+    text: str, title: str, question: str, columns: tuple[str, str], conditions: list[Condition]
+) -> list[CandidateRow]:
+    """The candidate rows a text of our own gives a plan of two columns, keyed by the first."""
+    plan = TablePlan(columns[0].lower(), [Column(c) for c in columns], columns[0], conditions, [])
+    return candidate_rows(plan, question, "doc", text, title, parse_text(text, title=title))
+
+
+def first_verdicts(rows: list[CandidateRow], text: str, title: str, conditions: list[Condition]):
+    return {r.key: row_verdicts(groups(conditions), r, text, title, [])[0].value for r in rows}
+
+
 def test_an_equality_of_a_field_a_list_item_lacks_is_loose_when_only_mentioned() -> None:
     """ "Status equals archived" of list items, which have no Status: an item naming it first
     ("archived — kept read-only") passes; one that only mentions the word in a sentence is
@@ -211,12 +223,8 @@ def test_an_equality_of_a_field_a_list_item_lacks_is_loose_when_only_mentioned()
         "- open — anyone may post\n"
     )
     conditions = [Condition(field="Status", test="equals", value="archived")]
-    plan = TablePlan("board", [Column("Board"), Column("Status")], "Board", conditions, [])
-    rows = candidate_rows(plan, "Which boards are archived?", "doc", text, "Boards",
-                          parse_text(text, title="Boards"))  # fmt: skip
-    got = {
-        row.key: row_verdicts(groups(conditions), row, text, "Boards", [])[0].value for row in rows
-    }
+    rows = listed(text, "Boards", "Which boards are archived?", ("Board", "Status"), conditions)
+    got = first_verdicts(rows, text, "Boards", conditions)
     assert got == {"archived": "pass", "Harbour board": "relaxed", "open": "fail"}
     # after the field's name, as a group label writes it: "Class 12 — Widget errors"
     text = (
@@ -224,10 +232,8 @@ def test_an_equality_of_a_field_a_list_item_lacks_is_loose_when_only_mentioned()
         "Class 14 — Gauge errors\n14003 | gauge_replaces_class 12 codes\n"
     )
     conditions = [Condition(field="Class", test="equals", value="12")]
-    plan = TablePlan("error", [Column("Code"), Column("Name")], "Code", conditions, [])
-    rows = candidate_rows(plan, "Which errors are in class 12?", "doc", text, "Errors",
-                          parse_text(text, title="Errors"))  # fmt: skip
-    got = {r.key: row_verdicts(groups(conditions), r, text, "Errors", [])[0].value for r in rows}
+    rows = listed(text, "Errors", "Which errors are in class 12?", ("Code", "Name"), conditions)
+    got = first_verdicts(rows, text, "Errors", conditions)
     assert got == {"12001": "pass", "12002": "pass", "14003": "relaxed"}
 
 
@@ -239,10 +245,9 @@ def test_a_pages_title_is_no_value_of_its_lists_rows() -> None:
         "Solver steps:\n\n- Read every package index\n- Check each candidate set\n- Print a plan\n"
     )
     conditions = [Condition(field="Status", test="equals", value="dependency")]
-    plan = TablePlan("step", [Column("Step"), Column("Status")], "Step", conditions, [])
     title = "solverlib — dependency solver"
-    rows = candidate_rows(plan, "Which steps have dependency status?", "doc", text, title,
-                          parse_text(text, title=title))  # fmt: skip
+    question = "Which steps have dependency status?"
+    rows = listed(text, title, question, ("Step", "Status"), conditions)
     rows = [replace(r, score=STRONG_LISTING_SCORE) for r in rows if not r.is_page]
     assert len(rows) == 3
     for row in rows:
