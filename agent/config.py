@@ -100,6 +100,11 @@ class SearchConfig(_Strict):
         2400, ge=400, description="characters of observations shown to the reflector per step"
     )
     answer_chars: int = Field(3600, ge=400, description="characters of sources shown to the writer")
+    plan: Literal["auto", "always"] = Field(
+        "auto",
+        description="auto: a question that asks one fact is searched in its own words, without "
+        "a planner call; always: every question is planned",
+    )
 
 
 _ENCODER_NAMES = frozenset(
@@ -392,8 +397,9 @@ def _set_nested(target: dict[str, Any], dotted: str, value: Any) -> None:
 
 # WIDESEEK_* variables that are not settings: the config file path, the setup script's wheel cache,
 # and (by prefix) the secrets of imported tools' APIs, WIDESEEK_TOOL_<API>_TOKEN, the web search
-# backends' keys and URL (WIDESEEK_BRAVE_API_KEY, WIDESEEK_SEARXNG_URL, ...) and the vLLM command.
-_NON_SETTING_ENV = {"CONFIG", "WHEEL_DIR"}
+# backends' keys and URL (WIDESEEK_BRAVE_API_KEY, WIDESEEK_SEARXNG_URL, ...) and the vLLM command;
+# the embedded model's prompt-state folder (read by the model layer, which imports no settings).
+_NON_SETTING_ENV = {"CONFIG", "WHEEL_DIR", "PROMPT_STATES"}
 _NON_SETTING_PREFIXES = ("TOOL_", "SEARXNG_", "BRAVE_", "TAVILY_", "SERPER_", "VLLM_")
 
 

@@ -17,6 +17,8 @@ EventType = Literal[
     "reflection",
     "fact",
     "answer",
+    "answer_delta",
+    "grounding",
     "budget",
     "error",
     "table_plan",
@@ -36,6 +38,8 @@ EVENT_LOOK: dict[str, tuple[str, str]] = {
     "observation": ("saw", "dim"),
     "reflection": ("think", "green"),
     "answer": ("done", "bold"),
+    "answer_delta": ("write", "dim"),
+    "grounding": ("check", "yellow"),
     "budget": ("stop", "bold red"),
     "error": ("warn", "red"),
     "table_plan": ("table", "bold cyan"),
@@ -98,6 +102,15 @@ class Event(BaseModel):
                 return line
             case "answer":
                 return f"answer ({len(d.get('citations', []))} citations)"
+            case "answer_delta":
+                return str(d.get("text", ""))
+            case "grounding":
+                removed = d.get("removed", [])
+                reasons = "; ".join(r.get("reason", "") for r in removed[:3])
+                return (
+                    f"removed {len(removed)} of {d.get('checked', 0)} sentences no source "
+                    f"supports ({reasons})"
+                )
             case "table_plan":
                 columns = ", ".join(c["name"] for c in d.get("columns", []))
                 tests = "; ".join(

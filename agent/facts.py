@@ -5,8 +5,13 @@
   results do not support is not noted and cannot satisfy a goal.
 
 - `grounded_facts`: the reflector's fact triples, checked against the result each one cites. A
-  fact whose value is not in that result's text (by words) is dropped: small models invent
-  values; the rest get a confidence from how much of the value and the subject the text holds.
+  fact is kept only when one statement (sentence) of that result states its value together with
+  its subject (or the result is the subject's own document, named by its title, and the
+  statement its value), and the value is not just the subject's own name: small models invent
+  values and pair a true value with the wrong subject. Its confidence is how well that best
+  statement holds it (`statement_support`).
+- `fact_supported`: the same test for a recalled fact against its stored passage, before it
+  may settle a goal: a wrong fact in the cache cannot turn a right answer into a wrong one.
 - `fact_observations`: recalled facts as observations for the reflector and the writer, one per
   source passage: the facts, then the stored passage they were read from (so the evidence is
   the source's own words, and citations point at the source, not at the cache).
@@ -19,6 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from agent.grounding import split_sentences
 from agent.schemas import FactItem, Reflection
 from agent.text import STOPWORDS
 from memory.knowledge import FactRecord
@@ -68,6 +74,50 @@ def evidence_support(evidence: str, observations: Sequence[dict[str, Any]]) -> f
     return best
 
 
+MIN_STATEMENT_SUPPORT = 0.5
+"""Least `statement_support` of a fact that is stored or recalled."""
+_LINE_BREAK = re.compile(r"\n+")
+
+
+def _numbers(text: str) -> set[str]:
+    return {t for t in _tokens(text) if t.isdigit()}
+
+
+def statement_support(subject: str, attribute: str, value: str, title: str, text: str) -> float:
+    """How well one sentence of a passage states `subject — attribute — value`, from 0 to 1:
+    the share of the value's words in the sentence (every number of the value must be there)
+    times the share of the subject's words in it (or in the passage's title: a document's
+    sentences are about its title's subject), times 0.85 when the sentence names no word of
+    the attribute. 0 when the value is only the subject's own name."""
+    value_words = set(_tokens(value)) - STOPWORDS
+    subject_words = set(_tokens(subject)) - STOPWORDS
+    if not value_words or not subject_words or value_words <= subject_words:
+        return 0.0
+    titled = support(subject, title) if title else 0.0
+    attribute_stems = {t[:5] for t in _tokens(attribute) if t not in STOPWORDS}
+    best = 0.0
+    for line in _LINE_BREAK.split(text):
+        for sentence in split_sentences(line):
+            have = set(_tokens(sentence))
+            if not _numbers(value) <= have:
+                continue
+            value_share = len(value_words & have) / len(value_words)
+            if value_share < MIN_VALUE_SUPPORT:
+                continue
+            subject_share = max(len(subject_words & have) / len(subject_words), titled)
+            named = not attribute_stems or bool(attribute_stems & {t[:5] for t in have})
+            best = max(best, value_share * subject_share * (1.0 if named else 0.85))
+    return best
+
+
+def fact_supported(fact: FactRecord) -> bool:
+    """Whether a stored fact's own passage still states it (see `statement_support`)."""
+    if not fact.passage:
+        return False
+    score = statement_support(fact.subject, fact.attribute, fact.value, fact.title, fact.passage)
+    return score >= MIN_STATEMENT_SUPPORT
+
+
 def grounded_facts(
     items: Sequence[FactItem], observations: Sequence[dict[str, Any]], run_id: str
 ) -> list[dict[str, Any]]:
@@ -78,9 +128,12 @@ def grounded_facts(
         if not 1 <= item.result <= len(observations):
             continue
         obs = observations[item.result - 1]
-        text = f"{obs.get('title', '')}\n{obs.get('text', '')}"
-        value_support = support(item.value, text)
-        if not item.subject or not item.attribute or value_support < MIN_VALUE_SUPPORT:
+        if not item.subject or not item.attribute:
+            continue
+        confidence = statement_support(
+            item.subject, item.attribute, item.value, obs.get("title", ""), obs.get("text", "")
+        )
+        if confidence < MIN_STATEMENT_SUPPORT:
             continue
         key = (item.subject.casefold(), item.attribute.casefold(), item.value.casefold(),
                obs["source_id"])  # fmt: skip
@@ -90,7 +143,6 @@ def grounded_facts(
         start, end = obs.get("start"), obs.get("end")
         if start is None or end is None:
             start = end = None
-        confidence = value_support * (0.7 + 0.3 * support(item.subject, text))
         rows.append(
             {
                 "subject": item.subject,

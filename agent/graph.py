@@ -16,11 +16,19 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agent.citations import SourceRef, attribute_uncited, enforce_citations
-from agent.facts import check_reflection, fact_item, fact_observations, grounded_facts
+from agent.citations import SourceRef, enforce_citations
+from agent.facts import (
+    check_reflection,
+    fact_item,
+    fact_observations,
+    fact_supported,
+    grounded_facts,
+)
+from agent.grounding import GroundedAnswer, ground_answer, split_sentences
 from agent.llm.base import ModelError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
+from agent.question_shape import one_fact
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
 from agent.steps import budget_reason, record_call
@@ -28,7 +36,7 @@ from agent.steps import event as _event
 from agent.steps import failed_usage as _failed_usage
 from agent.steps import structured as _structured
 from agent.steps import usage_delta as _usage_delta
-from agent.text import clip, keywords, quote_untrusted
+from agent.text import clip, focus, keywords, quote_untrusted
 from agent.tool_choice import choose_tool
 from agent.wide import (
     coverage_node,
@@ -45,7 +53,9 @@ from memory.knowledge import AnswerRecord, KnowledgeCache
 from tools.base import ToolError
 
 WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this much
-REFLECTION_TOKENS = 500  # evidence, up to 4 facts and the decision; 350 cut long evidence short
+REFLECTION_TOKENS = 400  # sentence numbers, a drafted answer, up to 2 facts and the decision
+PLANNER_TOKENS = 400
+WRITER_TOKENS = 300  # a lookup answer is one to five sentences
 _STEP_MARKER = re.compile(r"\[(\d+)\]")
 _NOTE_MARKER = re.compile(r"\[\[(\d+)\]\]")
 
@@ -138,31 +148,24 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
         return {"next": "table_plan"}
     events: list[dict[str, Any]] = []
     usage = Usage()
-    try:
-        plan, usage = await _structured(
-            ctx,
-            "planner",
-            load_prompt("planner").render(
-                question=question, collection=WEB_COLLECTION if ctx.web else LOCAL_COLLECTION
-            ),
-            Plan,
-            400,
-        )
-    except (ModelError, TimeoutError) as error:
-        usage = _failed_usage(error)
+    planned_by = "planner"
+    if ctx.search.plan == "auto" and one_fact(question):
+        # one fact: the question is the goal and its own words the search
+        planned_by = "question"
         plan = Plan(
             task_kind="lookup",
             sub_goals=[
                 SubGoal(
-                    goal=f"Find what answers: {question}",
-                    evidence_needed="a passage that answers the question",
+                    goal=" ".join(question.split()),
+                    evidence_needed="a passage that states what the question asks",
                     query=keywords(question),
                 )
             ],
         )
-        events.append(
-            _event("error", state, message=f"planner failed, using a one-goal plan: {error}")
-        )
+    else:
+        plan, usage, error_event = await _planned(ctx, state, question)
+        if error_event is not None:
+            events.append(error_event)
     if plan.task_kind == "lookup" and len(plan.columns) >= 2:
         # small models label list questions "lookup" but still name the table's columns
         plan = plan.model_copy(update={"task_kind": "wide"})
@@ -184,7 +187,7 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
                 "read": [],
             }
         )
-    plan_data = plan.model_dump()
+    plan_data = {**plan.model_dump(), "planned_by": planned_by}
     plan_data["sub_goals"] = [
         {"goal": g["goal"], "evidence_needed": g["evidence_needed"], "query": g["query"]}
         for g in goals
@@ -198,6 +201,36 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
         "events": events,
         "usage": _usage_delta(usage),
     }
+
+
+async def _planned(
+    ctx: RunContext, state: ResearchState, question: str
+) -> tuple[Plan, Usage, dict[str, Any] | None]:
+    """The planner's plan, or a one-goal plan (and the error event) when the planner fails."""
+    try:
+        plan, usage = await _structured(
+            ctx,
+            "planner",
+            load_prompt("planner").render(
+                question=question, collection=WEB_COLLECTION if ctx.web else LOCAL_COLLECTION
+            ),
+            Plan,
+            PLANNER_TOKENS,
+        )
+        return plan, usage, None
+    except (ModelError, TimeoutError) as error:
+        plan = Plan(
+            task_kind="lookup",
+            sub_goals=[
+                SubGoal(
+                    goal=f"Find what answers: {question}",
+                    evidence_needed="a passage that answers the question",
+                    query=keywords(question),
+                )
+            ],
+        )
+        message = f"planner failed, using a one-goal plan: {error}"
+        return plan, _failed_usage(error), _event("error", state, message=message)
 
 
 async def goal_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -296,7 +329,9 @@ async def recall_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
     goal["recalled"] = True
     facts = []
     if ctx.recall is not None:
-        facts = await asyncio.to_thread(ctx.recall, goal["goal"], goal["query"], ctx.run_id)
+        found = await asyncio.to_thread(ctx.recall, goal["goal"], goal["query"], ctx.run_id)
+        # a stored fact may settle a goal only while its own passage states it
+        facts = [f for f in found if fact_supported(f)]
     if not facts:
         return {"goals": goals, "next": _act_route(ctx, state.get("action"))}
     observations = fact_observations(facts)
@@ -425,20 +460,52 @@ def _remember_read(cache: KnowledgeCache, observations: list[dict[str, Any]]) ->
         cache.add_passages(obs["source_id"], [(obs.get("start"), obs.get("end"), obs["text"])])
 
 
-def _format_results(observations: list[dict[str, Any]], limit: int) -> str:
+def _format_results(
+    observations: list[dict[str, Any]], limit: int, terms: str = ""
+) -> tuple[str, dict[str, str]]:
+    """The results for the reflector, each within its share of `limit` (the sentences that bear
+    most on `terms`, the goal and its query, when a passage is longer), every sentence numbered
+    [n.k] (result n, sentence k) so the reflector can name its evidence instead of copying it.
+    Returns the text and the numbered sentences."""
     if not observations:
-        return "(no results)"
+        return "(no results)", {}
     share = max(200, limit // len(observations))
     blocks = []
+    numbered: dict[str, str] = {}
     for n, obs in enumerate(observations, 1):
-        text = quote_untrusted(clip(obs["text"], share))
+        text = quote_untrusted(focus(obs["text"], terms, share))
+        parts: list[str] = []
+        count = 0
+        for part in text.split(" … "):
+            sentences = []
+            for sentence in split_sentences(part.strip(" …")):
+                count += 1
+                numbered[f"{n}.{count}"] = sentence
+                sentences.append(f"[{n}.{count}] {sentence}")
+            if sentences:
+                parts.append(" ".join(sentences))
+        body = " … ".join(parts)
+        body = ("… " if text.startswith("…") else "") + body + (" …" if text.endswith("…") else "")
         title = quote_untrusted(obs.get("title") or obs["source_id"])
         context = obs.get("context") or ""
         where = (
             f"({quote_untrusted(clip('; '.join(context.splitlines()), 300))})\n" if context else ""
         )
-        blocks.append(f'<result n="{n}" title="{title}">\n{where}{text}\n</result>')
-    return "\n".join(blocks)
+        blocks.append(f'<result n="{n}" title="{title}">\n{where}{body}\n</result>')
+    return "\n".join(blocks), numbered
+
+
+_SENTENCE_REF = re.compile(r"\[?\b(\d+)\.(\d+)\b\]?")
+
+
+def evidence_from_references(evidence: str, numbered: dict[str, str]) -> str:
+    """Evidence given as sentence numbers ("1.2, 3.1") as those sentences, each followed by its
+    result's marker ("... [1] ... [3]"); evidence written out is returned as it is."""
+    if re.search(r"[^\W\d_]{2}", re.sub(r"\b(?:and|or)\b", " ", _SENTENCE_REF.sub(" ", evidence))):
+        return evidence  # written out (numbers in it are numbers, not references)
+    keys = [f"{a}.{b}" for a, b in _SENTENCE_REF.findall(evidence)]
+    known = [k for k in dict.fromkeys(keys) if k in numbered]
+    return " ".join(f"{numbered[k].rstrip()} [{k.split('.')[0]}]" for k in known)
 
 
 def _format_notes(notes: list[dict[str, Any]], limit: int = 1200) -> str:
@@ -527,6 +594,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
     observations = state.get("observations") or []
     events: list[dict[str, Any]] = []
     usage = Usage()
+    numbered: dict[str, str] = {}
     action = state.get("action") or {}
     recalled = action.get("tool") == KNOWLEDGE_TOOL
     if recalled:
@@ -543,6 +611,9 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             query=keywords(goal["goal"], 5),
         )
     else:
+        shown, numbered = _format_results(
+            observations, ctx.search.evidence_chars, f"{goal['goal']} {goal['query']}"
+        )
         messages = load_prompt("reflector").render(
             question=state["question"],
             goal=goal["goal"],
@@ -550,7 +621,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             queries="; ".join(goal["queries"]) or "(none)",
             notes=_format_notes(state.get("notes") or []),
             tool=tool_text,
-            results=_format_results(observations, ctx.search.evidence_chars),
+            results=shown,
         )
         try:
             reflection, usage = await _structured(
@@ -561,8 +632,21 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             reflection = Reflection(
                 evidence="", facts=[], missing="", verdict="partial", next_action="next_goal"
             )
-            events.append(_event("error", state, message=f"reflection failed: {error}"))
+            message = (
+                f"reflection failed: the results for goal {goal['id']} could not be judged, so "
+                f"it counts as unsettled ({error})"
+            )
+            events.append(_event("error", state, message=message))
     support = 1.0
+    if observations and numbered:
+        # evidence named by sentence number is those sentences, word for word; a result number
+        # written as [n.k] in the answer is result n
+        reflection = reflection.model_copy(
+            update={
+                "evidence": evidence_from_references(reflection.evidence, numbered),
+                "answer": re.sub(r"\[(\d+)\.\d+\]", r"[\1]", reflection.answer),
+            }
+        )
     claimed = reflection.evidence
     if observations:
         reflection, support = check_reflection(
@@ -572,6 +656,10 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         reflection, {**goal, "_recalled_now": recalled}, observations, ctx
     )
     goal["status"] = status
+    if status == "satisfied" and reflection.answer.strip() and observations:
+        # the goal's answer, drafted by the reflection that settled it: checked and used by
+        # the answer step instead of a writer call when every goal has one
+        goal["draft"] = _note_from(reflection.answer, observations, goal["id"])
     update: dict[str, Any] = {"goals": goals, "usage": _usage_delta(usage)}
     if ctx.cache is not None and reflection.facts and observations:
         fact_event = await _record_facts(ctx, state, reflection, observations)
@@ -603,6 +691,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             evidence_support=round(support, 2),
             unsupported_evidence=claimed if claimed != reflection.evidence else "",
             facts_proposed=[f.model_dump() for f in reflection.facts],
+            draft=reflection.answer,
         ),
     )
     if next_node == "act":
@@ -645,14 +734,20 @@ async def _record_facts(
 
 
 def _number_sources(
-    state: ResearchState, limit: int
+    state: ResearchState, limit: int, focus_on: str = ""
 ) -> tuple[dict[int, SourceRef], dict[str, int], str, dict[int, str]]:
-    """Number the read sources (noted ones first) and render them within `limit` chars."""
+    """Number the read sources (noted ones first) and render them within `limit` chars. With
+    `focus_on` (the question), only the sources the notes cite are given when there are notes
+    (the others were judged beside the point), each cut to its sentences nearest the question."""
     sources = state.get("sources") or {}
     order: list[str] = []
     for note in state.get("notes") or []:
         order.extend(s for s in note["source_ids"] if s in sources and s not in order)
-    order.extend(s for s in sources if s not in order)
+    for goal in state.get("goals") or []:
+        draft = goal.get("draft") or {}
+        order.extend(s for s in draft.get("source_ids", []) if s in sources and s not in order)
+    if not (focus_on and order):
+        order.extend(s for s in sources if s not in order)
     numbered: dict[int, SourceRef] = {}
     by_id: dict[str, int] = {}
     blocks: list[str] = []
@@ -661,7 +756,8 @@ def _number_sources(
     share = max(300, limit // max(1, min(len(order), 6)))
     for source_id in order:
         record = sources[source_id]
-        text = clip(" … ".join(p["text"] for p in record["passages"]), share)
+        joined = " … ".join(p["text"] for p in record["passages"])
+        text = focus(joined, focus_on, share) if focus_on else clip(joined, share)
         title = quote_untrusted(record.get("title") or source_id)
         block = (
             f'<source n="{len(numbered) + 1}" title="{title}">\n{quote_untrusted(text)}\n</source>'
@@ -732,53 +828,86 @@ def _fallback_text(
     return f"Partial answer ({reason}). Evidence found:\n" + _render_notes_for_writer(notes, by_id)
 
 
+NO_DOCUMENTS = (
+    "I could not find documents in the searched corpora that answer this question, so I cannot "
+    "give a sourced answer."
+)
+NOT_ANSWERED = "The sources I read do not state the answer to this question."
+
+
 async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """The answer: drafted by the reflections that settled every goal, or written from the
+    notes and sources; then every sentence is held against the sources it cites
+    (`agent.grounding`) and what no source supports is removed. The writer's text streams to
+    the caller as `answer_delta` custom events."""
     ctx = runtime.context
-    numbered, by_id, sources_text, source_texts = _number_sources(state, ctx.search.answer_chars)
-    read_ids = set((state.get("sources") or {}).keys())
     plan = state.get("plan") or {}
     columns = plan.get("columns") or []
+    wide = plan.get("task_kind") == "wide" and bool(columns)
+    question = state["question"]
+    numbered, by_id, sources_text, _ = _number_sources(
+        state, ctx.search.answer_chars, focus_on="" if wide else question
+    )
+    read_ids = set((state.get("sources") or {}).keys())
+    full_texts = {n: _source_text(state, ref.source_id) for n, ref in numbered.items()}
     usage = Usage()
     events: list[dict[str, Any]] = []
     stop_reason: str | None = None
+    grounding: dict[str, Any] = {}
+    emit = runtime.stream_writer
+    text: str | None = None
     if not numbered:
-        text = (
-            "I could not find documents in the searched corpora that answer this question, so "
-            "I cannot give a sourced answer."
-        )
-    else:
-        if plan.get("task_kind") == "wide" and columns:
+        text = NO_DOCUMENTS
+    elif not wide:
+        drafted = _drafted_answer(state, by_id)
+        checked = ground_answer(drafted, full_texts, question) if drafted else None
+        if checked is not None and checked.answers and not checked.removed:
+            text = checked.answer  # every goal answered by its reflection: no writer call
+            grounding = {"drafted": True, "checked": len(checked.kept), "removed": []}
+            emit({"type": "answer_delta", "text": text})
+    if text is None:
+        if wide:
             rules = (
                 "Answer with one markdown table inside a ```markdown fence, with exactly these "
                 f"columns: {' | '.join(columns)}. One row per item; put the source numbers "
                 "in the last cell of each row's text, e.g. [2]."
             )
         else:
-            rules = "Answer in one to five sentences. Do not invent facts or source numbers."
+            rules = (
+                "Answer in one to three sentences (up to five when the question asks several "
+                "things). Do not invent facts or source numbers."
+            )
         messages = load_prompt("writer").render(
-            question=state["question"],
+            question=question,
             notes=_render_notes_for_writer(state.get("notes") or [], by_id),
             sources=sources_text,
             format_rules=rules,
         )
         timeout = max(ctx.seconds_left(), 0.0) + WRITER_GRACE_SECONDS
         try:
-            completion = await asyncio.wait_for(
-                ctx.models["writer"].complete(messages, max_tokens=500), timeout
-            )
-            usage = completion.usage
-            record_call(ctx, "writer", "answer", messages, completion.text, usage)
-            text = strip_think(completion.text).strip()
+            written, usage = await asyncio.wait_for(_stream_writer(ctx, messages, emit), timeout)
+            record_call(ctx, "writer", "answer", messages, written, usage)
+            text = strip_think(written).strip()
             if not text:
                 raise ModelError("the writer returned an empty answer")
+            if not wide:
+                checked = ground_answer(text, full_texts, question)
+                grounding = _grounding_data(checked, drafted=False)
+                text = (
+                    checked.answer
+                    if checked.answers
+                    else _not_answered(state, checked, by_id, full_texts)
+                )
         except (ModelError, TimeoutError) as error:
             events.append(_event("error", state, message=f"writer failed: {error}"))
             text = fallback_answer(state, f"writer failed: {error}")
             stop_reason = f"writer failed: {error}"
     if stop_reason is None and _model_unusable(state):
         stop_reason = "model output unusable: planning and every reflection failed"
-    check = enforce_citations(attribute_uncited(text, source_texts), numbered, read_ids)
+    check = enforce_citations(text, numbered, read_ids)
     citations = [c.model_dump() for c in check.citations]
+    if grounding.get("removed"):
+        events.append(_event("grounding", state, **grounding))
     events.append(
         _event(
             "answer",
@@ -786,6 +915,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
             answer=check.answer,
             citations=citations,
             rejected_citations=check.rejected,
+            grounding=grounding,
         )
     )
     update: dict[str, Any] = {"stop_reason": stop_reason} if stop_reason else {}
@@ -805,6 +935,63 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         "events": events,
         "usage": _usage_delta(usage),
     }
+
+
+async def _stream_writer(ctx: RunContext, messages: list[Any], emit: Any) -> tuple[str, Usage]:
+    """The writer's reply, each piece handed to `emit` as it is generated."""
+    model = ctx.models["writer"]
+    parts: list[str] = []
+    started = time.perf_counter()
+    async for delta in model.stream(messages, max_tokens=WRITER_TOKENS):
+        parts.append(delta)
+        emit({"type": "answer_delta", "text": delta})
+    text = "".join(parts)
+    usage = getattr(model, "last_usage", None)
+    if not isinstance(usage, Usage) or not usage.calls:
+        usage = Usage(completion_tokens=len(parts), calls=1)
+    usage.seconds = usage.seconds or time.perf_counter() - started
+    return text, usage
+
+
+def _source_text(state: ResearchState, source_id: str) -> str:
+    """Everything the run read of a source: its title and passages."""
+    record = (state.get("sources") or {}).get(source_id) or {}
+    passages = " … ".join(p["text"] for p in record.get("passages", []))
+    return f"{record.get('title', '')}\n{passages}"
+
+
+def _drafted_answer(state: ResearchState, by_id: dict[str, int]) -> str:
+    """The goals' drafted answers, renumbered for the answer, when every goal was settled with
+    one; "" otherwise."""
+    goals = state.get("goals") or []
+    if not goals or any(g["status"] != "satisfied" or not g.get("draft") for g in goals):
+        return ""
+    lines = _render_notes_for_writer([g["draft"] for g in goals], by_id).splitlines()
+    return " ".join(line.removeprefix("- ").strip() for line in lines)
+
+
+def _grounding_data(checked: GroundedAnswer, *, drafted: bool) -> dict[str, Any]:
+    return {
+        "drafted": drafted,
+        "checked": len(checked.kept) + len(checked.removed),
+        "removed": [{"sentence": s.text, "reason": s.reason} for s in checked.removed],
+    }
+
+
+def _not_answered(
+    state: ResearchState,
+    checked: GroundedAnswer,
+    by_id: dict[str, int],
+    full_texts: dict[int, str],
+) -> str:
+    """No sentence of the written answer is supported: say so, keep what the writer said was
+    not found, and give what the noted evidence does show (itself checked)."""
+    head = " ".join([NOT_ANSWERED, *(s.text for s in checked.kept if s.gap)])
+    if not state.get("notes"):
+        return head
+    notes = _render_notes_for_writer(state.get("notes") or [], by_id)
+    shown = ground_answer(notes, full_texts, state["question"])
+    return f"{head}\nWhat they do show:\n{shown.answer}" if shown.answers else head
 
 
 async def _store_answer(
@@ -840,11 +1027,12 @@ async def _store_answer(
 
 
 def _model_unusable(state: ResearchState) -> bool:
-    """True when the planner and every model reflection of the run failed."""
+    """True when the planner (if the run called it) and every model reflection failed."""
     messages = [
         e["data"].get("message", "") for e in state.get("events") or [] if e["type"] == "error"
     ]
-    planner_failed = any(m.startswith("planner failed") for m in messages)
+    planned = (state.get("plan") or {}).get("planned_by", "planner") == "planner"
+    planner_failed = not planned or any(m.startswith("planner failed") for m in messages)
     failed_reflections = sum(m.startswith("reflection failed") for m in messages)
     reflections = sum(e["type"] == "reflection" for e in state.get("events") or [])
     return planner_failed and failed_reflections > 0 and failed_reflections == reflections

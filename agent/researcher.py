@@ -480,13 +480,25 @@ class Researcher:
             status = "done"
             totals: dict[str, float] = {}
             async with self._graph() as graph:
-                stream = graph.astream(graph_input, config, context=ctx, stream_mode="updates")
+                stream = graph.astream(
+                    graph_input, config, context=ctx, stream_mode=["updates", "custom"]
+                )
                 try:
                     async with asyncio.timeout(
                         self.settings.budget.max_seconds + HARD_STOP_GRACE_SECONDS
                     ) as deadline:
                         watcher = asyncio.create_task(_expire_on(stop, deadline))
-                        async for chunk in stream:
+                        async for mode, chunk in stream:
+                            if mode == "custom":
+                                # the answer as it is written: shown live, not stored (the
+                                # checked answer arrives in the `answer` event)
+                                if isinstance(chunk, dict) and chunk.get("type") == "answer_delta":
+                                    yield Event(
+                                        type="answer_delta",
+                                        data={"text": str(chunk.get("text", ""))},
+                                        usage=totals,
+                                    )
+                                continue
                             for update in chunk.values():
                                 totals = add_usage(totals, (update or {}).get("usage"))
                                 for raw in (update or {}).get("events", []):

@@ -6,9 +6,9 @@ bloat grammars); lengths are bounded after parsing instead.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _MAX_TEXT = 600
 
@@ -52,10 +52,43 @@ class FactItem(BaseModel):
     _clip = field_validator("subject", "attribute", "value")(_clip)
 
 
+EVIDENCE_SENTENCES = 3
+"""Most result sentences a reflection names as its evidence."""
+FACTS_ASKED = 2
+"""Most facts the model may write per reflection (each costs ~30 tokens; parsing takes 4)."""
+
+
+def _reflection_schema(schema: dict[str, Any]) -> None:
+    """What the model is constrained to: `answer` required, at most `FACTS_ASKED` facts, and
+    `evidence` as at most three sentence numbers ("2.1"): a small model asked to copy evidence
+    copies whole passages, and one asked for free-form numbers counts on and on."""
+    schema.setdefault("required", [])
+    if "answer" not in schema["required"]:
+        schema["required"].insert(1, "answer")
+    schema["properties"]["evidence"] = {
+        "description": "the numbers of the result sentences that bear on the goal, like 2.1",
+        "type": "array",
+        "items": {"type": "string", "pattern": "^[0-9]{1,2}[.][0-9]{1,2}$"},
+        "maxItems": EVIDENCE_SENTENCES,
+    }
+    schema["properties"]["facts"]["maxItems"] = FACTS_ASKED
+
+
 class Reflection(BaseModel):
+    """What the reflector returns. The model is constrained to `_reflection_schema`; parsing
+    also takes older shapes: `evidence` written out as text, and no `answer`."""
+
+    model_config = ConfigDict(json_schema_extra=_reflection_schema)
+
     evidence: str = Field(
-        description="facts from the results that bear on the goal, each followed by its "
-        "result number like [1]; empty if none"
+        description="the numbers of the result sentences that bear on the goal, like '2.1, "
+        "2.3' (or those facts written out, each followed by its result number like [1]); "
+        "empty if none"
+    )
+    answer: str = Field(
+        "",
+        description="when the evidence settles the goal: its answer in one or two sentences, "
+        "each followed by its result number like [1]; empty otherwise",
     )
     facts: list[FactItem] = Field(
         max_length=4,
@@ -67,4 +100,11 @@ class Reflection(BaseModel):
     query: str = Field("", description="for search: a new query, different from those used")
     read: int = Field(0, description="for read: the number of the result to read in full")
 
-    _clip = field_validator("evidence", "missing", "query")(_clip)
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _sentence_numbers(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value[:EVIDENCE_SENTENCES])
+        return value
+
+    _clip = field_validator("evidence", "answer", "missing", "query")(_clip)

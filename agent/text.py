@@ -145,3 +145,42 @@ def quote_untrusted(text: str) -> str:
         r"</?\s*(result|source|document|system|user|assistant)\b[^>]*>", "", text, flags=re.I
     )
     return neutralise_instructions(unmarked)
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def focus(text: str, terms: str, limit: int) -> str:
+    """`text` within `limit` characters: when it is longer, the sentences that share the most
+    words with `terms` (the first sentence, which often names the subject, breaking ties), in
+    their own order, each cut marked with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    wanted = {w.lower()[:6] for w in _WORD.findall(terms) if w.lower() not in STOPWORDS}
+    sentences = _SENTENCE.split(text)
+
+    def score(i: int) -> tuple[float, int]:
+        have = {w.lower()[:6] for w in _WORD.findall(sentences[i])}
+        return (len(wanted & have) + (0.5 if i == 0 else 0.0), -i)
+
+    chosen: list[int] = []
+    used = 0
+    for i in sorted(range(len(sentences)), key=score, reverse=True):
+        cost = len(sentences[i]) + 3
+        if used + cost > limit:
+            continue
+        chosen.append(i)
+        used += cost
+    if not chosen:
+        return clip(text, limit)
+    parts: list[str] = []
+    last = -1
+    for i in sorted(chosen):
+        if i != last + 1:
+            parts.append("…")
+        parts.append(sentences[i])
+        last = i
+    if last != len(sentences) - 1:
+        parts.append("…")
+    return " ".join(parts)

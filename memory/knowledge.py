@@ -700,6 +700,15 @@ class KnowledgeCache:
                 found[int(row["id"])] = self._fact(row)
         return [found[i] for i in wanted if i in found]
 
+    def remove_facts(self, ids: Iterable[int]) -> int:
+        """Delete facts by id (a user found them wrong); returns how many existed. Mirrors of
+        the facts (`FactIndex`) notice on their next sync."""
+        wanted = sorted({int(i) for i in ids})
+        with self._write() as conn:
+            return sum(
+                conn.execute("DELETE FROM facts WHERE id = ?", (i,)).rowcount for i in wanted
+            )
+
     def fact_id_summary(self) -> tuple[int, int]:
         """(how many facts, the largest fact id): enough to tell whether a mirror of the facts
         made from this cache is current, since ids only grow."""

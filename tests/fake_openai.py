@@ -27,7 +27,9 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    sse: list[str] | None = None  # `data:` payloads, written one by one
+    sse: list[str | threading.Event] | None = None
+    """`data:` payloads, written one by one; an Event in the list holds the stream there until
+    it is set (to see what a client does with the part it has)."""
 
 
 Script = Callable[[Request], Reply]
@@ -71,6 +73,11 @@ class FakeOpenAI:
                         self.send_header("Connection", "close")
                         self.end_headers()
                         for data in reply.sse:
+                            if isinstance(data, threading.Event):
+                                while not data.wait(0.05):
+                                    if fake.stop.is_set():
+                                        return
+                                continue
                             self.wfile.write(f"data: {data}\n\n".encode())
                             self.wfile.flush()
                         return
@@ -145,6 +152,29 @@ def chat(
             "total_tokens": sum(usage),
         }
     return body
+
+
+def stream_chunk(content: str | None = None, *, finish: str | None = None) -> str:
+    """One streamed `chat.completion.chunk` (an SSE `data:` payload) carrying `content`."""
+    delta = {"content": content} if content is not None else {}
+    return json.dumps(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+    )
+
+
+def chat_reply(req: Request, content: str) -> Reply:
+    """`content` as the server would answer `req`: one completion, or, when the request asks for
+    a stream (`"stream": true`), server-sent chunks of a word each."""
+    if not req.body.get("stream"):
+        return Reply(body=chat(content))
+    words = content.split(" ")
+    pieces = [w if i == len(words) - 1 else w + " " for i, w in enumerate(words)]
+    return Reply(sse=[*map(stream_chunk, pieces), stream_chunk(finish="stop"), "[DONE]"])
 
 
 def error(status: int, message: str, **headers: str) -> Reply:

@@ -75,6 +75,9 @@ class RunProgress:
     errors: list[str] = field(default_factory=list)
     stop: str = ""
     events: int = 0
+    draft: str = ""
+    """The answer as the writer writes it (the `answer_delta` pieces so far); the checked
+    answer, which may differ, is the result's."""
     result: ResearchResult | None = None
     _last_items: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -93,10 +96,14 @@ class RunProgress:
         return self.finished is None
 
     def add(self, event: Event) -> None:
-        """Fold one event in."""
-        self.events += 1
+        """Fold one event in. The answer's pieces as it is written (`answer_delta`) grow
+        `draft`; they are not steps (not counted in `events`, not stored with the run)."""
         if event.usage:
             self.usage = dict(event.usage)
+        if event.type == "answer_delta":
+            self.draft += str(event.data.get("text", ""))
+            return
+        self.events += 1
         d = event.data
         handler = getattr(self, f"_on_{event.type}", None)
         if handler is not None:

@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,7 +26,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from wideseek.render import event_line, print_result, table_csv
+from wideseek.render import AnswerDraft, event_line, print_result, table_csv
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from agent.events import Event
 
 app = typer.Typer(
     add_completion=False,
@@ -72,6 +77,49 @@ def _settings(config: Path | None, **overrides: Any) -> Any:
 # --- ask ---------------------------------------------------------------------------------------
 
 
+_NEXT_PHASE = {
+    "plan": "searching…",
+    "tool_call": "running tool…",
+    "observation": "reflecting…",
+    "reflection": "choosing next step…",
+    "goal": "searching…",
+}
+"""What the spinner says after an event of each type (anything else: "working…")."""
+
+
+class _ProgressPrinter:
+    """Prints a run's events as progress lines, and the answer live as it is written: the
+    `answer_delta` pieces go on one growing draft (`AnswerDraft`), not one line each. With a
+    `status` spinner, the spinner shows between events and is stopped while the draft
+    streams."""
+
+    def __init__(self, status: Status | None = None) -> None:
+        self.status = status
+        self.draft = AnswerDraft(console)
+
+    def __call__(self, event: Event) -> None:
+        if event.type == "answer_delta":
+            if self.status and not self.draft.open:
+                self.status.stop()
+            self.draft.add(str(event.data.get("text", "")))
+            return
+        self.draft.close()
+        if self.status:
+            self.status.stop()
+        console.print(event_line(event))
+        if self.status:
+            next_phase = _NEXT_PHASE.get(event.type, "working…")
+            if event.type == "reflection" and event.data.get("decision") == "answer":
+                next_phase = "writing the answer…"
+            self.status.update(next_phase)
+            self.status.start()
+
+    def close(self) -> None:
+        self.draft.close()
+        if self.status:
+            self.status.stop()
+
+
 async def _ask(
     settings: Any, question: str, as_json: bool, quiet: bool, output: str = "text"
 ) -> int:
@@ -79,33 +127,17 @@ async def _ask(
 
     researcher = Researcher(settings)
     researcher.tools()  # fail fast on unknown corpus / missing index, before loading a model
+    printer: _ProgressPrinter | None = None
     if not as_json and not quiet:
         console.print(f"[bold]Question:[/] {question}")
-    status = None if (as_json or quiet) else console.status("planning…", spinner="dots")
-    if status:
+        status = console.status("planning…", spinner="dots")
         status.start()
-
-    def show(event: Any) -> None:
-        if status:
-            status.stop()
-            console.print(event_line(event))
-            next_phase = {
-                "plan": "searching…",
-                "tool_call": "running tool…",
-                "observation": "reflecting…",
-                "reflection": "choosing next step…",
-                "goal": "searching…",
-            }.get(event.type, "working…")
-            if event.type == "reflection" and event.data.get("decision") == "answer":
-                next_phase = "writing the answer…"
-            status.update(next_phase)
-            status.start()
-
+        printer = _ProgressPrinter(status)
     try:
-        result = await researcher.arun(question, on_event=show)
+        result = await researcher.arun(question, on_event=printer)
     finally:
-        if status:
-            status.stop()
+        if printer:
+            printer.close()
         await researcher.aclose()
     if output in ("csv", "json") and result.table is None:
         err_console.print(
@@ -204,11 +236,11 @@ def resume(
 
     async def go() -> None:
         researcher = Researcher(settings)
+        printer = _ProgressPrinter()
         try:
-            result = await researcher.aresume(
-                run_id, on_event=lambda e: console.print(event_line(e))
-            )
+            result = await researcher.aresume(run_id, on_event=printer)
         finally:
+            printer.close()
             await researcher.aclose()
         print_result(console, result)
 

@@ -1,4 +1,5 @@
-"""Rich rendering of runs for the terminal: live progress lines, the answer, its sources."""
+"""Rich rendering of runs for the terminal: live progress lines, the answer as it is written,
+the answer, its sources."""
 
 from __future__ import annotations
 
@@ -15,6 +16,35 @@ def event_line(event: Event) -> str:
     label, style = EVENT_LOOK.get(event.type, (event.type, ""))
     summary = event.summary().replace("[", r"\[")
     return f"[{style}]{label:>6}[/] {summary}"
+
+
+DRAFT_HEADER = "[bold]Answer[/] [dim](draft, checking sources…)[/]"
+
+
+class AnswerDraft:
+    """The writer's text printed as it streams (`answer_delta` events), under a header.
+
+    Pieces are written as they are, with no markup, highlighting or wrapping of rich's own
+    (the text holds "[1]" and breaks mid-word; the terminal wraps it). `close` ends the draft's
+    line: call it before printing anything else.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.open = False
+
+    def add(self, piece: str) -> None:
+        if not piece:
+            return
+        if not self.open:
+            self.console.print(DRAFT_HEADER)
+            self.open = True
+        self.console.out(piece, end="", highlight=False)
+
+    def close(self) -> None:
+        if self.open:
+            self.console.out("", highlight=False)
+            self.open = False
 
 
 def print_result(console: Console, result: ResearchResult) -> None:

@@ -2,12 +2,17 @@
 
 `OMP_WAIT_POLICY=PASSIVE` is set before `llama_cpp` is imported: without it, short calls took
 6-93 s instead of 2-5 s on 2-core machines whenever anything else used the cores.
+
+One `Llama` per weights file serves every role; each call starts from the saved KV state of its
+prompt's instructions (`PrefixStates`, kept in memory and in the user cache directory), so a
+role's system prompt is read once, not once per call or per process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -16,13 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from agent.llm.base import ChatModel, Completion, Message, ModelError, Usage
+from agent.llm.prefix_states import PrefixStates, default_state_dir
 from agent.llm.weights import DEFAULT_MODEL, WeightsError, resolve_model_path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+log = logging.getLogger(__name__)
 
 _LOADED: dict[tuple[str, int, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 _CALL_LOCKS: dict[int, threading.Lock] = {}
+_PREFIX_STATES: dict[int, PrefixStates] = {}
 
 
 def _load(path: Path, n_ctx: int, n_threads: int, seed: int) -> Any:
@@ -48,7 +56,34 @@ def _load(path: Path, n_ctx: int, n_threads: int, seed: int) -> Any:
             except (ValueError, RuntimeError) as error:
                 raise ModelError(f"could not load model weights {path}: {error}") from error
             _CALL_LOCKS[id(_LOADED[key])] = threading.Lock()
+            _PREFIX_STATES[id(_LOADED[key])] = PrefixStates(_LOADED[key], path, _state_dir())
         return _LOADED[key]
+
+
+def _state_dir() -> Path | None:
+    """Where prompt-prefix states are kept between processes: `WIDESEEK_PROMPT_STATES` (a
+    folder, or "off" to keep them in memory only), else the user cache directory."""
+    chosen = os.environ.get("WIDESEEK_PROMPT_STATES", "")
+    if chosen.lower() in ("off", "0", "false", "none"):
+        return None
+    return Path(chosen).expanduser() if chosen else default_state_dir()
+
+
+def prefix_states(llama: Any) -> PrefixStates | None:
+    """The prompt-prefix states of a loaded model (None for one not loaded here)."""
+    return _PREFIX_STATES.get(id(llama))
+
+
+def _prime(llama: Any, messages: list[dict[str, Any]]) -> None:
+    """Start from the saved state of the prompt's instructions; a failure only costs time."""
+    states = _PREFIX_STATES.get(id(llama))
+    if states is None:
+        return
+    try:
+        states.prime(messages)
+    except Exception as error:  # never fail a call for a cache
+        log.debug("prompt prefix state not used: %s", error)
+        llama.n_tokens = 0
 
 
 class EmbeddedChatModel(ChatModel):
@@ -111,6 +146,7 @@ class EmbeddedChatModel(ChatModel):
         started = time.perf_counter()
         with _CALL_LOCKS[id(llama)]:
             try:
+                _prime(llama, kwargs["messages"])
                 out = llama.create_chat_completion(**kwargs)
             except ValueError as error:  # e.g. prompt longer than the context window
                 raise ModelError(f"{self.name}: {error}") from error
@@ -158,6 +194,7 @@ class EmbeddedChatModel(ChatModel):
             try:
                 llama = self.load()
                 with _CALL_LOCKS[id(llama)]:
+                    _prime(llama, kwargs["messages"])
                     for chunk in llama.create_chat_completion(**kwargs):
                         if stop_flag.is_set():
                             break
@@ -166,7 +203,10 @@ class EmbeddedChatModel(ChatModel):
                             tokens += 1
                             loop.call_soon_threadsafe(queue.put_nowait, delta)
                 self.last_usage = Usage(
-                    completion_tokens=tokens, calls=1, seconds=time.perf_counter() - started
+                    prompt_tokens=max(0, int(llama.n_tokens) - tokens),  # stream chunks carry none
+                    completion_tokens=tokens,
+                    calls=1,
+                    seconds=time.perf_counter() - started,
                 )
                 loop.call_soon_threadsafe(queue.put_nowait, None)
             except BaseException as error:  # handed to the consumer, raised there

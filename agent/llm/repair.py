@@ -7,6 +7,7 @@ retry that shows the model its validation error), then raises a clear `Structure
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from agent.llm.base import Completion, Message, StructuredOutputError, Usage
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from agent.llm.base import ChatModel
@@ -103,6 +106,8 @@ async def complete_structured(
             parsed = parse_reply(result.text, schema)
         except (ValueError, ValidationError) as error:
             last_error = error
+            log.debug("%s: invalid %s reply, asking again: %s", model.name, schema.__name__,
+                      _describe(error))  # fmt: skip
             convo = [
                 *messages,
                 Message("assistant", result.text[:2000]),

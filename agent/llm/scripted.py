@@ -21,6 +21,7 @@ class ScriptedChatModel(ChatModel):
         self.name = name
         self._replies = list(replies)
         self.calls: list[list[Message]] = []
+        self.last_usage = Usage()
 
     def push(self, *replies: Reply) -> None:
         self._replies.extend(replies)
@@ -67,5 +68,11 @@ class ScriptedChatModel(ChatModel):
         temperature: float = 0.0,
     ) -> AsyncIterator[str]:
         text = self._next(messages)
-        for word in text.split(" "):
-            yield word + " "
+        self.last_usage = Usage(
+            prompt_tokens=sum(len(m.content.split()) for m in messages),
+            completion_tokens=len(text.split()),
+            calls=1,
+        )
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            yield word if i == len(words) - 1 else word + " "

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from agent.facts import fact_observations, grounded_facts, support
+from agent.facts import fact_observations, fact_supported, grounded_facts, support
 from agent.schemas import FactItem
 from memory.knowledge import FactRecord
 
@@ -35,16 +35,52 @@ def test_only_supported_facts_with_a_valid_result_are_kept() -> None:
         FactItem(subject="Nice", attribute="country", value="France", result=2),
     ]
     rows = grounded_facts(items, OBS, "run-1")
+    # Nice: the value is in the result, but no statement there is about Nice
     assert [(r["subject"], r["source_id"]) for r in rows] == [
         ("Paris", "wiki:Paris"),
         ("Lyon", "web:x"),
-        ("Nice", "web:x"),
     ]
-    paris, lyon, nice = rows
+    paris, lyon = rows
     assert (paris["start"], paris["end"], paris["run_id"]) == (0, 64, "run-1")
     assert lyon["start"] is None and lyon["end"] is None
-    # a subject the source never names lowers the confidence
-    assert paris["confidence"] == lyon["confidence"] == 1.0 and nice["confidence"] == 0.7
+    # neither statement names the attribute ("population", "country"): a little less sure
+    assert paris["confidence"] == lyon["confidence"] == 0.85
+
+
+def test_a_fact_needs_its_subject_and_value_in_one_statement() -> None:
+    obs = [
+        {
+            "source_id": "wiki:Russia",
+            "title": "Russia",
+            "url": "",
+            "text": "Russia borders Mongolia and China. Its capital is Moscow.",
+        }
+    ]
+    items = [
+        # the value is only the subject's own name
+        FactItem(subject="Mongolia", attribute="capital", value="Mongolia", result=1),
+        # subject and value both in the text, in different statements
+        FactItem(subject="Mongolia", attribute="capital", value="Moscow", result=1),
+        # the document's own subject (its title) and a statement of the value: kept
+        FactItem(subject="Russia", attribute="capital", value="Moscow", result=1),
+    ]
+    rows = grounded_facts(items, obs, "run-1")
+    assert [(r["subject"], r["value"], r["confidence"]) for r in rows] == [
+        ("Russia", "Moscow", 1.0)
+    ]
+
+
+def test_a_recalled_fact_must_be_stated_by_its_stored_passage() -> None:
+    def stored(subject: str, value: str, passage: str | None) -> FactRecord:
+        return FactRecord(
+            id=1, subject=subject, attribute="capital", value=value, source_id="wiki:Russia",
+            run_id="r", time=0.0, confidence=1.0, title="Russia", passage=passage,
+        )  # fmt: skip
+
+    passage = "Russia borders Mongolia and China. Its capital is Moscow."
+    assert fact_supported(stored("Russia", "Moscow", passage))
+    assert not fact_supported(stored("Mongolia", "Moscow", passage))  # a poisoned fact
+    assert not fact_supported(stored("Russia", "Moscow", None))  # nothing to check it against
 
 
 def test_recalled_facts_become_one_observation_per_passage() -> None:

@@ -14,6 +14,8 @@ from agent.llm.base import ModelError
 from tests.agent.fakes import HangsOnSecondCall, Read, Slow, WordSearch
 from tools.base import ToolRegistry
 
+PLAN_ALWAYS = {"search.plan": "always"}  # these tests script the planner's reply
+
 PLAN = {
     "task_kind": "lookup",
     "sub_goals": [
@@ -41,7 +43,7 @@ def make(
 ) -> tuple[Researcher, ScriptedChatModel, WordSearch]:
     model = ScriptedChatModel(replies)
     search = WordSearch()
-    settings = load_settings(**overrides)
+    settings = load_settings(**PLAN_ALWAYS, **overrides)
     researcher = Researcher(
         settings,
         models=model,
@@ -140,7 +142,9 @@ async def test_citation_to_unread_source_is_removed(tmp_path: Path) -> None:
         i["source_id"] for e in result.events if e.type == "observation" for i in e.data["items"]
     }
     assert cited <= read
-    assert "[9]" in result.events[-1].data["rejected_citations"]
+    # the sentence citing a source the writer was never given is removed by the support check
+    (grounding,) = [e for e in result.events if e.type == "grounding"]
+    assert "Berlin is in Germany [9]." in [r["sentence"] for r in grounding.data["removed"]]
 
 
 async def test_empty_question_is_rejected(tmp_path: Path) -> None:
@@ -163,7 +167,7 @@ async def test_interrupted_run_resumes_from_checkpoint(tmp_path: Path) -> None:
 
     search = WordSearch()
     first = Researcher(
-        load_settings(),
+        load_settings(**PLAN_ALWAYS),
         models=HangsOnSecondCall([PLAN], entered),
         tools=ToolRegistry([search, Read()]),
         checkpoint_path=tmp_path / "ckpt.db",
@@ -194,7 +198,7 @@ async def test_cancel_ends_the_run_with_its_partial_answer(tmp_path: Path) -> No
     entered = asyncio.Event()
 
     researcher = Researcher(
-        load_settings(),
+        load_settings(**PLAN_ALWAYS),
         models=HangsOnSecondCall([PLAN], entered),
         tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "ckpt.db",
@@ -220,7 +224,7 @@ async def test_model_error_on_every_call_still_answers(tmp_path: Path) -> None:
             raise ModelError("endpoint unreachable")
 
     researcher = Researcher(
-        load_settings(),
+        load_settings(**PLAN_ALWAYS),
         models=Down(),
         tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "c.db",
@@ -232,15 +236,27 @@ async def test_model_error_on_every_call_still_answers(tmp_path: Path) -> None:
 
 
 async def test_astream_yields_events_live(tmp_path: Path) -> None:
-    researcher, _, _ = make(tmp_path, [PLAN, SATISFIED, "Paris [1]."])
-    events = [event async for event in researcher.astream("What is the capital of France?")]
+    researcher, _, _ = make(tmp_path, [PLAN, SATISFIED, "Paris is the capital [1]."])
+    streamed = [event async for event in researcher.astream("What is the capital of France?")]
+    # the writer's text streams as it is generated, before the checked answer
+    deltas = [e for e in streamed if e.type == "answer_delta"]
+    assert "".join(e.data["text"] for e in deltas) == "Paris is the capital [1]."
+    assert len(deltas) == 5 and streamed[-1].type == "answer"
+    events = [e for e in streamed if e.type != "answer_delta"]
     assert [e.type for e in events] == [
         "plan", "goal", "tool_call", "observation", "reflection", "answer"
     ]  # fmt: skip
+    # deltas are shown live, never stored: the run store keeps the checked answer only
+    stored = researcher.run_store.events(streamed[-1].data.get("run_id") or _run_id(researcher))
+    assert "answer_delta" not in [e["type"] for e in stored]
     # each streamed event carries the run's usage so far: calls grow as the run goes
     usage = [e.usage or {} for e in events]
     assert usage[0]["model_calls"] == 1 and usage[-1]["model_calls"] == 3
     assert usage[3]["tool_calls"] == 1 and usage[-1]["tool_calls"] == 1
+
+
+def _run_id(researcher: Researcher) -> str:
+    return researcher.run_store.list_runs(1)[0].run_id
 
 
 def test_sync_run(tmp_path: Path) -> None:
@@ -259,7 +275,7 @@ async def test_token_budget_ends_with_best_answer(tmp_path: Path) -> None:
 
     again = {**SATISFIED, "verdict": "partial", "next_action": "search", "query": "Paris"}
     researcher = Researcher(
-        load_settings(**{"budget.max_tokens": 1000}),
+        load_settings(**PLAN_ALWAYS, **{"budget.max_tokens": 1000}),
         models=Expensive([PLAN, again, "Paris [1]."]),
         tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "c.db",
@@ -271,7 +287,7 @@ async def test_token_budget_ends_with_best_answer(tmp_path: Path) -> None:
 
 async def test_time_budget_ends_with_best_answer(tmp_path: Path) -> None:
     researcher = Researcher(
-        load_settings(**{"budget.max_seconds": 0.6}),
+        load_settings(**PLAN_ALWAYS, **{"budget.max_seconds": 0.6}),
         models=Slow([PLAN, SATISFIED, "Paris [1]."], 0.4),
         tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "c.db",
@@ -322,7 +338,7 @@ async def test_each_role_uses_its_own_model(tmp_path: Path) -> None:
     reflector = ScriptedChatModel([SATISFIED], name="reflector-model")
     writer = ScriptedChatModel(["Paris [1]."], name="writer-model")
     researcher = Researcher(
-        load_settings(),
+        load_settings(**PLAN_ALWAYS),
         models={"planner": planner, "reflector": reflector, "writer": writer, "judge": writer},
         tools=ToolRegistry([WordSearch(), Read()]),
         checkpoint_path=tmp_path / "c.db",

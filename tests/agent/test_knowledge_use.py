@@ -14,6 +14,8 @@ from tests.agent.test_graph import PLAN, SATISFIED
 from tools.base import Observation, Tool, ToolRegistry
 from tools.corpus import CorpusSearchTool, ReadDocumentTool
 
+PLAN_ALWAYS = {"search.plan": "always"}  # these tests script the planner's reply
+
 FRANCE = Document("fr", "The capital of France is Paris.", "https://x/fr", "France")
 NOTED = {
     **SATISFIED,
@@ -47,7 +49,7 @@ def researcher(
     )
     return (
         Researcher(
-            load_settings(**overrides),
+            load_settings(**PLAN_ALWAYS, **overrides),
             models=model,
             tools=registry,
             checkpoint_path=tmp_path / "ckpt.db",
@@ -343,3 +345,27 @@ async def test_an_answer_from_recalled_facts_expires_with_any_source(tmp_path: P
     again_r, _ = researcher(tmp_path, store, [RELATED_PLAN, SATISFIED, "Paris [1]."])
     again = await again_r.arun("Which city is the seat of the French government?")
     assert again.reused_from is None  # the corpus changed: researched again
+
+
+async def test_a_poisoned_fact_cannot_turn_a_right_answer_wrong(tmp_path: Path) -> None:
+    store = corpus(tmp_path)
+    germany = Document("de", "The capital of Germany is Berlin.", "https://x/de", "Germany")
+    store.add_documents("c", [germany])
+    agent, model = researcher(
+        tmp_path, store, [RELATED_PLAN, SATISFIED, "The capital of France is Paris [1]."]
+    )
+    cache = agent.knowledge
+    assert cache is not None
+    # a wrong fact, citing a real passage that does not state it (value present, subject not)
+    cache.add_document("c:de", "https://x/de", "Germany", "c")
+    cache.add_passages("c:de", [(0, 33, germany.text)])
+    cache.record_fact("France", "capital", "Berlin", "c:de", "old-run", start=0, end=33)
+    assert [f.value for f in agent.recall("Find the capital city of France", "France")] == [
+        "Berlin"
+    ]  # the cache offers it ...
+    result = await agent.arun("Which city is the seat of the French government?")
+    # ... but its passage does not state it: it settles nothing, the run searches
+    assert "cache_hit" not in types(result)
+    assert result.usage.tool_calls == 1
+    assert "Paris" in result.answer and "Berlin" not in result.answer
+    assert "France — capital: Berlin" not in model.calls[1][1].content

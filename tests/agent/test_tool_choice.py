@@ -19,6 +19,8 @@ from tools.api_call import ApiConfig
 from tools.base import Observation, Tool, ToolRegistry
 from tools.catalogue import build_tool, import_file
 
+PLAN_ALWAYS = {"search.plan": "always"}  # these tests script the planner's reply
+
 FIXTURES = Path(__file__).parents[1] / "tools" / "fixtures"
 
 PLAN = {
@@ -105,7 +107,7 @@ def make(
     model = ScriptedChatModel(replies)
     search = StoreDocs()
     registry = ToolRegistry([search, Read(), *extra])
-    settings = load_settings(**overrides)
+    settings = load_settings(**PLAN_ALWAYS, **overrides)
     # BM25F only: control flow does not need the encoder (the dense path has its own tests)
     retriever = ToolRetriever([t.card() for t in registry], None)
     researcher = Researcher(
@@ -228,7 +230,7 @@ async def test_the_embedded_model_calls_the_pet_store_for_a_pet_question(
         [t.card() for t in registry], fast_minilm(), vector_cache=tmp_path / "v.sqlite"
     )
     researcher = Researcher(
-        load_settings(data_dir=tmp_path / "data", budget={"max_steps": 2}),
+        load_settings(**PLAN_ALWAYS, data_dir=tmp_path / "data", budget={"max_steps": 2}),
         tools=registry,
         checkpoint_path=tmp_path / "ckpt.db",
         tool_retriever=retriever,

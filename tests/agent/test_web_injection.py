@@ -20,6 +20,8 @@ from agent import Researcher, ScriptedChatModel, load_settings
 from agent.injection import REMOVED_MARKER
 from tests.agent.fake_web import FakeWeb, page
 
+PLAN_ALWAYS = {"search.plan": "always"}  # these tests script the planner's reply
+
 FACTS = (
     "The Harbour Bridge is a steel arch bridge across the harbour of Port Elsewhere.",
     "The Harbour Bridge was opened on 19 March 1932 by the premier of the state.",
@@ -68,12 +70,13 @@ def injected() -> Iterator[FakeWeb]:
 
 def settings_for(web: FakeWeb, **overrides: Any) -> Any:
     return load_settings(
+        **PLAN_ALWAYS,
         **{
             "web.enabled": True,
             "web.backends": [{"kind": "searxng", "base_url": web.base_url}],
             "web.allow_hosts": ["127.0.0.1"],
             **overrides,
-        }
+        },
     )
 
 

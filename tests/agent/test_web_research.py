@@ -17,6 +17,8 @@ from tests.agent.fake_web import FakeWeb, page
 from tests.agent.fakes import Read, WordSearch
 from tools.base import ToolError, ToolRegistry
 
+PLAN_ALWAYS = {"search.plan": "always"}  # these tests script the planner's reply
+
 BRIDGE = page(
     "Harbour Bridge",
     "The Harbour Bridge is a steel arch bridge across the harbour of Port Elsewhere.",
@@ -33,12 +35,13 @@ def web() -> Iterator[FakeWeb]:
 
 def web_settings(web: FakeWeb, **overrides: Any) -> Any:
     return load_settings(
+        **PLAN_ALWAYS,
         **{
             "web.enabled": True,
             "web.backends": [{"kind": "searxng", "base_url": web.base_url}],
             "web.allow_hosts": ["127.0.0.1"],  # the test web lives on loopback
             **overrides,
-        }
+        },
     )
 
 
@@ -150,7 +153,9 @@ async def test_every_source_failing_is_a_tool_error_not_a_crash(web: FakeWeb) ->
 
 
 async def test_web_without_a_backend_is_a_clear_error(tmp_path: Path) -> None:
-    agent = Researcher(load_settings(**{"web.enabled": True}), models=ScriptedChatModel([]))
+    agent = Researcher(
+        load_settings(**PLAN_ALWAYS, **{"web.enabled": True}), models=ScriptedChatModel([])
+    )
     with pytest.raises(ResearchError, match="no backend is configured"):
         agent.tools()
 

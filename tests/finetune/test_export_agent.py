@@ -21,6 +21,8 @@ from tests.agent.fakes import Read, WordSearch
 from tests.finetune.traces import PLAN, SATISFIED
 from tools.base import Observation, Tool, ToolRegistry
 
+PLAN_ALWAYS = {"search.plan": "always"}  # these tests script the planner's reply
+
 EVALUATION = {
     "unique_columns": ["country"],
     "required": ["country", "capital"],
@@ -35,7 +37,7 @@ TABLE = "| country | capital |\n|---|---|\n| France | Paris |"
 def researcher(tmp_path: Path, replies: list[Any], tools: list[Tool] | None = None,
                tool_retriever: ToolRetriever | None = None) -> Researcher:  # fmt: skip
     return Researcher(
-        load_settings(),
+        load_settings(**PLAN_ALWAYS),
         models=ScriptedChatModel(replies),
         tools=ToolRegistry([WordSearch(), Read(), *(tools or [])]),
         checkpoint_path=tmp_path / "ckpt.db",

@@ -575,3 +575,14 @@ def test_closed_cache_says_so(tmp_path: Path) -> None:
     cache.close()  # idempotent
     with pytest.raises(KnowledgeCacheError, match="closed"):
         cache.stats()
+
+
+def test_remove_facts_by_id(cache: KnowledgeCache) -> None:
+    keep = cache.record_fact("Paris", "capital of", "France", "wiki:Paris", "r1")
+    wrong = cache.record_fact("Mongolia", "capital", "Mongolia", "wiki:Russia", "r1")
+    assert cache.remove_facts([wrong, wrong, 999]) == 1
+    assert cache.fact_ids() == [keep]
+    # gone from word search too (the FTS mirror follows the delete)
+    assert cache.search_facts("Mongolia") == []
+    assert [f.value for f in cache.search_facts("Paris")] == ["France"]
+    assert cache.remove_facts([]) == 0

@@ -15,6 +15,8 @@ from tools.base import ToolRegistry
 from tools.corpus import CorpusSearchTool, ReadDocumentTool
 from tui import WideseekApp
 
+PLAN_ALWAYS = {"search.plan": "always"}  # these tests script the planner's reply
+
 QUESTION = "How long is the Danube?"
 PLAN = {
     "task_kind": "lookup",
@@ -37,7 +39,9 @@ LOOKUP = [PLAN, SATISFIED, ANSWER]
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
-    settings = load_settings(data_dir=tmp_path / "data", corpora=["rivers"], **overrides)
+    settings = load_settings(
+        **PLAN_ALWAYS, data_dir=tmp_path / "data", corpora=["rivers"], **overrides
+    )
     store = CorpusStore(settings.corpus_db)
     if not store.has_corpus("rivers"):
         store.add_documents("rivers", [river_page(*r) for r in RIVERS])

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, Markdown, RichLog, Switch, TabbedContent, Tree
 
-from agent import Researcher
+from agent import Researcher, ScriptedChatModel
 from tests.agent.fakes import HangsOnSecondCall, Slow
 from tests.tui.harness import QUESTION, ask, make_app, settings_for, until
 from tui import WideseekApp
@@ -101,6 +103,75 @@ async def test_cancel_keeps_the_partial_result(tmp_path: Path) -> None:
         assert "cancelled by the user" in markdown.source
         record = app.researcher.run_store.get_run(result.run_id)
         assert record is not None and record.status == "cancelled"
+
+
+class PausesMidAnswer(ScriptedChatModel):
+    """Streams the writer's reply word by word, and stops after `words` of them until `go` is
+    set (`paused` says it got there)."""
+
+    def __init__(
+        self, replies: Any, *, words: int, paused: asyncio.Event, go: asyncio.Event
+    ) -> None:
+        super().__init__(replies)
+        self.words, self.paused, self.go = words, paused, go
+
+    async def stream(self, messages: Any, **kwargs: Any) -> AsyncIterator[str]:
+        sent = 0
+        async for piece in super().stream(messages, **kwargs):
+            yield piece
+            sent += 1
+            if sent == self.words:
+                self.paused.set()
+                await self.go.wait()
+
+
+async def test_the_answer_shows_as_it_is_written_then_the_checked_answer(
+    tmp_path: Path,
+) -> None:
+    """While the writer writes, the Answer tab shows the draft (redrawn now and then, not per
+    piece; no activity line per piece); when the run ends, the checked answer replaces it."""
+    from tests.tui.harness import PLAN, SATISFIED, scripted_factory
+
+    written = "The Danube is 2,850 km long [1]. It flows into the Atlantic Ocean [1]."
+    paused, go = asyncio.Event(), asyncio.Event()
+    model = partial(PausesMidAnswer, words=6, paused=paused, go=go)
+    app = WideseekApp(
+        settings_for(tmp_path),
+        researcher_factory=scripted_factory(tmp_path, [PLAN, SATISFIED, written], model),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.screen.query_one("#answer", AnswerView)
+        drawn: list[str] = []
+        show_draft = view.show_draft
+
+        async def counted(draft: str) -> None:
+            drawn.append(draft)
+            await show_draft(draft)
+
+        view.show_draft = counted  # type: ignore[method-assign]
+        app.screen.query_one("#question", Input).value = QUESTION
+        await pilot.press("enter")
+        await until(paused.is_set, pilot)
+        await until(lambda: view.drafting, pilot)  # shown within the redraw interval
+        await pilot.pause(0.3)
+        markdown = app.screen.query_one("#answer-text", Markdown)
+        assert app.running and app.progress.draft == "The Danube is 2,850 km long "
+        assert drawn[-1] == app.progress.draft and len(drawn) < 6  # not a redraw a piece
+        assert "Draft" in markdown.source and "The Danube is 2,850 km long" in markdown.source
+        assert app.screen.query_one("#tabs", TabbedContent).active == "tab-answer"
+        log = app.screen.query_one("#activity", RichLog)
+        assert not any(line.text.lstrip().startswith("write") for line in log.lines)
+        go.set()
+        await until(lambda: not app.running, pilot)
+        await pilot.pause()
+        assert not view.drafting
+        # the checked answer replaces the draft: the unsupported sentence is gone, [1] links
+        assert "Draft" not in markdown.source and "Atlantic" not in markdown.source
+        assert "The Danube is 2,850 km long [\\[1\\]](cite:1)" in markdown.source
+        assert app.progress.draft == written
+        text = " ".join(" ".join(line.text for line in log.lines).split())  # unwrapped
+        assert "check removed 1 of 2 sentences no source supports" in text
+        assert not any(line.text.lstrip().startswith("write") for line in log.lines)
 
 
 async def test_history_reopens_a_past_run_and_follow_ups_reuse_the_cache(tmp_path: Path) -> None:

@@ -141,3 +141,14 @@ def test_a_stored_result_replays_into_the_same_view() -> None:
     assert progress.run_id == "r1" and progress.elapsed == 12.5 and not progress.running
     assert progress.goals["1"].status == "satisfied"
     assert progress.evidence[0].kind == "evidence"
+
+
+def test_answer_pieces_grow_the_draft_and_are_not_steps() -> None:
+    progress = RunProgress(question="q")
+    progress.add(PLAN)
+    for piece in ["The answer ", "is [1", "]."]:
+        progress.add(Event(type="answer_delta", data={"text": piece},
+                           usage={"completion_tokens": 3}))  # fmt: skip
+    assert progress.draft == "The answer is [1]."
+    assert progress.events == 1  # the plan only: pieces of the answer are not steps
+    assert progress.tokens == 3  # but their usage totals count

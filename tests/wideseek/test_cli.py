@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_openai import FakeOpenAI, Reply, chat
+from tests.fake_openai import FakeOpenAI, Reply, chat, chat_reply
 
 DOCS = [
     {"id": "eiffel", "url": "https://example.org/eiffel", "title": "Eiffel Tower",
@@ -116,15 +116,17 @@ def test_model_server_unreachable(mini_corpus: Path) -> None:
 
 
 def test_model_that_returns_garbage(mini_corpus: Path, server: FakeOpenAI) -> None:
-    server.script = lambda req: Reply(
-        body={"object": "list", "data": [{"id": "m"}]}
+    server.script = lambda req: (
+        Reply(body={"object": "list", "data": [{"id": "m"}]})
         if req.path.endswith("/models")
-        else chat("lorem ipsum dolor")
+        else chat_reply(req, "lorem ipsum dolor")
     )
     env = {
         "WIDESEEK_MODELS__DEFAULT__BACKEND": "openai",
         "WIDESEEK_MODELS__DEFAULT__BASE_URL": server.url,
         "WIDESEEK_MODELS__DEFAULT__MODEL": "m",
+        # "unusable" needs the planner to have failed too: a one-fact question has no plan
+        "WIDESEEK_SEARCH__PLAN": "always",
     }
     proc = run("ask", "Where is the Louvre?", "--corpus", "mini", env=env)
     one_line_error(proc, "model output unusable")
@@ -355,7 +357,7 @@ def test_ask_format_csv_and_json_print_the_table(tmp_path: Path, server: FakeOpe
         if req.path.endswith("/models"):
             return Reply(body={"object": "list", "data": [{"id": "m"}]})
         messages = [Message(m["role"], m["content"]) for m in req.body["messages"]]
-        return Reply(body=chat(answer(messages)))
+        return chat_reply(req, answer(messages))
 
     server.script = script
     env = {
@@ -463,7 +465,7 @@ def test_ask_web_searches_the_web_and_cites_the_page(tmp_path: Path, server: Fak
             return Reply(body=chat(json.dumps(plan)))
         if "reflection step" in system:
             return Reply(body=chat(json.dumps(satisfied)))
-        return Reply(body=chat("The Harbour Bridge opened on 19 March 1932 [1]."))
+        return chat_reply(req, "The Harbour Bridge opened on 19 March 1932 [1].")
 
     server.script = script
     config = tmp_path / "web.toml"
@@ -521,3 +523,105 @@ def test_the_default_corpus_is_rebuilt_when_outdated() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "removed corpus" in proc.stderr and "indexed" in proc.stderr
     assert "old: re-index" not in run("corpus", "list").stdout
+
+
+def test_ask_prints_the_answer_as_it_is_written(
+    mini_corpus: Path, server: FakeOpenAI, tmp_path: Path
+) -> None:
+    """A real `wideseek ask` against a model server on 127.0.0.1: the writer's reply, streamed
+    in pieces, is printed as the pieces arrive (before the stream has ended), under a draft
+    header; then what the support check removed, then the checked answer's panel."""
+    import re
+    import threading
+
+    from tests.fake_openai import stream_chunk
+
+    hold = threading.Event()  # the stream stops half-way until the test has seen its start
+    pieces = ["The Louvre ", "houses the ", "Mona Lisa [", "{n}]. It was ", "built by Napoleon",
+              " in 1793 [{n}]."]  # fmt: skip
+
+    def number(text: str, title: str) -> int:
+        # the reflection's results read "[n] title ...", the writer's sources <source n="n" ...>
+        found = re.search(rf'(?:\[(\d+)\]|n="(\d+)")[^\n]*{title}', text)
+        assert found, text
+        return int(found.group(1) or found.group(2))
+
+    def script(req: Any) -> Reply:
+        if req.path.endswith("/models"):
+            return Reply(body={"object": "list", "data": [{"id": "m"}]})
+        system, user = (m["content"] for m in req.body["messages"][:2])
+        if req.body.get("stream"):
+            n = number(user, "Louvre")
+            chunks: list[str | threading.Event] = [stream_chunk(p.format(n=n)) for p in pieces]
+            chunks.insert(3, hold)
+            return Reply(sse=[*chunks, stream_chunk(finish="stop"), "[DONE]"])
+        if "reflection step" in system:
+            n = number(user, "Louvre")
+            reflection = {
+                "evidence": f"It houses the Mona Lisa, painted by Leonardo da Vinci [{n}]",
+                "answer": "",  # no drafted answer: the writer is called, streaming
+                "facts": [], "missing": "", "verdict": "satisfied",
+                "next_action": "next_goal", "query": "", "read": 0,
+            }  # fmt: skip
+            return Reply(body=chat(json.dumps(reflection)))
+        return Reply(status=500, body={"error": {"message": f"unexpected call: {system[:80]}"}})
+
+    server.script = script
+    env = {
+        "WIDESEEK_MODELS__DEFAULT__BACKEND": "openai",
+        "WIDESEEK_MODELS__DEFAULT__BASE_URL": server.url,
+        "WIDESEEK_MODELS__DEFAULT__MODEL": "m",
+        "WIDESEEK_MODELS__DEFAULT__MAX_RETRIES": "0",
+        "COLUMNS": "120",
+    }
+    err = tmp_path / "stderr.txt"
+    with err.open("wb") as err_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wideseek", "ask", "Which museum houses the Mona Lisa?",
+             "--corpus", "mini"],
+            stdout=subprocess.PIPE, stderr=err_file, env={**os.environ, **env},
+        )  # fmt: skip
+    out = bytearray()
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        while data := os.read(proc.stdout.fileno(), 4096):
+            out.extend(data)
+
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while b"Mona Lisa [" not in out and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shown = out.decode()
+        # the first pieces are on screen while the writer is still writing
+        assert "Answer (draft, checking sources…)" in shown, (shown, err.read_text())
+        assert "The Louvre houses the Mona Lisa [" in shown
+        assert "Napoleon" not in shown and "Sources" not in shown and proc.poll() is None
+    finally:
+        hold.set()
+    try:
+        assert proc.wait(120) == 0, err.read_text()
+    finally:
+        proc.kill()
+    reader.join(10)
+    stdout = out.decode()
+    assert "Traceback" not in err.read_text()
+    n = number(next(r.body["messages"][1]["content"] for r in server.chat_requests()
+                    if r.body.get("stream")), "Louvre")  # fmt: skip
+    draft = "".join(p.format(n=n) for p in pieces)
+    lines = stdout.splitlines()
+    # the pieces as they came, on one line (not a progress line each), "[n]" kept as text
+    drafted = [i for i, line in enumerate(lines) if line == draft]
+    assert len(drafted) == 1, stdout
+    assert lines[drafted[0] - 1] == "Answer (draft, checking sources…)"
+    removed = [i for i, line in enumerate(lines) if "removed 1 of 2 sentences" in line]
+    panel = [i for i, line in enumerate(lines) if "Answer" in line and "╭" in line]
+    assert len(removed) == 1 and len(panel) == 1, stdout
+    assert drafted[0] < removed[0] < panel[0]
+    final = "\n".join(lines[panel[0] :])
+    assert f"The Louvre houses the Mona Lisa [{n}]" in final and "Napoleon" not in final
+    assert "Louvre" in final.split("Sources")[1]  # the cited source, resolved at the end
+    streamed = [r for r in server.chat_requests() if r.body.get("stream")]
+    assert len(streamed) == 1 and streamed[0].body["stream_options"] == {"include_usage": True}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from agent.events import Event
@@ -17,6 +20,10 @@ from tui.widgets.answer import AnswerView, ResultTable
 from tui.widgets.evidence import EvidenceTable
 from tui.widgets.plan_tree import PlanTree
 from tui.widgets.status import StatusLine
+
+DRAFT_INTERVAL = 0.1
+"""Seconds at least between two redraws of the answer as it is written (a Markdown update per
+piece would fall behind the model); longer when a redraw itself takes long (a big table)."""
 
 
 class ResearchScreen(Screen[None]):
@@ -51,6 +58,9 @@ class ResearchScreen(Screen[None]):
         yield StatusLine(id="status")
         yield Footer()
 
+    _draft_timer: Timer | None = None
+    _draft_interval = DRAFT_INTERVAL
+
     def on_mount(self) -> None:
         self.query_one("#tab-table", TabPane).display = False
         self.query_one("#tabs", TabbedContent).hide_tab("tab-table")
@@ -71,6 +81,7 @@ class ResearchScreen(Screen[None]):
     # -- what the app calls as a run goes --------------------------------------------------
 
     async def start(self, progress: RunProgress) -> None:
+        self._stop_draft()
         self.query_one("#activity", ActivityLog).clear()
         self.query_one("#evidence", EvidenceTable).show(progress)
         await self.query_one("#answer", AnswerView).show(None)
@@ -80,13 +91,40 @@ class ResearchScreen(Screen[None]):
         self.query_one("#question", Input).placeholder = f"Asked: {progress.question}"
 
     def event(self, progress: RunProgress, event: Event) -> None:
+        if event.type == "answer_delta":  # `progress.draft` grew: redrawn at most so often
+            if self._draft_timer is None:
+                self._draft_timer = self.set_timer(
+                    self._draft_interval, lambda: self._show_draft(progress)
+                )
+            return
         self.query_one("#activity", ActivityLog).add(event)
         if event.type in {"plan", "goal", "reflection", "table_plan", "enumerate", "coverage"}:
             self.query_one("#plan", PlanTree).show(progress)
         if event.type in {"fact", "reflection", "cache_hit", "row"}:
             self.query_one("#evidence", EvidenceTable).show(progress)
 
+    async def _show_draft(self, progress: RunProgress) -> None:
+        """Show the answer written so far, while the run goes on (when it has ended,
+        `finished` shows the checked answer instead)."""
+        self._draft_timer = None
+        if not progress.running or not progress.draft:
+            return
+        view = self.query_one("#answer", AnswerView)
+        tabs = self.query_one("#tabs", TabbedContent)
+        if not view.drafting and tabs.active == "tab-activity":
+            tabs.active = "tab-answer"  # the answer is being written: show it
+        started = time.monotonic()
+        await view.show_draft(progress.draft)
+        self._draft_interval = max(DRAFT_INTERVAL, 2 * (time.monotonic() - started))
+
+    def _stop_draft(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        self._draft_interval = DRAFT_INTERVAL
+
     async def finished(self, progress: RunProgress) -> None:
+        self._stop_draft()
         self.query_one("#plan", PlanTree).show(progress)
         self.query_one("#evidence", EvidenceTable).show(progress)
         await self.query_one("#answer", AnswerView).show(progress.result)

@@ -24,4 +24,6 @@ class ActivityLog(RichLog):
         )
 
     def add(self, event: Event) -> None:
+        if event.type == "answer_delta":
+            return  # a piece of the answer as it is written: the Answer tab shows those
         self.write(event_text(event))

@@ -44,6 +44,16 @@ def answer_markdown(result: ResearchResult) -> str:
     return f"{body}\n\n**Sources**\n\n{sources}"
 
 
+DRAFT_NOTE = "*Draft, being written; the sources are checked when it is done…*"
+_ANY_FENCE = re.compile(r"^```(?:markdown|md)?[ \t]*\n?", re.M)
+
+
+def draft_markdown(draft: str) -> str:
+    """The answer as the writer writes it, under a note that it is a draft (no links yet: the
+    citations resolve only when the run ends; a table's fence is dropped, open or closed)."""
+    return f"{DRAFT_NOTE}\n\n{_ANY_FENCE.sub('', draft)}"
+
+
 def _escape(text: str) -> str:
     return re.sub(r"([\[\]\\])", r"\\\1", text)
 
@@ -61,15 +71,26 @@ class AnswerView(VerticalScroll):
             super().__init__()
             self.n = n
 
+    drafting = False
+    """True while the view shows a draft (`show_draft`), not a run's result."""
+
     def compose(self) -> ComposeResult:
-        yield Static("The answer appears here when the run ends.", id="answer-empty")
+        yield Static("The answer appears here as the run writes it.", id="answer-empty")
         yield Markdown("", id="answer-text", open_links=False)
 
     async def show(self, result: ResearchResult | None) -> None:
+        self.drafting = False
         self.query_one("#answer-empty").display = result is None
         await self.query_one("#answer-text", Markdown).update(
             answer_markdown(result) if result is not None else ""
         )
+
+    async def show_draft(self, draft: str) -> None:
+        """The answer as it is being written; `show` replaces it with the checked answer."""
+        self.drafting = True
+        self.query_one("#answer-empty").display = False
+        await self.query_one("#answer-text", Markdown).update(draft_markdown(draft))
+        self.scroll_end(animate=False)  # follow the text as it grows
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
         event.stop()

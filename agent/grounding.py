@@ -1,0 +1,227 @@
+"""The support check: every sentence of an answer is held against the passages it cites.
+
+A sentence is supported when it cites at least one source and, in the text of the sources it
+cites:
+- every number it states occurs (thousands separators and accents aside);
+- every name it states occurs (a capitalised word; the question's own words are given);
+- at least `MIN_WORD_SUPPORT` of its other content words occur (word stems: "developed" and
+  "develops" match), leaving out the question's words, which restate what was asked.
+
+A sentence without a citation is given the one source that supports it, if one does (small
+writers forget markers); otherwise it is unsupported, unless it only states what the sources do
+not say (a "gap" statement: a negation, and no name, number or word beyond the question's own
+and words about searching and sources). Table lines are left as they are.
+
+`ground_answer` keeps the supported sentences and gap statements, in order, and reports the
+sentences it removed with the reason: an unsupported sentence is never shown as fact.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from agent.text import STOPWORDS
+
+MIN_WORD_SUPPORT = 0.5
+"""Share of a sentence's content words (beyond the question's) its cited sources must hold."""
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[^\W_]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|No|Vol|Fig|vs|ca|c|e\.g|i\.e|etc|approx))\.$"
+)
+_NEGATION = frozenset({"not", "no", "none", "nothing", "neither", "nor", "cannot", "without"})
+_GAP_WORDS = frozenset(
+    """source sources document documents corpus text texts passage passages information
+    search searched searches result results found find mention mentions mentioned say says
+    said state states stated provide provides provided give gives given answer answers
+    contain contains available specify specifies specified read detail details data record
+    records indicate indicates indicated include includes included question asked however
+    unfortunately sorry""".split()  # noqa: SIM905 - a word list reads best as text
+)
+_FUNCTION_WORDS = STOPWORDS | {
+    "it", "its", "he", "his", "she", "her", "they", "their", "there", "this", "these", "the",
+    "in", "on", "at", "after", "before", "during", "while", "although", "both", "yes", "today",
+}  # fmt: skip
+
+
+@dataclass
+class SentenceCheck:
+    """One sentence of an answer and what the check found."""
+
+    text: str
+    sources: list[int] = field(default_factory=list)
+    supported: bool = False
+    gap: bool = False
+    reason: str = ""
+
+
+@dataclass
+class GroundedAnswer:
+    """The answer with its unsupported sentences removed, and what was kept and removed."""
+
+    answer: str
+    kept: list[SentenceCheck] = field(default_factory=list)
+    removed: list[SentenceCheck] = field(default_factory=list)
+    table_lines: int = 0
+
+    @property
+    def answers(self) -> bool:
+        """True when at least one kept sentence states something a source supports (or the
+        answer has a table, which is left as it is)."""
+        return self.table_lines > 0 or any(s.supported and not s.gap for s in self.kept)
+
+
+_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "þ": "th"})
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_LETTERS)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"(?<=\w)['’]s\b", "", text)  # possessives: "France's" is "France"
+    return re.sub(r"(?<=\d)[,\u202f\u00a0'](?=\d{3}(?!\d))", "", text)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ies", "ied", "ing", "ed", "es", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+@dataclass
+class _Words:
+    numbers: set[str]
+    words: set[str]
+    stems: set[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Words:
+        folded = _fold(text)
+        words = set(_WORD.findall(folded))
+        numbers = {n.rstrip(".,") for n in _NUMBER.findall(folded)}
+        return cls(numbers, words, {_stem(w) for w in words})
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one paragraph: a split after ., ! or ? (and any citation markers) before a
+    capital or digit, except after an abbreviation or an initial ("Dr.", "J.")."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        head = text[start : match.start()]
+        bare = _MARKER.sub("", head).rstrip()
+        if _ABBREVIATION.search(bare):
+            continue
+        pieces.append(text[start : match.start()].strip())
+        start = match.end()
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
+
+
+def cited_numbers(sentence: str) -> list[int]:
+    numbers: list[int] = []
+    for group in _MARKER.findall(sentence):
+        for raw in re.split(r"\s*[,;]\s*", group):
+            if int(raw) not in numbers:
+                numbers.append(int(raw))
+    return numbers
+
+
+def _claims(sentence: str, asked: _Words) -> tuple[set[str], set[str], set[str]]:
+    """(numbers, names, other content words) the sentence states beyond the question."""
+    plain = _MARKER.sub(" ", sentence)
+    numbers = {n.rstrip(".,") for n in _NUMBER.findall(_fold(plain))} - asked.numbers
+    names: set[str] = set()
+    others: set[str] = set()
+    for i, match in enumerate(_WORD.finditer(plain)):
+        raw = match.group(0)
+        word = _fold(raw)
+        if word.isdigit() or word in asked.words or _stem(word) in asked.stems:
+            continue
+        if raw[0].isupper() and not (i == 0 and word in _FUNCTION_WORDS):
+            if word not in _FUNCTION_WORDS:
+                names.add(word)
+        elif word not in _FUNCTION_WORDS and len(word) > 2:
+            others.add(word)
+    return numbers, names, others
+
+
+def check_sentence(sentence: str, sources: Mapping[int, str], question: str = "") -> SentenceCheck:
+    """Whether the sources `sentence` cites support it (see the module doc)."""
+    asked = _Words.of(question)
+    numbers, names, others = _claims(sentence, asked)
+    cited = [n for n in cited_numbers(sentence) if n in sources]
+    check = SentenceCheck(text=sentence, sources=cited)
+    if not cited:
+        words = set(_WORD.findall(_fold(_MARKER.sub(" ", sentence))))
+        if (
+            words & _NEGATION
+            and not numbers
+            and not names
+            and all(_stem(w) in {_stem(g) for g in _GAP_WORDS} or w in _NEGATION for w in others)
+        ):
+            check.gap = check.supported = True
+            return check
+        check.reason = "cites no source it was given"
+        return check
+    have = _Words.of("\n".join(sources[n] for n in cited))
+    missing_numbers = sorted(numbers - have.numbers)
+    if missing_numbers:
+        check.reason = f"number {', '.join(missing_numbers)} not in the cited source"
+        return check
+    missing_names = sorted(n for n in names if n not in have.words and _stem(n) not in have.stems)
+    if missing_names:
+        check.reason = f"name {', '.join(missing_names)} not in the cited source"
+        return check
+    if others:
+        held = sum(w in have.words or _stem(w) in have.stems for w in others)
+        if held < MIN_WORD_SUPPORT * len(others):
+            check.reason = f"only {held} of {len(others)} content words in the cited source"
+            return check
+    check.supported = True
+    return check
+
+
+def _attribute(sentence: str, sources: Mapping[int, str], question: str) -> str:
+    """`sentence` with a marker for the one source that supports it, or unchanged."""
+    body = sentence.rstrip()
+    tail = body[-1] if body[-1:] in ".!?" else ""
+    stem = body[:-1] if tail else body
+    for n in sources:
+        candidate = f"{stem} [{n}]{tail}"
+        if check_sentence(candidate, {n: sources[n]}, question).supported:
+            return candidate
+    return sentence
+
+
+def ground_answer(answer: str, sources: Mapping[int, str], question: str = "") -> GroundedAnswer:
+    """`answer` with every sentence its cited sources do not support removed."""
+    result = GroundedAnswer(answer="")
+    lines: list[str] = []
+    for line in answer.split("\n"):
+        if not line.strip() or line.lstrip().startswith("|"):
+            result.table_lines += line.lstrip().startswith("|")
+            lines.append(line)
+            continue
+        bullet = re.match(r"\s*(?:[-*•]|\d+[.)])\s+", line)
+        prefix = bullet.group(0) if bullet else ""
+        kept_here: list[str] = []
+        for sentence in split_sentences(line[len(prefix) :]):
+            if not cited_numbers(sentence):
+                sentence = _attribute(sentence, sources, question)
+            check = check_sentence(sentence, sources, question)
+            (result.kept if check.supported else result.removed).append(check)
+            if check.supported:
+                kept_here.append(sentence)
+        if kept_here:
+            lines.append(prefix + " ".join(kept_here))
+    text = "\n".join(lines)
+    result.answer = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return result

@@ -1,0 +1,121 @@
+"""The support check: sentences held against the passages they cite."""
+
+from __future__ import annotations
+
+from agent.grounding import check_sentence, ground_answer, split_sentences
+
+LIGHTHOUSE = (
+    "The Varn Point lighthouse stands on a granite spur north of Easthaven. It was first lit "
+    "in 1874 and was designed by the engineer Maren Holt. Its lamp is visible for 22 "
+    "nautical miles."
+)
+FERRY = "The Easthaven ferry crosses the Sound to Ollby twice a day; the crossing takes 40 minutes."
+SOURCES = {1: LIGHTHOUSE, 2: FERRY}
+
+
+def test_supported_sentence_with_its_citation() -> None:
+    check = check_sentence("The Varn Point lighthouse was first lit in 1874 [1].", SOURCES)
+    assert check.supported and check.sources == [1]
+
+
+def test_number_the_cited_source_does_not_state_is_unsupported() -> None:
+    check = check_sentence("The Varn Point lighthouse was first lit in 1875 [1].", SOURCES)
+    assert not check.supported
+    assert "1875" in check.reason
+
+
+def test_number_stated_only_by_another_source_is_unsupported() -> None:
+    check = check_sentence("The ferry crossing takes 40 minutes [1].", SOURCES)
+    assert not check.supported
+
+
+def test_name_the_cited_source_does_not_state_is_unsupported() -> None:
+    check = check_sentence("The lighthouse was designed by Johan Brandt [1].", SOURCES)
+    assert not check.supported
+    assert "brandt" in check.reason or "johan" in check.reason
+
+
+def test_paraphrase_that_the_source_supports() -> None:
+    check = check_sentence(
+        "Maren Holt, an engineer, designed the lighthouse, which was lit in 1874 [1].",
+        SOURCES,
+        question="Who designed the Varn Point lighthouse?",
+    )
+    assert check.supported, check.reason
+
+
+def test_paraphrase_with_unrelated_content_is_unsupported() -> None:
+    check = check_sentence(
+        "The lighthouse was bombed during the war and rebuilt by volunteers [1].", SOURCES
+    )
+    assert not check.supported
+
+
+def test_question_words_are_given() -> None:
+    # "Varn Point" comes from the question; the claim itself (Holt) is in the source
+    check = check_sentence(
+        "Maren Holt designed it [1].", SOURCES, question="Who designed Varn Point lighthouse?"
+    )
+    assert check.supported
+
+
+def test_thousands_separators_and_accents_fold() -> None:
+    sources = {1: "Lake Ørn covers 1,642 square kilometres near Såby."}
+    assert check_sentence("Lake Orn covers 1642 square kilometres [1].", sources).supported
+    assert check_sentence("It lies near Saby [1].", sources).supported
+
+
+def test_uncited_sentence_gets_the_source_that_supports_it() -> None:
+    grounded = ground_answer("The ferry to Ollby takes 40 minutes.", SOURCES)
+    assert grounded.answer == "The ferry to Ollby takes 40 minutes [2]."
+    assert not grounded.removed
+
+
+def test_uncited_invented_sentence_is_removed() -> None:
+    grounded = ground_answer(
+        "The lighthouse was first lit in 1874 [1]. It was published in the journal Nature "
+        "on 25 November 1915.",
+        SOURCES,
+    )
+    assert grounded.answer == "The lighthouse was first lit in 1874 [1]."
+    assert len(grounded.removed) == 1 and grounded.answers
+
+
+def test_gap_statement_is_kept_without_a_citation() -> None:
+    question = "When was the Varn Point lighthouse automated?"
+    grounded = ground_answer(
+        "The sources do not say when the lighthouse was automated. It was first lit in 1874 [1].",
+        SOURCES,
+        question,
+    )
+    assert grounded.answer.startswith("The sources do not say")
+    assert grounded.kept[0].gap and grounded.answers
+
+
+def test_negated_claim_with_a_new_name_is_no_gap_statement() -> None:
+    grounded = ground_answer("The lighthouse was not designed by Johan Brandt.", SOURCES)
+    assert grounded.answer == "" and not grounded.answers
+
+
+def test_sentences_split_but_not_after_initials_or_abbreviations() -> None:
+    text = "It was built by J. R. Holt in 1874 [1]. Dr. Holt died in 1901 [2]. Done."
+    assert split_sentences(text) == [
+        "It was built by J. R. Holt in 1874 [1].",
+        "Dr. Holt died in 1901 [2].",
+        "Done.",
+    ]
+
+
+def test_decimal_numbers_do_not_split_sentences() -> None:
+    assert split_sentences("The race is 42.195 km long [1]. It is old [1].") == [
+        "The race is 42.195 km long [1].",
+        "It is old [1].",
+    ]
+
+
+def test_table_lines_and_bullets_are_kept_in_shape() -> None:
+    answer = (
+        "| a | b |\n|---|---|\n- The lighthouse was first lit in 1874 [1].\n- Invented 1999 [1]."
+    )
+    grounded = ground_answer(answer, SOURCES)
+    assert grounded.answer == "| a | b |\n|---|---|\n- The lighthouse was first lit in 1874 [1]."

@@ -1,0 +1,98 @@
+"""The lookup path as it runs by default: a one-fact question is searched in its own words, the
+reflection that settles it drafts the answer, and every answer is held against its sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent import Researcher, ScriptedChatModel, load_settings
+from agent.graph import NOT_ANSWERED
+from tests.agent.fakes import Read, WordSearch
+from tools.base import ToolRegistry
+
+SETTLED = {
+    "evidence": "Paris is the capital and largest city of France [1]",
+    "answer": "The capital of France is Paris [1].",
+    "facts": [],
+    "missing": "",
+    "verdict": "satisfied",
+    "next_action": "next_goal",
+    "query": "",
+    "read": 0,
+}
+
+
+def make(tmp_path: Path, replies: list) -> tuple[Researcher, ScriptedChatModel, WordSearch]:
+    model = ScriptedChatModel(replies)
+    search = WordSearch()
+    researcher = Researcher(
+        load_settings(**{"budget.max_attempts_per_goal": 1}),
+        models=model,
+        tools=ToolRegistry([search, Read()]),
+        checkpoint_path=tmp_path / "ckpt.db",
+    )
+    return researcher, model, search
+
+
+async def test_one_fact_question_needs_one_model_call(tmp_path: Path) -> None:
+    researcher, model, search = make(tmp_path, [SETTLED])
+    streamed = [e async for e in researcher.astream("What is the capital of France?")]
+    events = [e for e in streamed if e.type != "answer_delta"]
+    assert [e.type for e in events] == ["plan", "goal", "tool_call", "observation",
+                                        "reflection", "answer"]  # fmt: skip
+    plan = events[0].data
+    assert plan["planned_by"] == "question" and plan["sub_goals"][0]["query"] == "capital France"
+    assert search.queries == ["capital France"]
+    answer = events[-1].data
+    assert answer["answer"] == "The capital of France is Paris [1]."
+    assert answer["grounding"]["drafted"] is True
+    assert answer["citations"][0]["source_id"] == "wiki:Paris"
+    # the drafted answer streams in one piece; one model call in all (no planner, no writer)
+    assert [e.data["text"] for e in streamed if e.type == "answer_delta"] == [answer["answer"]]
+    assert len(model.calls) == 1 and model.remaining == 0
+
+
+async def test_a_draft_no_source_supports_goes_to_the_writer(tmp_path: Path) -> None:
+    invented = {**SETTLED, "answer": "The capital of France is Lyon, since 1999 [1]."}
+    researcher, model, _ = make(tmp_path, [invented, "Paris is the capital of France [1]."])
+    result = await researcher.arun("What is the capital of France?")
+    assert result.answer == "Paris is the capital of France [1]."
+    assert len(model.calls) == 2  # the reflection, then the writer from the notes
+    assert "Lyon" not in result.answer
+
+
+async def test_unsupported_sentences_are_removed_from_the_written_answer(tmp_path: Path) -> None:
+    researcher, _, _ = make(
+        tmp_path,
+        [
+            {**SETTLED, "answer": ""},
+            "Paris is the capital of France [1]. It was founded by Julius Caesar in 52 BC [1]. "
+            "The Eiffel Tower opened in 1889.",
+        ],
+    )
+    result = await researcher.arun("What is the capital of France?")
+    assert result.answer == "Paris is the capital of France [1]."
+    (grounding,) = [e for e in result.events if e.type == "grounding"]
+    reasons = [r["reason"] for r in grounding.data["removed"]]
+    assert len(reasons) == 2 and "number 52" in reasons[0]
+    assert "cites no source" in reasons[1]
+
+
+async def test_an_answer_no_source_supports_says_what_was_not_found(tmp_path: Path) -> None:
+    unsettled = {
+        **SETTLED,
+        "answer": "",
+        "evidence": "Paris is the capital and largest city of France [1]",
+        "missing": "who designed the city walls",
+        "verdict": "partial",
+        "next_action": "next_goal",
+    }
+    researcher, _, _ = make(
+        tmp_path, [unsettled, "The walls of Paris were designed by Jean Mercier [1]."]
+    )
+    result = await researcher.arun("Who designed the walls of Paris?")
+    # the invented name is never shown; what the sources do show is, with its citation
+    assert "Mercier" not in result.answer
+    assert result.answer.startswith(NOT_ANSWERED)
+    assert "Paris is the capital and largest city of France [1]" in result.answer
+    assert [c.source_id for c in result.citations] == ["wiki:Paris"]
