@@ -97,7 +97,7 @@ class SearchConfig(_Strict):
     candidates: int = Field(50, ge=1, le=1000, description="hybrid: hits each ranker offers")
     tool_timeout: float = Field(30.0, gt=0)
     evidence_chars: int = Field(
-        2400, ge=400, description="characters of observations shown to the reflector per step"
+        1600, ge=400, description="characters of observations shown to the reflector per step"
     )
     answer_chars: int = Field(3600, ge=400, description="characters of sources shown to the writer")
     plan: Literal["auto", "always"] = Field(

@@ -533,7 +533,9 @@ def _note_from(evidence: str, observations: list[dict[str, Any]], goal_id: int) 
         best = _best_supporting(evidence, observations)
         if best is not None:
             source_ids.append(observations[best]["source_id"])
-            text = f"{text.rstrip()} [[0]]"
+            body = text.rstrip()
+            end = body[-1] if body[-1:] in ".!?" else ""
+            text = f"{body[: len(body) - len(end)]} [[0]]{end}"
     return {"goal_id": goal_id, "text": text, "source_ids": source_ids}
 
 

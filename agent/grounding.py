@@ -1,10 +1,12 @@
 """The support check: every sentence of an answer is held against the passages it cites.
 
-A sentence is supported when it cites at least one source and, in the text of the sources it
-cites:
-- every number it states occurs (thousands separators and accents aside);
-- every name it states occurs (a capitalised word; the question's own words are given);
-- at least `MIN_WORD_SUPPORT` of its other content words occur (word stems: "developed" and
+A sentence is supported when it cites at least one source and one statement of a cited source
+(a sentence, or two when the second refers back with "it", "he", "they"...; with the source's
+title, which its sentences are about) holds:
+- every number it states (thousands separators and accents aside);
+- every name it states (a capitalised word), and the names it takes from the question (what the
+  claim is about: "designed by X" needs X and the building in one statement, not X anywhere);
+- at least `MIN_WORD_SUPPORT` of its other content words (word stems: "developed" and
   "develops" match), leaving out the question's words, which restate what was asked.
 
 A sentence without a citation is given the one source that supports it, if one does (small
@@ -31,7 +33,9 @@ MIN_WORD_SUPPORT = 0.5
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W_]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+(?=[\"'(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*)\s+(?=(?!\[\d)[\"'(\[]?[A-Z0-9])"
+)
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|No|Vol|Fig|vs|ca|c|e\.g|i\.e|etc|approx))\.$"
 )
@@ -89,10 +93,12 @@ def _fold(text: str) -> str:
 
 
 def _stem(word: str) -> str:
+    """A crude stem: "kilometres", "kilometre"; "designed", "designs" and "design" match."""
     for suffix in ("ies", "ied", "ing", "ed", "es", "ly", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
 
 
 @dataclass
@@ -115,11 +121,11 @@ def split_sentences(text: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        head = text[start : match.start()]
-        bare = _MARKER.sub("", head).rstrip()
+        end = match.start() + len(match.group(1))  # markers after the stop belong to it
+        bare = _MARKER.sub("", text[start : match.start()]).rstrip()
         if _ABBREVIATION.search(bare):
             continue
-        pieces.append(text[start : match.start()].strip())
+        pieces.append(text[start:end].strip())
         start = match.end()
     pieces.append(text[start:].strip())
     return [p for p in pieces if p]
@@ -134,29 +140,67 @@ def cited_numbers(sentence: str) -> list[int]:
     return numbers
 
 
-def _claims(sentence: str, asked: _Words) -> tuple[set[str], set[str], set[str]]:
-    """(numbers, names, other content words) the sentence states beyond the question."""
+def _claims(sentence: str, asked: _Words) -> tuple[set[str], set[str], set[str], set[str]]:
+    """(numbers, names, other content words) the sentence states beyond the question, and the
+    names it takes from the question (what its claim is about). A sentence that states nothing
+    beyond the question ("A is longer than B" for "Which is longer, A or B?") asserts the
+    relation itself: then its words from the question are what a statement must hold."""
     plain = _MARKER.sub(" ", sentence)
     numbers = {n.rstrip(".,") for n in _NUMBER.findall(_fold(plain))} - asked.numbers
     names: set[str] = set()
     others: set[str] = set()
+    anchors: set[str] = set()
     for i, match in enumerate(_WORD.finditer(plain)):
         raw = match.group(0)
         word = _fold(raw)
-        if word.isdigit() or word in asked.words or _stem(word) in asked.stems:
+        capital = raw[0].isupper() and not (i == 0 and word in _FUNCTION_WORDS)
+        if word.isdigit():
             continue
-        if raw[0].isupper() and not (i == 0 and word in _FUNCTION_WORDS):
+        if word in asked.words or _stem(word) in asked.stems:
+            if capital and word not in _FUNCTION_WORDS:
+                anchors.add(word)
+            continue
+        if capital:
             if word not in _FUNCTION_WORDS:
                 names.add(word)
         elif word not in _FUNCTION_WORDS and len(word) > 2:
             others.add(word)
-    return numbers, names, others
+    if not (numbers or names or others):
+        for match in _WORD.finditer(plain):
+            word = _fold(match.group(0))
+            if word not in _FUNCTION_WORDS and len(word) > 2 and not word.isdigit():
+                anchors.add(word)
+    return numbers, names, others, anchors
+
+
+_REFERS_BACK = frozenset(
+    ["it", "its", "he", "his", "she", "her", "they", "their", "this", "these", "there"]
+)
+
+
+def _statements(text: str) -> list[_Words]:
+    """The statements of a source text ("title\nbody"), each with the title's words (what the
+    source's sentences are about): every sentence, and every sentence together with the one
+    before it when it refers back to it ("It opened in 1973.")."""
+    title, _, body = text.partition("\n") if "\n" in text else ("", "", text)
+    sentences = [s for line in body.splitlines() for s in split_sentences(line)] or [body]
+    statements = []
+    for i, sentence in enumerate(sentences):
+        statements.append(_Words.of(f"{title}\n{sentence}"))
+        first = _WORD.match(_fold(sentence).lstrip(" \"'("))
+        if i and first and first.group(0) in _REFERS_BACK:
+            statements.append(_Words.of(f"{title}\n{sentences[i - 1]} {sentence}"))
+    return statements
+
+
+def _held(words: set[str], have: _Words) -> bool:
+    return all(w in have.words or _stem(w) in have.stems for w in words)
 
 
 def check_sentence(sentence: str, sources: Mapping[int, str], question: str = "") -> SentenceCheck:
     """Whether the sources `sentence` cites support it (see the module doc)."""
     asked = _Words.of(question)
-    numbers, names, others = _claims(sentence, asked)
+    numbers, names, others, anchors = _claims(sentence, asked)
     cited = [n for n in cited_numbers(sentence) if n in sources]
     check = SentenceCheck(text=sentence, sources=cited)
     if not cited:
@@ -180,12 +224,23 @@ def check_sentence(sentence: str, sources: Mapping[int, str], question: str = ""
     if missing_names:
         check.reason = f"name {', '.join(missing_names)} not in the cited source"
         return check
-    if others:
-        held = sum(w in have.words or _stem(w) in have.stems for w in others)
-        if held < MIN_WORD_SUPPORT * len(others):
-            check.reason = f"only {held} of {len(others)} content words in the cited source"
+    best = 0
+    for statement in (w for n in cited for w in _statements(sources[n])):
+        if not numbers <= statement.numbers or not _held(names | anchors, statement):
+            continue
+        held = sum(w in statement.words or _stem(w) in statement.stems for w in others)
+        if held >= MIN_WORD_SUPPORT * len(others):
+            check.supported = True
             return check
-    check.supported = True
+        best = max(best, held)
+    if others and best:
+        check.reason = f"only {best} of {len(others)} content words in one cited statement"
+    else:
+        claim = sorted(numbers | names) or sorted(others)[:3]
+        check.reason = (
+            f"no statement of the cited source holds {', '.join(claim)} with "
+            f"{', '.join(sorted(anchors)) or 'the rest of the sentence'}"
+        )
     return check
 
 

@@ -54,8 +54,9 @@ class FactItem(BaseModel):
 
 EVIDENCE_SENTENCES = 3
 """Most result sentences a reflection names as its evidence."""
-FACTS_ASKED = 2
-"""Most facts the model may write per reflection (each costs ~30 tokens; parsing takes 4)."""
+FACTS_ASKED = 1
+"""Most facts the model may write per reflection: each costs ~30 tokens, 3-4 s on two cores
+(parsing still takes up to 4, as older replies have)."""
 
 
 def _reflection_schema(schema: dict[str, Any]) -> None:

@@ -548,6 +548,47 @@ def cache_search(
         console.print(table if facts else "no stored facts match")
 
 
+@cache_app.command("facts")
+def cache_facts(
+    text: Annotated[str, typer.Argument(help="only facts with these words")] = "",
+    limit: int = 50,
+    config: ConfigOpt = None,
+) -> None:
+    """List stored facts with their ids, confidence and source (newest first): find a wrong
+    one and remove it with `wideseek cache forget ID`."""
+    from rich.table import Table
+
+    with _cache(config) as cache:
+        if text.strip():
+            facts = cache.search_facts(text, limit=limit)
+        else:
+            facts = cache.all_facts(since_id=0)[-limit:][::-1]
+        table = Table("id", "subject", "attribute", "value", "confidence", "source")
+        for f in facts:
+            table.add_row(
+                str(f.id), f.subject, f.attribute, f.value, f"{f.confidence:.2f}",
+                f"{f.title or f.source_id} {f.url}".strip(),
+            )  # fmt: skip
+        console.print(table if facts else "no stored facts" + (" match" if text else ""))
+
+
+@cache_app.command("forget")
+def cache_forget(
+    ids: Annotated[list[int], typer.Argument(help="fact ids, as `wideseek cache facts` shows")],
+    config: ConfigOpt = None,
+) -> None:
+    """Remove facts you found wrong. Stored answers are forgotten too (any of them may rest on
+    a removed fact); the next run researches again."""
+    with _cache(config) as cache:
+        removed = cache.remove_facts(ids)
+        answers = cache.clear("answers")["answers"] if removed else 0
+    missing = len(set(ids)) - removed
+    note = f" ({missing} of the ids were not stored facts)" if missing else ""
+    console.print(f"removed {removed} facts and {answers} stored answers{note}")
+    if not removed:
+        raise typer.Exit(1)
+
+
 @cache_app.command("export")
 def cache_export(path: Path, fmt: Annotated[str, typer.Option("--format")] = "jsonl",
                  config: ConfigOpt = None) -> None:  # fmt: skip

@@ -119,3 +119,30 @@ def test_table_lines_and_bullets_are_kept_in_shape() -> None:
     )
     grounded = ground_answer(answer, SOURCES)
     assert grounded.answer == "| a | b |\n|---|---|\n- The lighthouse was first lit in 1874 [1]."
+
+
+ARCHITECTURE = (
+    "Architecture\nModern architecture spread after 1920. Architects such as Ines Varga built "
+    "glass towers in Ollby. The Easthaven Opera House is a concert hall on the harbour front. "
+    "It opened in 1973 and seats 2,000 people."
+)
+
+
+def test_a_name_the_source_holds_but_not_with_the_questions_subject_is_unsupported() -> None:
+    question = "Who designed the Easthaven Opera House?"
+    check = check_sentence(
+        "The Easthaven Opera House was designed by Ines Varga [1].", {1: ARCHITECTURE}, question
+    )
+    assert not check.supported
+    assert "no statement" in check.reason
+
+
+def test_a_claim_across_two_sentences_of_one_statement_is_supported() -> None:
+    question = "When did the Easthaven Opera House open?"
+    check = check_sentence(
+        "The Easthaven Opera House opened in 1973 [1].", {1: ARCHITECTURE}, question
+    )
+    assert check.supported, check.reason
+    # the source's title is what its sentences are about
+    titled = {1: "Varn Point Lighthouse\nIt was first lit in 1874."}
+    assert check_sentence("Varn Point Lighthouse was first lit in 1874 [1].", titled).supported

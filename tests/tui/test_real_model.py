@@ -35,7 +35,7 @@ async def test_a_question_answered_by_the_embedded_model(tmp_path: Path) -> None
         result = app.progress.result
         assert result is not None and result.stop_reason == "answered", app.progress.errors
         assert "louvre" in result.answer.lower() and result.citations
-        assert result.usage.model_calls >= 3 and app.progress.tokens > 0
+        assert result.usage.model_calls >= 1 and app.progress.tokens > 0
         markdown = app.screen.query_one("#answer-text", Markdown).source
         assert "(cite:" in markdown and "https://example.org/louvre" in markdown
         tree = app.screen.query_one("#plan", Tree)

@@ -303,6 +303,30 @@ def test_cache_search_by_meaning_and_export(mini_corpus: Path, tmp_path: Path) -
     assert "Leonardo da Vinci" in out.read_text()
 
 
+def test_cache_facts_lists_ids_and_forget_removes_them(mini_corpus: Path, tmp_path: Path) -> None:
+    from memory import KnowledgeCache
+
+    with KnowledgeCache(tmp_path / "data" / "knowledge.db") as cache:
+        cache.add_document("mini:tokyo", "https://example.org/tokyo", "Tokyo", "mini")
+        good = cache.record_fact("Tokyo", "country", "Japan", "mini:tokyo", "r1")
+        wrong = cache.record_fact("Mongolia", "capital", "Mongolia", "mini:tokyo", "r1")
+        cache.put_answer("What is the capital of Mongolia?", "scope", "Mongolia [1].", {}, "r1")
+    listed = run("cache", "facts")
+    assert listed.returncode == 0, listed.stderr
+    assert "Mongolia" in listed.stdout and "Japan" in listed.stdout
+    assert run("cache", "facts", "Tokyo").stdout.count("Japan") == 1
+    forgot = run("cache", "forget", str(wrong), "999")
+    assert forgot.returncode == 0, forgot.stderr
+    assert "removed 1 facts and 1 stored answers (1 of the ids" in forgot.stdout
+    with KnowledgeCache(tmp_path / "data" / "knowledge.db") as cache:
+        assert cache.fact_ids() == [good] and cache.stats()["answers"] == 0
+    assert "Mongolia" not in run("cache", "facts").stdout
+    none = run("cache", "forget", "999")
+    assert none.returncode == 1 and "removed 0 facts" in none.stdout
+    bad = run("cache", "forget", "abc")  # the usage error of the command line parser
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "integer" in bad.stderr
+
+
 def test_an_embeddings_endpoint_replaces_minilm_by_config(
     mini_corpus: Path, server: FakeOpenAI
 ) -> None:
