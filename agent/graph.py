@@ -55,6 +55,9 @@ from tools.base import ToolError
 WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this much
 REFLECTION_TOKENS = 400  # sentence numbers, a drafted answer, up to 2 facts and the decision
 PLANNER_TOKENS = 400
+RESULT_WEIGHTS = (3.0, 2.0, 1.5, 1.0)
+"""Shares of the reflector's text budget by rank (then 1.0 each): the best-ranked results,
+likeliest to hold the answer, show more of their sentences."""
 WRITER_TOKENS = 300  # a lookup answer is one to five sentences
 _STEP_MARKER = re.compile(r"\[(\d+)\]")
 _NOTE_MARKER = re.compile(r"\[\[(\d+)\]\]")
@@ -463,16 +466,18 @@ def _remember_read(cache: KnowledgeCache, observations: list[dict[str, Any]]) ->
 def _format_results(
     observations: list[dict[str, Any]], limit: int, terms: str = ""
 ) -> tuple[str, dict[str, str]]:
-    """The results for the reflector, each within its share of `limit` (the sentences that bear
-    most on `terms`, the goal and its query, when a passage is longer), every sentence numbered
+    """The results for the reflector, each within its share of `limit` (larger for better-ranked
+    results; the sentences that bear most on `terms`, the goal and its query, when a passage is
+    longer), every sentence numbered
     [n.k] (result n, sentence k) so the reflector can name its evidence instead of copying it.
     Returns the text and the numbered sentences."""
     if not observations:
         return "(no results)", {}
-    share = max(200, limit // len(observations))
+    weights = [RESULT_WEIGHTS[min(i, len(RESULT_WEIGHTS) - 1)] for i in range(len(observations))]
     blocks = []
     numbered: dict[str, str] = {}
     for n, obs in enumerate(observations, 1):
+        share = max(200, int(limit * weights[n - 1] / sum(weights)))
         text = quote_untrusted(focus(obs["text"], terms, share))
         parts: list[str] = []
         count = 0
@@ -988,12 +993,15 @@ def _not_answered(
 ) -> str:
     """No sentence of the written answer is supported: say so, keep what the writer said was
     not found, and give what the noted evidence does show (itself checked)."""
-    head = " ".join([NOT_ANSWERED, *(s.text for s in checked.kept if s.gap)])
+    gaps = [s.text for s in checked.kept if s.gap]
     if not state.get("notes"):
-        return head
+        return " ".join([NOT_ANSWERED, *gaps])
     notes = _render_notes_for_writer(state.get("notes") or [], by_id)
     shown = ground_answer(notes, full_texts, state["question"])
-    return f"{head}\nWhat they do show:\n{shown.answer}" if shown.answers else head
+    if not shown.answers:
+        return " ".join([NOT_ANSWERED, *gaps])
+    intro = NOT_ANSWERED.removesuffix(".") + "; what they do state follows."
+    return " ".join([intro, *gaps]) + "\n" + shown.answer
 
 
 async def _store_answer(

@@ -9,8 +9,9 @@ title, which its sentences are about) holds:
 - at least `MIN_WORD_SUPPORT` of its other content words (word stems: "developed" and
   "develops" match), leaving out the question's words, which restate what was asked.
 
-A sentence without a citation is given the one source that supports it, if one does (small
-writers forget markers); otherwise it is unsupported, unless it only states what the sources do
+A sentence without a citation, or whose cited sources do not hold it, is given the one source
+that supports it, if one does (small writers forget markers and mix up numbers); otherwise it is
+unsupported, unless it only states what the sources do
 not say (a "gap" statement: a negation, and no name, number or word beyond the question's own
 and words about searching and sources). Table lines are left as they are.
 
@@ -197,6 +198,39 @@ def _held(words: set[str], have: _Words) -> bool:
     return all(w in have.words or _stem(w) in have.stems for w in words)
 
 
+def _held_across(
+    numbers: set[str],
+    names: set[str],
+    anchors: set[str],
+    others: set[str],
+    cited: list[int],
+    sources: Mapping[int, str],
+) -> bool:
+    """A sentence citing several sources ("A is 3,531 km long and B 2,850 km [1][2]"): each of
+    its numbers and names is held by a statement of a cited source together with another of
+    its names, numbers or question names (not a stray mention), and those statements hold
+    enough of its other words."""
+    claims = numbers | names
+    if len(claims) < 2:
+        return False
+    statements = [w for n in cited for w in _statements(sources[n])]
+    used: list[_Words] = []
+    for claim in claims:
+        holding = [
+            w
+            for w in statements
+            if (claim in w.numbers or claim in w.words or _stem(claim) in w.stems)
+            and any(
+                other in w.numbers or other in w.words for other in (claims | anchors) - {claim}
+            )
+        ]
+        if not holding:
+            return False
+        used.append(holding[0])
+    held = sum(any(w in u.words or _stem(w) in u.stems for u in used) for w in others)
+    return held >= MIN_WORD_SUPPORT * len(others)
+
+
 def check_sentence(sentence: str, sources: Mapping[int, str], question: str = "") -> SentenceCheck:
     """Whether the sources `sentence` cites support it (see the module doc)."""
     asked = _Words.of(question)
@@ -233,6 +267,9 @@ def check_sentence(sentence: str, sources: Mapping[int, str], question: str = ""
             check.supported = True
             return check
         best = max(best, held)
+    if len(cited) > 1 and _held_across(numbers, names, anchors, others, cited, sources):
+        check.supported = True
+        return check
     if others and best:
         check.reason = f"only {best} of {len(others)} content words in one cited statement"
     else:
@@ -246,7 +283,8 @@ def check_sentence(sentence: str, sources: Mapping[int, str], question: str = ""
 
 def _attribute(sentence: str, sources: Mapping[int, str], question: str) -> str:
     """`sentence` with a marker for the one source that supports it, or unchanged."""
-    body = sentence.rstrip()
+    body = _MARKER.sub("", sentence).rstrip()
+    body = re.sub(r"\s+([.!?])$", r"\1", body)
     tail = body[-1] if body[-1:] in ".!?" else ""
     stem = body[:-1] if tail else body
     for n in sources:
@@ -272,6 +310,11 @@ def ground_answer(answer: str, sources: Mapping[int, str], question: str = "") -
             if not cited_numbers(sentence):
                 sentence = _attribute(sentence, sources, question)
             check = check_sentence(sentence, sources, question)
+            if not check.supported and cited_numbers(sentence):
+                # the claim is sound but cites the wrong source: cite the one that holds it
+                recited = _attribute(sentence, sources, question)
+                if recited != sentence:
+                    sentence, check = recited, check_sentence(recited, sources, question)
             (result.kept if check.supported else result.removed).append(check)
             if check.supported:
                 kept_here.append(sentence)

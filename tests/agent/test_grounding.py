@@ -146,3 +146,23 @@ def test_a_claim_across_two_sentences_of_one_statement_is_supported() -> None:
     # the source's title is what its sentences are about
     titled = {1: "Varn Point Lighthouse\nIt was first lit in 1874."}
     assert check_sentence("Varn Point Lighthouse was first lit in 1874 [1].", titled).supported
+
+
+def test_a_sentence_citing_two_sources_needs_each_claim_held_with_its_subject() -> None:
+    sources = {
+        1: "Volga\nThe Volga is the longest river in Europe. It is 3,531 km long.",
+        2: "Danube\nThe Danube is the second-longest river in Europe, at 2,850 km.",
+        3: "Rhine\nThe Rhine flows through Basel.",
+    }
+    question = "Which river is longer, the Volga or the Danube? Give the length of each."
+    both = "The Volga is 3,531 km long and the Danube 2,850 km [1][2]."
+    assert check_sentence(both, sources, question).supported
+    wrong = "The Volga is 3,531 km long and the Danube 3,400 km [1][2]."
+    assert not check_sentence(wrong, sources, question).supported
+    assert not check_sentence("The Volga flows through Basel [1][3].", sources).supported
+
+
+def test_a_sound_claim_citing_the_wrong_source_is_cited_again() -> None:
+    grounded = ground_answer("The ferry to Ollby takes 40 minutes [1].", SOURCES)
+    assert grounded.answer == "The ferry to Ollby takes 40 minutes [2]."
+    assert not grounded.removed
