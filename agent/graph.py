@@ -645,17 +645,20 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             )
             events.append(_event("error", state, message=message))
     support = 1.0
+    quoted = False
     if observations and numbered:
-        # evidence named by sentence number is those sentences, word for word; a result number
-        # written as [n.k] in the answer is result n
+        # evidence named by sentence number is those sentences, word for word (nothing to
+        # check); a result number written as [n.k] in the answer is result n
+        evidence = evidence_from_references(reflection.evidence, numbered)
+        quoted = evidence != reflection.evidence
         reflection = reflection.model_copy(
             update={
-                "evidence": evidence_from_references(reflection.evidence, numbered),
+                "evidence": evidence,
                 "answer": re.sub(r"\[(\d+)\.\d+\]", r"[\1]", reflection.answer),
             }
         )
     claimed = reflection.evidence
-    if observations:
+    if observations and not quoted:
         reflection, support = check_reflection(
             reflection, observations, keywords(f"{goal['goal']} {goal['query']}", 6)
         )

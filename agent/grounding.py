@@ -141,11 +141,26 @@ def cited_numbers(sentence: str) -> list[int]:
     return numbers
 
 
-def _claims(sentence: str, asked: _Words) -> tuple[set[str], set[str], set[str], set[str]]:
+def _question_names(question: str) -> set[str]:
+    """The names a question writes (capitalised words past its first): what it is about."""
+    names = set()
+    for i, match in enumerate(_WORD.finditer(question)):
+        word = _fold(match.group(0))
+        if i and match.group(0)[0].isupper() and word not in _FUNCTION_WORDS:
+            names.add(word)
+    return names
+
+
+def _claims(
+    sentence: str,
+    asked: _Words,
+    asked_names: set[str] = frozenset(),  # type: ignore[assignment]
+) -> tuple[set[str], set[str], set[str], set[str]]:
     """(numbers, names, other content words) the sentence states beyond the question, and the
-    names it takes from the question (what its claim is about). A sentence that states nothing
-    beyond the question ("A is longer than B" for "Which is longer, A or B?") asserts the
-    relation itself: then its words from the question are what a statement must hold."""
+    question's names (`asked_names`) it repeats: what its claim is about. A sentence that
+    states nothing beyond the question ("A is longer than B" for "Which is longer, A or B?")
+    asserts the relation itself: then its words from the question are what a statement must
+    hold."""
     plain = _MARKER.sub(" ", sentence)
     numbers = {n.rstrip(".,") for n in _NUMBER.findall(_fold(plain))} - asked.numbers
     names: set[str] = set()
@@ -158,7 +173,7 @@ def _claims(sentence: str, asked: _Words) -> tuple[set[str], set[str], set[str],
         if word.isdigit():
             continue
         if word in asked.words or _stem(word) in asked.stems:
-            if capital and word not in _FUNCTION_WORDS:
+            if word in asked_names:
                 anchors.add(word)
             continue
         if capital:
@@ -234,7 +249,7 @@ def _held_across(
 def check_sentence(sentence: str, sources: Mapping[int, str], question: str = "") -> SentenceCheck:
     """Whether the sources `sentence` cites support it (see the module doc)."""
     asked = _Words.of(question)
-    numbers, names, others, anchors = _claims(sentence, asked)
+    numbers, names, others, anchors = _claims(sentence, asked, _question_names(question))
     cited = [n for n in cited_numbers(sentence) if n in sources]
     check = SentenceCheck(text=sentence, sources=cited)
     if not cited:

@@ -96,3 +96,15 @@ async def test_an_answer_no_source_supports_says_what_was_not_found(tmp_path: Pa
     assert result.answer.startswith(NOT_ANSWERED.removesuffix("."))
     assert "Paris is the capital and largest city of France [1]" in result.answer
     assert [c.source_id for c in result.citations] == ["wiki:Paris"]
+
+
+async def test_evidence_named_by_sentence_number_is_quoted_and_kept(tmp_path: Path) -> None:
+    # sentences of three results: quoted word for word, so no result needs to hold them all
+    named = {**SETTLED, "evidence": ["1.1", "2.1", "3.1"]}
+    researcher, _, _ = make(tmp_path, [named])
+    result = await researcher.arun("What is the capital of France?")
+    (reflection,) = [e.data for e in result.events if e.type == "reflection"]
+    assert reflection["goal_status"] == "satisfied" and reflection["evidence_support"] == 1.0
+    assert reflection["evidence"].count("[") == 3  # each sentence with its result's marker
+    assert "Berlin is the capital of Germany." in reflection["evidence"]
+    assert result.answer == "The capital of France is Paris [1]."

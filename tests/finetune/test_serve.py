@@ -719,7 +719,7 @@ async def test_real_llama_server_answers_the_agent(tmp_path: Path) -> None:
         finally:
             await researcher.aclose()
         assert result.answer.strip(), result
-        assert result.usage.model_calls >= 2 and result.usage.prompt_tokens > 0
+        assert result.usage.model_calls >= 1 and result.usage.prompt_tokens > 0
         assert "tool_call" in [e.type for e in result.events]  # it searched the corpus
         served = server.log_path.read_text(errors="replace")
         # every model call of the run (and the probe above) went through the server
