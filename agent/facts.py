@@ -24,9 +24,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from agent.grounding import split_sentences
 from agent.schemas import FactItem, Reflection
-from agent.text import STOPWORDS
+from agent.text import STOPWORDS, passage_sentences
 from memory.knowledge import FactRecord
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -76,7 +75,6 @@ def evidence_support(evidence: str, observations: Sequence[dict[str, Any]]) -> f
 
 MIN_STATEMENT_SUPPORT = 0.5
 """Least `statement_support` of a fact that is stored or recalled."""
-_LINE_BREAK = re.compile(r"\n+")
 
 
 def _numbers(text: str) -> set[str]:
@@ -96,17 +94,16 @@ def statement_support(subject: str, attribute: str, value: str, title: str, text
     titled = support(subject, title) if title else 0.0
     attribute_stems = {t[:5] for t in _tokens(attribute) if t not in STOPWORDS}
     best = 0.0
-    for line in _LINE_BREAK.split(text):
-        for sentence in split_sentences(line):
-            have = set(_tokens(sentence))
-            if not _numbers(value) <= have:
-                continue
-            value_share = len(value_words & have) / len(value_words)
-            if value_share < MIN_VALUE_SUPPORT:
-                continue
-            subject_share = max(len(subject_words & have) / len(subject_words), titled)
-            named = not attribute_stems or bool(attribute_stems & {t[:5] for t in have})
-            best = max(best, value_share * subject_share * (1.0 if named else 0.85))
+    for sentence in passage_sentences(text):
+        have = set(_tokens(sentence))
+        if not _numbers(value) <= have:
+            continue
+        value_share = len(value_words & have) / len(value_words)
+        if value_share < MIN_VALUE_SUPPORT:
+            continue
+        subject_share = max(len(subject_words & have) / len(subject_words), titled)
+        named = not attribute_stems or bool(attribute_stems & {t[:5] for t in have})
+        best = max(best, value_share * subject_share * (1.0 if named else 0.85))
     return best
 
 

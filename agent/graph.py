@@ -24,7 +24,7 @@ from agent.facts import (
     fact_supported,
     grounded_facts,
 )
-from agent.grounding import GroundedAnswer, ground_answer, split_sentences
+from agent.grounding import GroundedAnswer, ground_answer
 from agent.llm.base import ModelError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
@@ -36,7 +36,7 @@ from agent.steps import event as _event
 from agent.steps import failed_usage as _failed_usage
 from agent.steps import structured as _structured
 from agent.steps import usage_delta as _usage_delta
-from agent.text import clip, focus, keywords, quote_untrusted
+from agent.text import clip, focus, keywords, quote_untrusted, split_sentences
 from agent.tool_choice import choose_tool
 from agent.wide import (
     coverage_node,
@@ -646,7 +646,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             events.append(_event("error", state, message=message))
     support = 1.0
     quoted = False
-    if observations and numbered:
+    if numbered:  # only made when there were observations
         # evidence named by sentence number is those sentences, word for word (nothing to
         # check); a result number written as [n.k] in the answer is result n
         evidence = evidence_from_references(reflection.evidence, numbered)
@@ -745,7 +745,7 @@ async def _record_facts(
 
 def _number_sources(
     state: ResearchState, limit: int, focus_on: str = ""
-) -> tuple[dict[int, SourceRef], dict[str, int], str, dict[int, str]]:
+) -> tuple[dict[int, SourceRef], dict[str, int], str]:
     """Number the read sources (noted ones first) and render them within `limit` chars. With
     `focus_on` (the question), only the sources the notes cite are given when there are notes
     (the others were judged beside the point), each cut to its sentences nearest the question."""
@@ -761,12 +761,11 @@ def _number_sources(
     numbered: dict[int, SourceRef] = {}
     by_id: dict[str, int] = {}
     blocks: list[str] = []
-    texts: dict[int, str] = {}
     used = 0
     share = max(300, limit // max(1, min(len(order), 6)))
     for source_id in order:
         record = sources[source_id]
-        joined = " … ".join(p["text"] for p in record["passages"])
+        joined = _passages_text(record)
         text = focus(joined, focus_on, share) if focus_on else clip(joined, share)
         title = quote_untrusted(record.get("title") or source_id)
         block = (
@@ -778,9 +777,8 @@ def _number_sources(
         n = len(numbered) + 1
         numbered[n] = SourceRef(source_id, record.get("url", ""), record.get("title", ""))
         by_id[source_id] = n
-        texts[n] = text
         blocks.append(block)
-    return numbered, by_id, "\n".join(blocks), texts
+    return numbered, by_id, "\n".join(blocks)
 
 
 def _render_notes_for_writer(notes: list[dict[str, Any]], by_id: dict[str, int]) -> str:
@@ -815,7 +813,7 @@ def fallback_result(
             plan, state.get("rows") or {}, list(enumeration.get("candidates", {})), enumeration
         )
         return answer, citations, table
-    numbered, by_id, _, _ = _number_sources(state, 10_000)
+    numbered, by_id, _ = _number_sources(state, 10_000)
     answer = _fallback_text(state, reason, numbered, by_id)
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
     citations = [
@@ -855,7 +853,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
     columns = plan.get("columns") or []
     wide = plan.get("task_kind") == "wide" and bool(columns)
     question = state["question"]
-    numbered, by_id, sources_text, _ = _number_sources(
+    numbered, by_id, sources_text = _number_sources(
         state, ctx.search.answer_chars, focus_on="" if wide else question
     )
     read_ids = set((state.get("sources") or {}).keys())
@@ -873,7 +871,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         checked = ground_answer(drafted, full_texts, question) if drafted else None
         if checked is not None and checked.answers and not checked.removed:
             text = checked.answer  # every goal answered by its reflection: no writer call
-            grounding = {"drafted": True, "checked": len(checked.kept), "removed": []}
+            grounding = _grounding_data(checked, drafted=True)
             emit({"type": "answer_delta", "text": text})
     if text is None:
         if wide:
@@ -963,11 +961,15 @@ async def _stream_writer(ctx: RunContext, messages: list[Any], emit: Any) -> tup
     return text, usage
 
 
+def _passages_text(record: dict[str, Any]) -> str:
+    """The passages the run read of one source, in order."""
+    return " … ".join(p["text"] for p in record.get("passages", []))
+
+
 def _source_text(state: ResearchState, source_id: str) -> str:
     """Everything the run read of a source: its title and passages."""
     record = (state.get("sources") or {}).get(source_id) or {}
-    passages = " … ".join(p["text"] for p in record.get("passages", []))
-    return f"{record.get('title', '')}\n{passages}"
+    return f"{record.get('title', '')}\n{_passages_text(record)}"
 
 
 def _drafted_answer(state: ResearchState, by_id: dict[str, int]) -> str:

@@ -21,12 +21,13 @@ sentences it removed with the reason: an unsupported sentence is never shown as 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from agent.text import STOPWORDS
+from agent.text import STOPWORDS, passage_sentences, split_sentences
 
 MIN_WORD_SUPPORT = 0.5
 """Share of a sentence's content words (beyond the question's) its cited sources must hold."""
@@ -34,12 +35,6 @@ MIN_WORD_SUPPORT = 0.5
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W_]+")
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*)\s+(?=(?!\[\d)[\"'(\[]?[A-Z0-9])"
-)
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|No|Vol|Fig|vs|ca|c|e\.g|i\.e|etc|approx))\.$"
-)
 _NEGATION = frozenset({"not", "no", "none", "nothing", "neither", "nor", "cannot", "without"})
 _GAP_WORDS = frozenset(
     """source sources document documents corpus text texts passage passages information
@@ -116,22 +111,6 @@ class _Words:
         return cls(numbers, words, {_stem(w) for w in words})
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of one paragraph: a split after ., ! or ? (and any citation markers) before a
-    capital or digit, except after an abbreviation or an initial ("Dr.", "J.")."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.start() + len(match.group(1))  # markers after the stop belong to it
-        bare = _MARKER.sub("", text[start : match.start()]).rstrip()
-        if _ABBREVIATION.search(bare):
-            continue
-        pieces.append(text[start:end].strip())
-        start = match.end()
-    pieces.append(text[start:].strip())
-    return [p for p in pieces if p]
-
-
 def cited_numbers(sentence: str) -> list[int]:
     numbers: list[int] = []
     for group in _MARKER.findall(sentence):
@@ -194,19 +173,21 @@ _REFERS_BACK = frozenset(
 )
 
 
-def _statements(text: str) -> list[_Words]:
+@functools.lru_cache(maxsize=256)
+def _statements(text: str) -> tuple[_Words, ...]:
     """The statements of a source text ("title\nbody"), each with the title's words (what the
     source's sentences are about): every sentence, and every sentence together with the one
-    before it when it refers back to it ("It opened in 1973.")."""
+    before it when it refers back to it ("It opened in 1973."). Cached: every sentence of an
+    answer, and every attempt to attribute one, reads the same sources."""
     title, _, body = text.partition("\n") if "\n" in text else ("", "", text)
-    sentences = [s for line in body.splitlines() for s in split_sentences(line)] or [body]
+    sentences = passage_sentences(body) or [body]
     statements = []
     for i, sentence in enumerate(sentences):
         statements.append(_Words.of(f"{title}\n{sentence}"))
         first = _WORD.match(_fold(sentence).lstrip(" \"'("))
         if i and first and first.group(0) in _REFERS_BACK:
             statements.append(_Words.of(f"{title}\n{sentences[i - 1]} {sentence}"))
-    return statements
+    return tuple(statements)
 
 
 def _held(words: set[str], have: _Words) -> bool:

@@ -147,7 +147,34 @@ def quote_untrusted(text: str) -> str:
     return neutralise_instructions(unmarked)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_CITATION = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*)\s+(?=(?!\[\d)[\"'(\[]?[A-Z0-9])"
+)
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|No|Vol|Fig|vs|ca|c|e\.g|i\.e|etc|approx))\.$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one paragraph: a split after ., ! or ? (and any citation markers) before a
+    capital or digit, except after an abbreviation or an initial ("Dr.", "J.")."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.start() + len(match.group(1))  # markers after the stop belong to it
+        bare = _CITATION.sub("", text[start : match.start()]).rstrip()
+        if _ABBREVIATION.search(bare):
+            continue
+        pieces.append(text[start:end].strip())
+        start = match.end()
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
+
+
+def passage_sentences(text: str) -> list[str]:
+    """The sentences of a passage, line by line (a line break always ends a sentence)."""
+    return [s for line in text.splitlines() for s in split_sentences(line)]
 
 
 def focus(text: str, terms: str, limit: int) -> str:
@@ -158,7 +185,7 @@ def focus(text: str, terms: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     wanted = {w.lower()[:6] for w in _WORD.findall(terms) if w.lower() not in STOPWORDS}
-    sentences = _SENTENCE.split(text)
+    sentences = split_sentences(text)
 
     def score(i: int) -> tuple[float, int]:
         have = {w.lower()[:6] for w in _WORD.findall(sentences[i])}

@@ -21,21 +21,3 @@ def test_unread_and_unknown_citations_are_removed_and_rest_renumbered() -> None:
 def test_no_markers() -> None:
     check = enforce_citations("Plain answer.", NUMBERED, {"wiki:A"})
     assert check.answer == "Plain answer." and check.citations == []
-
-
-def test_uncited_copied_sentences_get_their_source() -> None:
-    from agent.citations import attribute_uncited
-
-    sources = {
-        1: "Berlin is the capital of Germany.",
-        2: "Photosynthesis converts light energy into chemical energy in plants and algae.",
-    }
-    answer = (
-        "Photosynthesis converts light energy into chemical energy. It is done by plants [2]. "
-        "Cats are popular pets.\n| a | b |"
-    )
-    out = attribute_uncited(answer, sources)
-    assert out == (
-        "Photosynthesis converts light energy into chemical energy [2]. It is done by plants "
-        "[2]. Cats are popular pets.\n| a | b |"
-    )

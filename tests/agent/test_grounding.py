@@ -166,3 +166,20 @@ def test_a_sound_claim_citing_the_wrong_source_is_cited_again() -> None:
     grounded = ground_answer("The ferry to Ollby takes 40 minutes [1].", SOURCES)
     assert grounded.answer == "The ferry to Ollby takes 40 minutes [2]."
     assert not grounded.removed
+
+
+def test_uncited_copied_sentences_get_their_source_and_tables_stay() -> None:
+    sources = {
+        1: "Berlin is the capital of Germany.",
+        2: "Photosynthesis converts light energy into chemical energy in plants and algae.",
+    }
+    answer = (
+        "Photosynthesis converts light energy into chemical energy. It is done by plants [2]. "
+        "Cats are popular pets.\n| a | b |"
+    )
+    grounded = ground_answer(answer, sources)
+    assert grounded.answer == (
+        "Photosynthesis converts light energy into chemical energy [2]. It is done by plants "
+        "[2].\n| a | b |"
+    )
+    assert [c.text for c in grounded.removed] == ["Cats are popular pets."]

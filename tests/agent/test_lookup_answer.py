@@ -8,17 +8,13 @@ from pathlib import Path
 from agent import Researcher, ScriptedChatModel, load_settings
 from agent.graph import NOT_ANSWERED
 from tests.agent.fakes import Read, WordSearch
+from tests.agent.test_graph import SATISFIED
 from tools.base import ToolRegistry
 
 SETTLED = {
+    **SATISFIED,
     "evidence": "Paris is the capital and largest city of France [1]",
     "answer": "The capital of France is Paris [1].",
-    "facts": [],
-    "missing": "",
-    "verdict": "satisfied",
-    "next_action": "next_goal",
-    "query": "",
-    "read": 0,
 }
 
 
@@ -82,7 +78,6 @@ async def test_an_answer_no_source_supports_says_what_was_not_found(tmp_path: Pa
     unsettled = {
         **SETTLED,
         "answer": "",
-        "evidence": "Paris is the capital and largest city of France [1]",
         "missing": "who designed the city walls",
         "verdict": "partial",
         "next_action": "next_goal",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from pydantic import BaseModel
 
 from agent.llm.base import ModelError, system, user
 from agent.llm.embedded import EmbeddedChatModel
-from agent.llm.weights import WeightsError, resolve_model_path
 
 
 class Capital(BaseModel):
@@ -19,14 +16,8 @@ class Capital(BaseModel):
 
 
 @pytest.fixture(scope="module")
-def model() -> EmbeddedChatModel:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed: pip install 'wideseek[embedded]'")
-    try:
-        resolve_model_path()
-    except WeightsError as error:
-        pytest.skip(f"default weights are not installed: {error}")
-    return EmbeddedChatModel(n_ctx=2048)
+def model(embedded_model: EmbeddedChatModel) -> EmbeddedChatModel:
+    return embedded_model
 
 
 @pytest.mark.slow

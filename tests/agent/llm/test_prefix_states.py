@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from agent.llm.embedded import EmbeddedChatModel
 from agent.llm.prefix_states import PrefixStates
-from agent.llm.weights import WeightsError, resolve_model_path
+from agent.llm.weights import resolve_model_path
 
 RULES = (
     "You answer questions about the harbour town of Easthaven. Answer with one short sentence. "
@@ -24,14 +23,8 @@ def chat(system: str, question: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def llama() -> object:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed: pip install 'wideseek[embedded]'")
-    try:
-        resolve_model_path()
-    except WeightsError as error:
-        pytest.skip(f"default weights are not installed: {error}")
-    return EmbeddedChatModel(n_ctx=2048).load()
+def llama(embedded_model: EmbeddedChatModel) -> object:
+    return embedded_model.load()
 
 
 def reply(llama: object, messages: list[dict[str, str]]) -> str:
