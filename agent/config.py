@@ -102,8 +102,15 @@ class SearchConfig(_Strict):
     answer_chars: int = Field(3600, ge=400, description="characters of sources shown to the writer")
     plan: Literal["auto", "always"] = Field(
         "auto",
-        description="auto: a question that asks one fact is searched in its own words, without "
-        "a planner call; always: every question is planned",
+        description="auto: a question about one thing (one fact, or a few asks about the same "
+        "subject) is searched in its own words, without a planner call; always: every question "
+        "is planned",
+    )
+    relation_check: bool = Field(
+        True,
+        description="confirm with one short model call each answer sentence whose supporting "
+        "statement names other candidates for its claim (which of its names or numbers the "
+        "relation belongs to); off: the word-level support check only",
     )
 
 

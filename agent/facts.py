@@ -12,6 +12,9 @@
   statement holds it (`statement_support`).
 - `fact_supported`: the same test for a recalled fact against its stored passage, before it
   may settle a goal: a wrong fact in the cache cannot turn a right answer into a wrong one.
+- `fact_about`: whether a recalled fact is about what a goal names: a fact may be near a goal
+  in meaning ("the elevation of one mountain" for "the elevation of another") and still be
+  about something else.
 - `fact_observations`: recalled facts as observations for the reflector and the writer, one per
   source passage: the facts, then the stored passage they were read from (so the evidence is
   the source's own words, and citations point at the source, not at the cache).
@@ -113,6 +116,20 @@ def fact_supported(fact: FactRecord) -> bool:
         return False
     score = statement_support(fact.subject, fact.attribute, fact.value, fact.title, fact.passage)
     return score >= MIN_STATEMENT_SUPPORT
+
+
+MIN_SUBJECT_NAMED = 0.5
+"""Share of a recalled fact's subject words that the goal must name."""
+
+
+def fact_about(fact: FactRecord, goal: str) -> bool:
+    """Whether `goal` names the fact's subject: at least half of the subject's words (and at
+    least one) occur in it."""
+    subject_words = set(_tokens(fact.subject)) - STOPWORDS
+    if not subject_words:
+        return False
+    named = subject_words & set(_tokens(goal))
+    return len(named) / len(subject_words) >= MIN_SUBJECT_NAMED
 
 
 def grounded_facts(

@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 from agent.citations import SourceRef, enforce_citations
 from agent.facts import (
     check_reflection,
+    fact_about,
     fact_item,
     fact_observations,
     fact_supported,
@@ -28,7 +29,8 @@ from agent.grounding import GroundedAnswer, ground_answer
 from agent.llm.base import ModelError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
-from agent.question_shape import one_fact
+from agent.question_shape import one_subject
+from agent.relation_check import confirm_relations
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
 from agent.steps import budget_reason, record_call
@@ -152,8 +154,8 @@ async def plan_node(state: ResearchState, runtime: Runtime[RunContext]) -> dict[
     events: list[dict[str, Any]] = []
     usage = Usage()
     planned_by = "planner"
-    if ctx.search.plan == "auto" and one_fact(question):
-        # one fact: the question is the goal and its own words the search
+    if ctx.search.plan == "auto" and one_subject(question):
+        # one thing asked about: the question is the goal and its own words the search
         planned_by = "question"
         plan = Plan(
             task_kind="lookup",
@@ -333,8 +335,10 @@ async def recall_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
     facts = []
     if ctx.recall is not None:
         found = await asyncio.to_thread(ctx.recall, goal["goal"], goal["query"], ctx.run_id)
-        # a stored fact may settle a goal only while its own passage states it
-        facts = [f for f in found if fact_supported(f)]
+        # a stored fact may settle a goal only while its own passage states it, and only a
+        # goal that names what the fact is about
+        about = f"{goal['goal']} {goal['query']}"
+        facts = [f for f in found if fact_supported(f) and fact_about(f, about)]
     if not facts:
         return {"goals": goals, "next": _act_route(ctx, state.get("action"))}
     observations = fact_observations(facts)
@@ -862,6 +866,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
     events: list[dict[str, Any]] = []
     stop_reason: str | None = None
     grounding: dict[str, Any] = {}
+    confirmed: list[dict[str, Any]] = []
     emit = runtime.stream_writer
     text: str | None = None
     if not numbered:
@@ -870,8 +875,22 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         drafted = _drafted_answer(state, by_id)
         checked = ground_answer(drafted, full_texts, question) if drafted else None
         if checked is not None and checked.answers and not checked.removed:
-            text = checked.answer  # every goal answered by its reflection: no writer call
-            grounding = _grounding_data(checked, drafted=True)
+            # every goal answered by its reflection: no writer call
+            checked = await _confirmed(ctx, question, checked, usage, confirmed)
+            if checked.answers:
+                text = checked.answer
+                grounding = _grounding_data(checked, drafted=True, confirmed=confirmed)
+        else:
+            # some goals answered by their reflections, nothing noted for the others: what was
+            # found and what was not, without a writer call (it would have nothing more)
+            answered, unfound = _partial_drafts(state, by_id, full_texts)
+            if answered and not any(g["id"] in _noted_goals(state) for g in unfound):
+                partial = ground_answer(" ".join(answered), full_texts, question)
+                partial = await _confirmed(ctx, question, partial, usage, confirmed)
+                if partial.answers:
+                    text = " ".join([partial.answer, *(_not_found(g) for g in unfound)])
+                    grounding = _grounding_data(partial, drafted=True, confirmed=confirmed)
+        if text is not None:
             emit({"type": "answer_delta", "text": text})
     if text is None:
         if wide:
@@ -893,19 +912,27 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         )
         timeout = max(ctx.seconds_left(), 0.0) + WRITER_GRACE_SECONDS
         try:
-            written, usage = await asyncio.wait_for(_stream_writer(ctx, messages, emit), timeout)
-            record_call(ctx, "writer", "answer", messages, written, usage)
+            written, cost = await asyncio.wait_for(_stream_writer(ctx, messages, emit), timeout)
+            usage.add(cost)
+            record_call(ctx, "writer", "answer", messages, written, cost)
             text = strip_think(written).strip()
             if not text:
                 raise ModelError("the writer returned an empty answer")
             if not wide:
                 checked = ground_answer(text, full_texts, question)
-                grounding = _grounding_data(checked, drafted=False)
-                text = (
-                    checked.answer
-                    if checked.answers
-                    else _not_answered(state, checked, by_id, full_texts)
-                )
+                checked = await _confirmed(ctx, question, checked, usage, confirmed)
+                grounding = _grounding_data(checked, drafted=False, confirmed=confirmed)
+                if checked.answers:
+                    text = checked.answer
+                else:
+                    answered, unfound = _partial_drafts(state, by_id, full_texts)
+                    partial = ground_answer(" ".join(answered), full_texts, question)
+                    partial = await _confirmed(ctx, question, partial, usage, confirmed)
+                    text = (
+                        " ".join([partial.answer, *(_not_found(g) for g in unfound)])
+                        if partial.answers
+                        else _not_answered(state, checked, by_id, full_texts)
+                    )
         except (ModelError, TimeoutError) as error:
             events.append(_event("error", state, message=f"writer failed: {error}"))
             text = fallback_answer(state, f"writer failed: {error}")
@@ -982,12 +1009,62 @@ def _drafted_answer(state: ResearchState, by_id: dict[str, int]) -> str:
     return " ".join(line.removeprefix("- ").strip() for line in lines)
 
 
-def _grounding_data(checked: GroundedAnswer, *, drafted: bool) -> dict[str, Any]:
-    return {
+def _partial_drafts(
+    state: ResearchState, by_id: dict[str, int], full_texts: dict[int, str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """(the drafted answers of the goals whose draft passes the support check, renumbered;
+    the goals without one)."""
+    answered: list[str] = []
+    unfound: list[dict[str, Any]] = []
+    for goal in state.get("goals") or []:
+        draft = goal.get("draft") if goal["status"] == "satisfied" else None
+        if draft:
+            line = _render_notes_for_writer([draft], by_id).removeprefix("- ").strip()
+            checked = ground_answer(line, full_texts, state["question"])
+            if checked.answers and not checked.removed:
+                answered.append(checked.answer)
+                continue
+        unfound.append(goal)
+    return answered, unfound
+
+
+def _noted_goals(state: ResearchState) -> set[int]:
+    """The goals some reflection noted evidence for."""
+    return {int(note["goal_id"]) for note in state.get("notes") or [] if "goal_id" in note}
+
+
+def _not_found(goal: dict[str, Any]) -> str:
+    return f"Not found in the sources I read: {goal['goal'].rstrip('.?! ')}."
+
+
+async def _confirmed(
+    ctx: RunContext,
+    question: str,
+    checked: GroundedAnswer,
+    usage: Usage,
+    judged: list[dict[str, Any]],
+) -> GroundedAnswer:
+    """`checked` after the relation check (`agent.relation_check`), when it is on; its cost is
+    added to `usage` and what it judged to `judged`."""
+    if not ctx.search.relation_check:
+        return checked
+    confirmation = await confirm_relations(ctx, question, checked, judged_before=judged)
+    usage.add(confirmation.usage)
+    judged.extend(confirmation.judged)
+    return confirmation.checked
+
+
+def _grounding_data(
+    checked: GroundedAnswer, *, drafted: bool, confirmed: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "drafted": drafted,
         "checked": len(checked.kept) + len(checked.removed),
         "removed": [{"sentence": s.text, "reason": s.reason} for s in checked.removed],
     }
+    if confirmed:
+        data["confirmed"] = list(confirmed)
+    return data
 
 
 def _not_answered(

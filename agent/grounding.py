@@ -59,6 +59,10 @@ class SentenceCheck:
     supported: bool = False
     gap: bool = False
     reason: str = ""
+    statement: str = ""
+    """The one cited statement that holds the sentence (empty when several do together)."""
+    about: str = ""
+    """The title of that statement's source (what its sentences are about)."""
 
 
 @dataclass
@@ -102,13 +106,17 @@ class _Words:
     numbers: set[str]
     words: set[str]
     stems: set[str]
+    text: str = ""
+    title: str = ""
 
     @classmethod
-    def of(cls, text: str) -> _Words:
+    def of(cls, text: str, shown: str = "", title: str = "") -> _Words:
+        """The words of `text`; `shown` is the text a reader sees (a statement without the
+        source `title` it is read with)."""
         folded = _fold(text)
         words = set(_WORD.findall(folded))
         numbers = {n.rstrip(".,") for n in _NUMBER.findall(folded)}
-        return cls(numbers, words, {_stem(w) for w in words})
+        return cls(numbers, words, {_stem(w) for w in words}, shown or text, title)
 
 
 def cited_numbers(sentence: str) -> list[int]:
@@ -183,10 +191,11 @@ def _statements(text: str) -> tuple[_Words, ...]:
     sentences = passage_sentences(body) or [body]
     statements = []
     for i, sentence in enumerate(sentences):
-        statements.append(_Words.of(f"{title}\n{sentence}"))
+        statements.append(_Words.of(f"{title}\n{sentence}", sentence, title))
         first = _WORD.match(_fold(sentence).lstrip(" \"'("))
         if i and first and first.group(0) in _REFERS_BACK:
-            statements.append(_Words.of(f"{title}\n{sentences[i - 1]} {sentence}"))
+            pair = f"{sentences[i - 1]} {sentence}"
+            statements.append(_Words.of(f"{title}\n{pair}", pair, title))
     return tuple(statements)
 
 
@@ -261,6 +270,8 @@ def check_sentence(sentence: str, sources: Mapping[int, str], question: str = ""
         held = sum(w in statement.words or _stem(w) in statement.stems for w in others)
         if held >= MIN_WORD_SUPPORT * len(others):
             check.supported = True
+            check.statement = statement.text
+            check.about = statement.title
             return check
         best = max(best, held)
     if len(cited) > 1 and _held_across(numbers, names, anchors, others, cited, sources):

@@ -158,13 +158,14 @@ _ABBREVIATION = re.compile(
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of one paragraph: a split after ., ! or ? (and any citation markers) before a
-    capital or digit, except after an abbreviation or an initial ("Dr.", "J.")."""
+    capital or digit, except after an abbreviation or an initial ("Dr.", "J.") and inside
+    parentheses ("(r. 1628-1658)")."""
     pieces: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
         end = match.start() + len(match.group(1))  # markers after the stop belong to it
         bare = _CITATION.sub("", text[start : match.start()]).rstrip()
-        if _ABBREVIATION.search(bare):
+        if _ABBREVIATION.search(bare) or bare.count("(") > bare.count(")"):
             continue
         pieces.append(text[start:end].strip())
         start = match.end()

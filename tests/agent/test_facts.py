@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from agent.facts import fact_observations, fact_supported, grounded_facts, support
+from agent.facts import fact_about, fact_observations, fact_supported, grounded_facts, support
 from agent.schemas import FactItem
 from memory.knowledge import FactRecord
 
@@ -81,6 +81,21 @@ def test_a_recalled_fact_must_be_stated_by_its_stored_passage() -> None:
     assert fact_supported(stored("Russia", "Moscow", passage))
     assert not fact_supported(stored("Mongolia", "Moscow", passage))  # a poisoned fact
     assert not fact_supported(stored("Russia", "Moscow", None))  # nothing to check it against
+
+
+def test_a_recalled_fact_settles_only_a_goal_that_names_its_subject() -> None:
+    def stored(subject: str) -> FactRecord:
+        return FactRecord(
+            id=1, subject=subject, attribute="elevation", value="4,100 m", source_id="s",
+            run_id="r", time=0.0, confidence=1.0, title=subject, passage="",
+        )  # fmt: skip
+
+    goal = "At what elevation above sea level does the old town of Brightwater stand?"
+    assert fact_about(stored("Brightwater"), goal)
+    assert fact_about(stored("the old town of Brightwater"), goal)
+    # near in meaning, about another place
+    assert not fact_about(stored("Mount Lowhill"), goal)
+    assert not fact_about(stored("the"), goal)  # no subject to name
 
 
 def test_recalled_facts_become_one_observation_per_passage() -> None:

@@ -247,7 +247,8 @@ async def test_cache_can_be_disabled(tmp_path: Path) -> None:
 
 
 async def test_facts_are_recalled_by_meaning(tmp_path: Path, minilm_encoder: Any) -> None:
-    """The real path: MiniLM + FAISS find a stored fact whose words the goal does not share."""
+    """The real path: MiniLM + FAISS find a stored fact whose attribute the goal words
+    otherwise (it must still name the fact's subject)."""
     store = corpus(tmp_path)
     first_r, _ = researcher(
         tmp_path, store, [PLAN, NOTED, "Paris [1]."], **{"knowledge.dense_facts": True}
@@ -257,7 +258,7 @@ async def test_facts_are_recalled_by_meaning(tmp_path: Path, minilm_encoder: Any
     await first_r.aclose()
     plan = {
         **RELATED_PLAN,
-        "sub_goals": [{"goal": "Which town hosts the French seat of government",
+        "sub_goals": [{"goal": "Which town hosts the seat of government of France",
                        "evidence_needed": "its name", "query": "seat government"}],
     }  # fmt: skip
     related_r, _ = researcher(

@@ -103,3 +103,61 @@ async def test_evidence_named_by_sentence_number_is_quoted_and_kept(tmp_path: Pa
     assert reflection["evidence"].count("[") == 3  # each sentence with its result's marker
     assert "Berlin is the capital of Germany." in reflection["evidence"]
     assert result.answer == "The capital of France is Paris [1]."
+
+
+TWO_GOALS = {
+    "task_kind": "lookup",
+    "sub_goals": [
+        {"goal": "Find the capital of France", "evidence_needed": "its name",
+         "query": "capital France"},
+        {"goal": "Find the capital of Atlantis", "evidence_needed": "its name",
+         "query": "Atlantis"},
+    ],
+    "columns": [],
+}  # fmt: skip
+
+
+async def test_what_was_found_and_what_was_not_without_a_writer(tmp_path: Path) -> None:
+    # goal 1 settled with a draft; nothing at all found for goal 2 (no results): the answer
+    # is the draft and says what was not found; no writer call
+    researcher, model, _ = make(tmp_path, [TWO_GOALS, SETTLED])
+    result = await researcher.arun("Which is larger, the capital of France or of Atlantis?")
+    assert result.answer == (
+        "The capital of France is Paris [1]. "
+        "Not found in the sources I read: Find the capital of Atlantis."
+    )
+    assert [c.source_id for c in result.citations] == ["wiki:Paris"]
+    assert len(model.calls) == 2 and model.remaining == 0  # planner, one reflection
+
+
+async def test_drafts_stand_in_when_the_written_answer_holds_nothing(tmp_path: Path) -> None:
+    # goal 2 has noted evidence but no draft, so the writer is asked; its answer is invented
+    # and removed, and the checked draft of goal 1 is what the answer keeps
+    partial = {
+        **SETTLED,
+        "evidence": "Berlin is the capital of Germany [1]",
+        "answer": "",
+        "verdict": "partial",
+        "next_action": "next_goal",
+    }
+    goals = TWO_GOALS["sub_goals"]
+    plan = {**TWO_GOALS, "sub_goals": [goals[0], {**goals[1], "query": "Germany"}]}
+    researcher, model, _ = make(
+        tmp_path, [plan, SETTLED, partial, "Atlantis has 4 million people [2]."]
+    )
+    result = await researcher.arun("Which is larger, the capital of France or of Atlantis?")
+    assert result.answer == (
+        "The capital of France is Paris [1]. "
+        "Not found in the sources I read: Find the capital of Atlantis."
+    )
+    assert "million" not in result.answer and model.remaining == 0
+
+
+async def test_two_asks_about_one_subject_need_no_planner(tmp_path: Path) -> None:
+    both = {**SETTLED, "answer": "Paris is the capital and largest city of France [1]."}
+    researcher, model, search = make(tmp_path, [both])
+    result = await researcher.arun("Which city is the capital of France, and how large is it?")
+    plan = next(e.data for e in result.events if e.type == "plan")
+    assert plan["planned_by"] == "question" and len(plan["sub_goals"]) == 1
+    assert result.answer == "Paris is the capital and largest city of France [1]."
+    assert len(model.calls) == 1 and len(search.queries) == 1

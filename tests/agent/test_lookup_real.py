@@ -50,12 +50,6 @@ async def test_a_lookup_is_right_cited_and_supported(researcher: Researcher) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap: the word-level support check cannot tell a wrong relation between names "
-    "one statement holds ('the first keeper ... was Maren Holt' from 'designed by the engineer "
-    "Maren Holt'); needs a model confirmation step (follow-up issue)",
-)
 async def test_a_question_the_corpus_cannot_answer_gets_no_invented_answer(
     researcher: Researcher,
 ) -> None:

@@ -1,0 +1,118 @@
+"""The relation check: sentences whose statement offers other candidates are confirmed by the
+model filling a blank; a contradicted sentence is removed."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent import ScriptedChatModel
+from agent.config import BudgetConfig, SearchConfig
+from agent.grounding import ground_answer
+from agent.llm.embedded import EmbeddedChatModel
+from agent.relation_check import NONE, choices, cloze_of, confirm_relations, contradicted
+from agent.state import RunContext
+from tools.base import ToolRegistry
+
+CREW = (
+    "Ketch Marlin\nThe Ketch Marlin sailed from Easthaven in 1902. Her crew were skipper Ann "
+    "Berg, navigator Tom Dahl and cook Lis Vik, all from the town."
+)
+HALL = (
+    "Ollby Town Hall\nThe town hall of Ollby was designed by Ada Lund and Per Holm. It opened "
+    "in 1911 and was rebuilt in 1956 after a fire."
+)
+LIGHT = (
+    "Varn Point Lighthouse\nIt was first lit in 1874 and was designed by the engineer Maren Holt."
+)
+
+
+def cloze(sentence: str, source: str, question: str):  # type: ignore[no-untyped-def]
+    (check,) = ground_answer(sentence, {1: source}, question).kept
+    return cloze_of(check, question)
+
+
+def test_a_statement_naming_other_people_makes_a_cloze() -> None:
+    question = "Who was the navigator of the Ketch Marlin?"
+    made = cloze("The navigator of the Ketch Marlin was Ann Berg [1].", CREW, question)
+    assert made is not None and not made.strict
+    assert made.blanked == "The navigator of the Ketch Marlin was ___."
+    assert made.own == "Ann Berg"
+    assert made.options == ["Ann Berg", "Tom Dahl", "Lis Vik"]
+    assert choices(made)[-1] == NONE
+    assert contradicted(made, "Tom Dahl")
+    assert not contradicted(made, "Ann Berg") and not contradicted(made, NONE)
+
+
+def test_numbers_are_candidates_when_the_claim_is_a_number() -> None:
+    question = "When did the town hall of Ollby open?"
+    made = cloze("The town hall of Ollby opened in 1956 [1].", HALL, question)
+    assert made is not None and made.options == ["1911", "1956"]
+    assert contradicted(made, "1911")
+
+
+def test_names_joined_by_and_are_one_candidate() -> None:
+    # "designed by Ada Lund and Per Holm": naming one of them is not contradicted by the other
+    question = "Who designed the town hall of Ollby?"
+    assert cloze("The town hall of Ollby was designed by Per Holm [1].", HALL, question) is None
+
+
+def test_one_candidate_is_checked_only_when_the_relation_is_not_stated() -> None:
+    asked = "Who designed the Varn Point lighthouse?"
+    right = "The Varn Point lighthouse was designed by Maren Holt [1]."
+    assert cloze(right, LIGHT, asked) is None  # nothing else it could be: no call
+    keeper = "Who was the first keeper of the Varn Point lighthouse?"
+    made = cloze("The first keeper of the Varn Point lighthouse was Maren Holt [1].", LIGHT, keeper)
+    assert made is not None and made.strict and made.options == ["Maren Holt"]
+    assert choices(made)[0] == NONE
+    assert contradicted(made, NONE) and not contradicted(made, "Maren Holt")
+
+
+def context(model: ScriptedChatModel, *, relation_check: bool = True) -> RunContext:
+    return RunContext(
+        models={"reflector": model},  # type: ignore[dict-item]
+        tools=ToolRegistry([]),
+        budget=BudgetConfig(),
+        search=SearchConfig(relation_check=relation_check),
+    )
+
+
+async def test_a_contradicted_sentence_is_removed_and_the_rest_kept() -> None:
+    question = "Who was the navigator of the Ketch Marlin, and when did she sail?"
+    checked = ground_answer(
+        "The navigator of the Ketch Marlin was Ann Berg [1]. She sailed in 1902 [1].",
+        {1: CREW},
+        question,
+    )
+    model = ScriptedChatModel([{"fill": "Tom Dahl"}])
+    confirmation = await confirm_relations(context(model), question, checked)
+    assert confirmation.checked.answer == "She sailed in 1902 [1]."
+    assert "Tom Dahl" in confirmation.checked.removed[-1].reason
+    assert confirmation.judged == [
+        {"sentence": "The navigator of the Ketch Marlin was Ann Berg [1].",
+         "options": ["Ann Berg", "Tom Dahl", "Lis Vik"], "pick": "Tom Dahl",
+         "kept": False}
+    ]  # fmt: skip
+    assert confirmation.usage.calls == 1 and model.remaining == 0
+
+
+async def test_a_failed_check_keeps_the_sentence() -> None:
+    question = "Who was the navigator of the Ketch Marlin?"
+    sentence = "The navigator of the Ketch Marlin was Tom Dahl [1]."
+    checked = ground_answer(sentence, {1: CREW}, question)
+    model = ScriptedChatModel(["not json", "still not json", "no"])
+    confirmation = await confirm_relations(context(model), question, checked)
+    assert confirmation.checked.answer == checked.answer
+    assert "error" in confirmation.judged[0]
+
+
+@pytest.mark.slow
+async def test_the_real_model_catches_a_wrong_relation(embedded_model: EmbeddedChatModel) -> None:
+    """A right answer survives the check and a wrong relation does not (the real model)."""
+    question = "Who was the navigator of the Ketch Marlin?"
+    ctx = context(embedded_model)  # type: ignore[arg-type]
+    right = ground_answer(
+        "The navigator of the Ketch Marlin was Tom Dahl [1].", {1: CREW}, question
+    )
+    wrong = ground_answer("The navigator of the Ketch Marlin was Lis Vik [1].", {1: CREW}, question)
+    assert (await confirm_relations(ctx, question, right)).checked.answers
+    assert not (await confirm_relations(ctx, question, wrong)).checked.answers
