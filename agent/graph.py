@@ -30,7 +30,7 @@ from agent.llm.base import ModelError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
 from agent.question_shape import one_subject
-from agent.relation_check import confirm_relations
+from agent.relation_check import confirm_relations, contradicted_claims, facts_of_claims
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
 from agent.steps import budget_reason, record_call
@@ -937,6 +937,12 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
             events.append(_event("error", state, message=f"writer failed: {error}"))
             text = fallback_answer(state, f"writer failed: {error}")
             stop_reason = f"writer failed: {error}"
+    wrong = contradicted_claims(confirmed)
+    if wrong and ctx.cache is not None:
+        # the facts this run stored for a relation the check contradicted are as wrong
+        stale = facts_of_claims(state.get("events") or [], wrong)
+        if stale:
+            await asyncio.to_thread(ctx.cache.remove_facts, stale)
     if stop_reason is None and _model_unusable(state):
         stop_reason = "model output unusable: planning and every reflection failed"
     check = enforce_citations(text, numbered, read_ids)

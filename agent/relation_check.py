@@ -215,6 +215,23 @@ def contradicted(cloze: Cloze, pick: str) -> bool:
     return not _same(cloze.own, pick)
 
 
+def contradicted_claims(judged: Sequence[dict[str, Any]]) -> list[str]:
+    """The claims (names, numbers) of the sentences the check contradicted."""
+    return [str(j["claim"]) for j in judged if j.get("kept") is False and j.get("claim")]
+
+
+def facts_of_claims(events: Sequence[dict[str, Any]], claims: Sequence[str]) -> list[int]:
+    """Ids of the facts a run stored (its `fact` events) whose value is one of `claims`: a fact
+    read into the same wrong relation as a contradicted sentence."""
+    return [
+        int(fact["id"])
+        for event in events
+        if event.get("type") == "fact"
+        for fact in (event.get("data") or {}).get("facts", [])
+        if "id" in fact and any(_same(str(fact.get("value", "")), c) for c in claims)
+    ]
+
+
 def without(checked: GroundedAnswer, removed: list[SentenceCheck]) -> GroundedAnswer:
     """`checked` with the `removed` kept sentences taken out of its answer."""
     answer = checked.answer
@@ -277,8 +294,8 @@ async def confirm_relations(
         usage.add(cost)
         pick = str(picked.fill)
         wrong = contradicted(cloze, pick)
-        judged.append({"sentence": check.text, "options": cloze.options, "pick": pick,
-                       "kept": not wrong})  # fmt: skip
+        judged.append({"sentence": check.text, "claim": cloze.own, "options": cloze.options,
+                       "pick": pick, "kept": not wrong})  # fmt: skip
         if wrong:
             check.reason = f"the source gives {pick}, not {cloze.own}"
             contradicted_checks.append(check)

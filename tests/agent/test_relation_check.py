@@ -3,15 +3,29 @@ model filling a blank; a contradicted sentence is removed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from agent import ScriptedChatModel
+from agent import Researcher, ScriptedChatModel, load_settings
 from agent.config import BudgetConfig, SearchConfig
 from agent.grounding import ground_answer
+from agent.llm.base import ChatModel
 from agent.llm.embedded import EmbeddedChatModel
-from agent.relation_check import NONE, choices, cloze_of, confirm_relations, contradicted
+from agent.relation_check import (
+    NONE,
+    Cloze,
+    choices,
+    cloze_of,
+    confirm_relations,
+    contradicted,
+)
 from agent.state import RunContext
+from retriever.corpus_store import CorpusStore
+from retriever.types import Document
 from tools.base import ToolRegistry
+from tools.corpus import CorpusSearchTool, ReadDocumentTool
 
 CREW = (
     "Ketch Marlin\nThe Ketch Marlin sailed from Easthaven in 1902. Her crew were skipper Ann "
@@ -26,7 +40,7 @@ LIGHT = (
 )
 
 
-def cloze(sentence: str, source: str, question: str):  # type: ignore[no-untyped-def]
+def cloze(sentence: str, source: str, question: str) -> Cloze | None:
     (check,) = ground_answer(sentence, {1: source}, question).kept
     return cloze_of(check, question)
 
@@ -67,9 +81,9 @@ def test_one_candidate_is_checked_only_when_the_relation_is_not_stated() -> None
     assert contradicted(made, NONE) and not contradicted(made, "Maren Holt")
 
 
-def context(model: ScriptedChatModel, *, relation_check: bool = True) -> RunContext:
+def context(model: ChatModel, *, relation_check: bool = True) -> RunContext:
     return RunContext(
-        models={"reflector": model},  # type: ignore[dict-item]
+        models={"reflector": model},
         tools=ToolRegistry([]),
         budget=BudgetConfig(),
         search=SearchConfig(relation_check=relation_check),
@@ -89,7 +103,7 @@ async def test_a_contradicted_sentence_is_removed_and_the_rest_kept() -> None:
     assert "Tom Dahl" in confirmation.checked.removed[-1].reason
     assert confirmation.judged == [
         {"sentence": "The navigator of the Ketch Marlin was Ann Berg [1].",
-         "options": ["Ann Berg", "Tom Dahl", "Lis Vik"], "pick": "Tom Dahl",
+         "claim": "Ann Berg", "options": ["Ann Berg", "Tom Dahl", "Lis Vik"], "pick": "Tom Dahl",
          "kept": False}
     ]  # fmt: skip
     assert confirmation.usage.calls == 1 and model.remaining == 0
@@ -109,10 +123,38 @@ async def test_a_failed_check_keeps_the_sentence() -> None:
 async def test_the_real_model_catches_a_wrong_relation(embedded_model: EmbeddedChatModel) -> None:
     """A right answer survives the check and a wrong relation does not (the real model)."""
     question = "Who was the navigator of the Ketch Marlin?"
-    ctx = context(embedded_model)  # type: ignore[arg-type]
+    ctx = context(embedded_model)
     right = ground_answer(
         "The navigator of the Ketch Marlin was Tom Dahl [1].", {1: CREW}, question
     )
     wrong = ground_answer("The navigator of the Ketch Marlin was Lis Vik [1].", {1: CREW}, question)
     assert (await confirm_relations(ctx, question, right)).checked.answers
     assert not (await confirm_relations(ctx, question, wrong)).checked.answers
+
+
+async def test_facts_of_a_contradicted_relation_leave_the_cache(tmp_path: Path) -> None:
+    title, _, text = CREW.partition("\n")
+    store = CorpusStore(tmp_path / "corpus.db")
+    store.add_documents("c", [Document("marlin", text, "https://x/marlin", title)])
+    question = "Who was the navigator of the Ketch Marlin?"
+    wrong = {
+        "evidence": "1.2",
+        "answer": "The navigator of the Ketch Marlin was Ann Berg [1].",
+        "facts": [{"subject": "Ketch Marlin", "attribute": "navigator", "value": "Ann Berg",
+                   "result": 1}],
+        "missing": "", "verdict": "satisfied", "next_action": "next_goal", "query": "", "read": 0,
+    }  # fmt: skip
+    replies: list[Any] = [wrong, {"fill": "Tom Dahl"}, "The Ketch Marlin sailed in 1902 [1]."]
+    researcher = Researcher(
+        load_settings(None, data_dir=tmp_path / "data", **{"knowledge.dense_facts": False}),
+        models=ScriptedChatModel(replies),
+        tools=ToolRegistry([CorpusSearchTool(store, ["c"]), ReadDocumentTool(store)]),
+        checkpoint_path=tmp_path / "ckpt.db",
+    )
+    result = await researcher.arun(question)
+    stored = next(e for e in result.events if e.type == "fact").data["facts"]
+    assert [f["value"] for f in stored] == ["Ann Berg"]  # stored while reflecting
+    assert "Ann Berg" not in result.answer
+    assert researcher.knowledge is not None
+    assert researcher.knowledge.facts_by_ids([stored[0]["id"]]) == []  # and taken out again
+    await researcher.aclose()
