@@ -44,6 +44,14 @@ _GAP_WORDS = frozenset(
     records indicate indicates indicated include includes included question asked however
     unfortunately sorry""".split()  # noqa: SIM905 - a word list reads best as text
 )
+_META_WORDS = frozenset(
+    """source sources document documents text texts passage passages information state
+    states stated say says said mention mentions mentioned only""".split()  # noqa: SIM905
+)
+"""Words about what the sources say ("they only state that ..."): not part of a claim."""
+_MAX_GAP_OTHER_WORDS = 2
+"""Content words beyond source-and-search words a gap statement may use ("the sources do not
+say where it is located")."""
 _FUNCTION_WORDS = STOPWORDS | {
     "it", "its", "he", "his", "she", "her", "they", "their", "there", "this", "these", "the",
     "in", "on", "at", "after", "before", "during", "while", "although", "both", "yes", "today",
@@ -164,9 +172,9 @@ def _claims(
                 anchors.add(word)
             continue
         if capital:
-            if word not in _FUNCTION_WORDS:
+            if word not in _FUNCTION_WORDS and not (i == 0 and word in _META_WORDS):
                 names.add(word)
-        elif word not in _FUNCTION_WORDS and len(word) > 2:
+        elif word not in _FUNCTION_WORDS and word not in _META_WORDS and len(word) > 2:
             others.add(word)
     if not (numbers or names or others):
         for match in _WORD.finditer(plain):
@@ -244,11 +252,14 @@ def check_sentence(sentence: str, sources: Mapping[int, str], question: str = ""
     check = SentenceCheck(text=sentence, sources=cited)
     if not cited:
         words = set(_WORD.findall(_fold(_MARKER.sub(" ", sentence))))
+        gap_stems = {_stem(g) for g in _GAP_WORDS}
+        beyond = [w for w in others if _stem(w) not in gap_stems and w not in _NEGATION]
         if (
             words & _NEGATION
+            and words & (_GAP_WORDS | _META_WORDS)
             and not numbers
             and not names
-            and all(_stem(w) in {_stem(g) for g in _GAP_WORDS} or w in _NEGATION for w in others)
+            and len(beyond) <= _MAX_GAP_OTHER_WORDS
         ):
             check.gap = check.supported = True
             return check

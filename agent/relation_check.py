@@ -46,6 +46,12 @@ MAX_OPTIONS = 6
 NONE = "none"
 _RUN = re.compile(r"[A-Z\u00c0-\u00de][^\W_]*(?:[-'’][^\W_]+)*")
 _BARE_NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)*(?![^\W\d_])")  # not "km2"
+_CALENDAR = frozenset(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
+    saturday sunday""".split()  # noqa: SIM905
+)
+"""Capitalised words of dates, not names: a date's claim is its numbers."""
 _JOINERS = frozenset({"of", "de", "da", "van", "von", "der", "la", "le", "del", "di", "du"})
 
 
@@ -89,7 +95,12 @@ def _name_runs(text: str, asked: tuple[set[str], set[str]]) -> list[tuple[int, i
         gap = text[current[-1].end() : match.start()] if current else " "
         if current and gap not in (" ", "-"):
             close()
-        if word in words or _stem(word) in stems or word in _FUNCTION_WORDS - _JOINERS:
+        if (
+            word in words
+            or _stem(word) in stems
+            or word in _CALENDAR
+            or word in _FUNCTION_WORDS - _JOINERS
+        ):
             close()
             continue
         if _RUN.fullmatch(raw) or (current and word in _JOINERS):

@@ -92,6 +92,32 @@ def test_gap_statement_is_kept_without_a_citation() -> None:
     assert grounded.kept[0].gap and grounded.answers
 
 
+def test_gap_statement_may_name_what_was_looked_for() -> None:
+    question = "Who was the first keeper of the Varn Point lighthouse?"
+    gap = "The sources do not say anything about the keepers or their quarters."
+    assert check_sentence(gap, SOURCES, question).gap
+    # but a gap statement that goes on to claim more is none
+    claim = "The sources do not say it, but the keeper lived in the tower for twenty long years."
+    assert not check_sentence(claim, SOURCES, question).supported
+
+
+def test_words_about_the_sources_are_no_part_of_the_claim() -> None:
+    grounded = ground_answer(
+        "They only state that it was designed by the engineer Maren Holt.",
+        SOURCES,
+        "Who designed the Varn Point lighthouse?",
+    )
+    assert grounded.answer == "They only state that it was designed by the engineer Maren Holt [1]."
+
+
+def test_no_sentence_ends_inside_parentheses() -> None:
+    text = "It was built by Holt (r. 1870-1890) in 1874 [1]. It is old."
+    assert split_sentences(text) == [
+        "It was built by Holt (r. 1870-1890) in 1874 [1].",
+        "It is old.",
+    ]
+
+
 def test_negated_claim_with_a_new_name_is_no_gap_statement() -> None:
     grounded = ground_answer("The lighthouse was not designed by Johan Brandt.", SOURCES)
     assert grounded.answer == "" and not grounded.answers

@@ -64,6 +64,12 @@ def test_numbers_are_candidates_when_the_claim_is_a_number() -> None:
     assert contradicted(made, "1911")
 
 
+def test_month_names_are_part_of_a_date_not_a_name() -> None:
+    question = "When did the Ketch Marlin sail?"
+    source = "Ketch Marlin\nThe Ketch Marlin sailed on 3 May 1902 under skipper Ann Berg."
+    assert cloze("The Ketch Marlin sailed in May [1].", source, question) is None
+
+
 def test_names_joined_by_and_are_one_candidate() -> None:
     # "designed by Ada Lund and Per Holm": naming one of them is not contradicted by the other
     question = "Who designed the town hall of Ollby?"
