@@ -245,7 +245,19 @@ def _held_across(
 
 
 def check_sentence(sentence: str, sources: Mapping[int, str], question: str = "") -> SentenceCheck:
-    """Whether the sources `sentence` cites support it (see the module doc)."""
+    """Whether the sources `sentence` cites support it (see the module doc). A supported
+    sentence about what the sources say that states no number or name of its own ("The sources
+    only describe its construction [1]") counts as a gap statement: kept, but no answer."""
+    check = _check_sentence(sentence, sources, question)
+    if check.supported and not check.gap:
+        numbers, names, _, _ = _claims(sentence, _Words.of(question), _question_names(question))
+        words = set(_WORD.findall(_fold(_MARKER.sub(" ", sentence))))
+        if words & _META_WORDS and not numbers and not names:
+            check.gap = True
+    return check
+
+
+def _check_sentence(sentence: str, sources: Mapping[int, str], question: str) -> SentenceCheck:
     asked = _Words.of(question)
     numbers, names, others, anchors = _claims(sentence, asked, _question_names(question))
     cited = [n for n in cited_numbers(sentence) if n in sources]

@@ -110,6 +110,15 @@ def test_words_about_the_sources_are_no_part_of_the_claim() -> None:
     assert grounded.answer == "They only state that it was designed by the engineer Maren Holt [1]."
 
 
+def test_a_sentence_about_what_the_sources_cover_is_no_answer() -> None:
+    grounded = ground_answer(
+        "The sources only provide information about the lighthouse's granite spur [1].",
+        SOURCES,
+        "Who was the first keeper of the Varn Point lighthouse?",
+    )
+    assert grounded.kept and grounded.kept[0].gap and not grounded.answers
+
+
 def test_no_sentence_ends_inside_parentheses() -> None:
     text = "It was built by Holt (r. 1870-1890) in 1874 [1]. It is old."
     assert split_sentences(text) == [
