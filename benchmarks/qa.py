@@ -73,6 +73,8 @@ def sentences(answer: str) -> list[str]:
     out: list[str] = []
     for line in answer.splitlines():
         line = line.strip().lstrip("-*• ").strip()
+        # markers after the full stop belong to the sentence before it: "... mi). [1] Next"
+        line = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", line)
         if line:
             out.extend(s.strip() for s in _SENTENCE.split(line) if s.strip())
     return out
