@@ -883,13 +883,12 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
         else:
             # some goals answered by their reflections, nothing noted for the others: what was
             # found and what was not, without a writer call (it would have nothing more)
-            answered, unfound = _partial_drafts(state, by_id, full_texts)
-            if answered and not any(g["id"] in _noted_goals(state) for g in unfound):
-                partial = ground_answer(" ".join(answered), full_texts, question)
-                partial = await _confirmed(ctx, question, partial, usage, confirmed)
-                if partial.answers:
-                    text = " ".join([partial.answer, *(_not_found(g) for g in unfound)])
-                    grounding = _grounding_data(partial, drafted=True, confirmed=confirmed)
+            drafts, unfound = _checked_drafts(state, by_id, full_texts)
+            if drafts.answers and not any(g["id"] in _noted_goals(state) for g in unfound):
+                found = await _with_not_found(ctx, question, drafts, unfound, usage, confirmed)
+                if found is not None:
+                    text, drafts = found
+                    grounding = _grounding_data(drafts, drafted=True, confirmed=confirmed)
         if text is not None:
             emit({"type": "answer_delta", "text": text})
     if text is None:
@@ -925,12 +924,11 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
                 if checked.answers:
                     text = checked.answer
                 else:
-                    answered, unfound = _partial_drafts(state, by_id, full_texts)
-                    partial = ground_answer(" ".join(answered), full_texts, question)
-                    partial = await _confirmed(ctx, question, partial, usage, confirmed)
+                    drafts, unfound = _checked_drafts(state, by_id, full_texts)
+                    found = await _with_not_found(ctx, question, drafts, unfound, usage, confirmed)
                     text = (
-                        " ".join([partial.answer, *(_not_found(g) for g in unfound)])
-                        if partial.answers
+                        found[0]
+                        if found is not None
                         else _not_answered(state, checked, by_id, full_texts)
                     )
         except (ModelError, TimeoutError) as error:
@@ -1015,12 +1013,12 @@ def _drafted_answer(state: ResearchState, by_id: dict[str, int]) -> str:
     return " ".join(line.removeprefix("- ").strip() for line in lines)
 
 
-def _partial_drafts(
+def _checked_drafts(
     state: ResearchState, by_id: dict[str, int], full_texts: dict[int, str]
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """(the drafted answers of the goals whose draft passes the support check, renumbered;
-    the goals without one)."""
-    answered: list[str] = []
+) -> tuple[GroundedAnswer, list[dict[str, Any]]]:
+    """(the drafted answers of the goals whose draft passes the support check, renumbered,
+    as one checked answer; the goals without one)."""
+    parts: list[GroundedAnswer] = []
     unfound: list[dict[str, Any]] = []
     for goal in state.get("goals") or []:
         draft = goal.get("draft") if goal["status"] == "satisfied" else None
@@ -1028,10 +1026,29 @@ def _partial_drafts(
             line = _render_notes_for_writer([draft], by_id).removeprefix("- ").strip()
             checked = ground_answer(line, full_texts, state["question"])
             if checked.answers and not checked.removed:
-                answered.append(checked.answer)
+                parts.append(checked)
                 continue
         unfound.append(goal)
-    return answered, unfound
+    drafts = GroundedAnswer(
+        answer=" ".join(p.answer for p in parts), kept=[c for p in parts for c in p.kept]
+    )
+    return drafts, unfound
+
+
+async def _with_not_found(
+    ctx: RunContext,
+    question: str,
+    drafts: GroundedAnswer,
+    unfound: list[dict[str, Any]],
+    usage: Usage,
+    confirmed: list[dict[str, Any]],
+) -> tuple[str, GroundedAnswer] | None:
+    """What was found and what was not: the checked drafts after the relation check, then a
+    "not found" sentence for each goal without one; None when no draft is left."""
+    drafts = await _confirmed(ctx, question, drafts, usage, confirmed)
+    if not drafts.answers:
+        return None
+    return " ".join([drafts.answer, *(_not_found(g) for g in unfound)]), drafts
 
 
 def _noted_goals(state: ResearchState) -> set[int]:

@@ -248,22 +248,26 @@ def check_sentence(sentence: str, sources: Mapping[int, str], question: str = ""
     """Whether the sources `sentence` cites support it (see the module doc). A supported
     sentence about what the sources say that states no number or name of its own ("The sources
     only describe its construction [1]") counts as a gap statement: kept, but no answer."""
-    check = _check_sentence(sentence, sources, question)
-    if check.supported and not check.gap:
-        numbers, names, _, _ = _claims(sentence, _Words.of(question), _question_names(question))
-        words = set(_WORD.findall(_fold(_MARKER.sub(" ", sentence))))
-        if words & _META_WORDS and not numbers and not names:
-            check.gap = True
+    claims = _claims(sentence, _Words.of(question), _question_names(question))
+    words = set(_WORD.findall(_fold(_MARKER.sub(" ", sentence))))
+    check = _check_sentence(sentence, sources, claims, words)
+    numbers, names, _, _ = claims
+    if check.supported and not check.gap and words & _META_WORDS and not numbers and not names:
+        check.gap = True
     return check
 
 
-def _check_sentence(sentence: str, sources: Mapping[int, str], question: str) -> SentenceCheck:
-    asked = _Words.of(question)
-    numbers, names, others, anchors = _claims(sentence, asked, _question_names(question))
+def _check_sentence(
+    sentence: str,
+    sources: Mapping[int, str],
+    claims: tuple[set[str], set[str], set[str], set[str]],
+    words: set[str],
+) -> SentenceCheck:
+    """`check_sentence` given the sentence's `_claims` and its folded words."""
+    numbers, names, others, anchors = claims
     cited = [n for n in cited_numbers(sentence) if n in sources]
     check = SentenceCheck(text=sentence, sources=cited)
     if not cited:
-        words = set(_WORD.findall(_fold(_MARKER.sub(" ", sentence))))
         gap_stems = {_stem(g) for g in _GAP_WORDS}
         beyond = [w for w in others if _stem(w) not in gap_stems and w not in _NEGATION]
         if (

@@ -33,6 +33,7 @@ from agent.grounding import (
     SentenceCheck,
     _fold,
     _stem,
+    _Words,
 )
 from agent.llm.base import ModelError, Usage
 from agent.prompts import load_prompt
@@ -69,15 +70,10 @@ class Cloze:
     "none" (it does not say) also contradicts the sentence."""
 
 
-def _asked(question: str) -> tuple[set[str], set[str]]:
-    folded = {_fold(w) for w in _WORD.findall(question)}
-    return folded, {_stem(w) for w in folded}
-
-
-def _name_runs(text: str, asked: tuple[set[str], set[str]]) -> list[tuple[int, int, str]]:
+def _name_runs(text: str, asked: _Words) -> list[tuple[int, int, str]]:
     """(start, end, text) of each run of capitalised words in `text`, split where a word of
     the question stands (what is asked about is not a candidate answer)."""
-    words, stems = asked
+    words, stems = asked.words, asked.stems
     runs: list[tuple[int, int, str]] = []
     current: list[re.Match[str]] = []
 
@@ -111,8 +107,8 @@ def _name_runs(text: str, asked: tuple[set[str], set[str]]) -> list[tuple[int, i
     return runs
 
 
-def _numbers(text: str, asked: tuple[set[str], set[str]]) -> list[tuple[int, int, str]]:
-    words, _ = asked
+def _numbers(text: str, asked: _Words) -> list[tuple[int, int, str]]:
+    words = asked.words
     found = []
     for match in _BARE_NUMBER.finditer(text):
         raw = match.group(0).rstrip(".,")
@@ -162,7 +158,7 @@ def cloze_of(check: SentenceCheck, question: str) -> Cloze | None:
     of its one claim (a name, else a number), or None when there is nothing to confirm."""
     if not check.supported or check.gap or not check.statement:
         return None
-    asked = _asked(question)
+    asked = _Words.of(question)
     plain = re.sub(r"\s+([.!?])", r"\1", re.sub(r"\s+", " ", _MARKER.sub("", check.text))).strip()
     for find in (_name_runs, _numbers):
         own = find(plain, asked)
@@ -191,7 +187,8 @@ def cloze_of(check: SentenceCheck, question: str) -> Cloze | None:
 def _relation_words_unstated(sentence: str, question: str, statement: str) -> list[str]:
     """The question's content words the sentence repeats (what relation it claims: "keeper",
     "designed") that the statement does not hold."""
-    asked_words, asked_stems = _asked(question)
+    asked = _Words.of(question)
+    asked_words, asked_stems = asked.words, asked.stems
     have = {_fold(w) for w in _WORD.findall(statement)}
     have_stems = {_stem(w) for w in have}
     unstated = []
