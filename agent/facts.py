@@ -90,13 +90,20 @@ def statement_support(subject: str, attribute: str, value: str, title: str, text
     times the share of the subject's words in it (or in the passage's title: a document's
     sentences are about its title's subject), times 0.85 when the sentence names no word of
     the attribute. 0 when the value is only the subject's own name."""
+    return best_statement(subject, attribute, value, title, text)[0]
+
+
+def best_statement(
+    subject: str, attribute: str, value: str, title: str, text: str
+) -> tuple[float, str]:
+    """(`statement_support`, the sentence of `text` that gives it; "" when none does)."""
     value_words = set(_tokens(value)) - STOPWORDS
     subject_words = set(_tokens(subject)) - STOPWORDS
     if not value_words or not subject_words or value_words <= subject_words:
-        return 0.0
+        return 0.0, ""
     titled = support(subject, title) if title else 0.0
     attribute_stems = {t[:5] for t in _tokens(attribute) if t not in STOPWORDS}
-    best = 0.0
+    best, best_sentence = 0.0, ""
     for sentence in passage_sentences(text):
         have = set(_tokens(sentence))
         if not _numbers(value) <= have:
@@ -106,7 +113,34 @@ def statement_support(subject: str, attribute: str, value: str, title: str, text
             continue
         subject_share = max(len(subject_words & have) / len(subject_words), titled)
         named = not attribute_stems or bool(attribute_stems & {t[:5] for t in have})
-        best = max(best, value_share * subject_share * (1.0 if named else 0.85))
+        score = value_share * subject_share * (1.0 if named else 0.85)
+        if score > best:
+            best, best_sentence = score, sentence
+    return best, best_sentence
+
+
+def stating_result(
+    item: FactItem, observations: Sequence[dict[str, Any]]
+) -> tuple[int, float, str] | None:
+    """(index, support, sentence) of the result that states the fact: the one it cites, or
+    else the one other result that states it best (small models mix up result numbers, as
+    they do citation markers); None when no result states it."""
+    if not item.subject or not item.attribute:
+        return None
+    order = list(range(len(observations)))
+    if 1 <= item.result <= len(observations):
+        order.remove(item.result - 1)
+        order.insert(0, item.result - 1)
+    best: tuple[int, float, str] | None = None
+    for index in order:
+        obs = observations[index]
+        score, sentence = best_statement(
+            item.subject, item.attribute, item.value, obs.get("title", ""), obs.get("text", "")
+        )
+        if score >= MIN_STATEMENT_SUPPORT and (best is None or score > best[1]):
+            best = (index, score, sentence)
+            if index == item.result - 1:
+                break  # the cited result states it: no need to look further
     return best
 
 
@@ -135,20 +169,16 @@ def fact_about(fact: FactRecord, goal: str) -> bool:
 def grounded_facts(
     items: Sequence[FactItem], observations: Sequence[dict[str, Any]], run_id: str
 ) -> list[dict[str, Any]]:
-    """`record_facts` rows for the facts whose value the cited result supports."""
+    """`record_facts` rows for the facts a result states (`stating_result`), each with that
+    result as its source."""
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str, str]] = set()
     for item in items:
-        if not 1 <= item.result <= len(observations):
+        stated = stating_result(item, observations)
+        if stated is None:
             continue
-        obs = observations[item.result - 1]
-        if not item.subject or not item.attribute:
-            continue
-        confidence = statement_support(
-            item.subject, item.attribute, item.value, obs.get("title", ""), obs.get("text", "")
-        )
-        if confidence < MIN_STATEMENT_SUPPORT:
-            continue
+        index, confidence, _ = stated
+        obs = observations[index]
         key = (item.subject.casefold(), item.attribute.casefold(), item.value.casefold(),
                obs["source_id"])  # fmt: skip
         if key in seen:

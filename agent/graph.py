@@ -8,6 +8,7 @@ SQLite checkpoint can resume a run) plus the events they emit.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Sequence
@@ -24,13 +25,15 @@ from agent.facts import (
     fact_observations,
     fact_supported,
     grounded_facts,
+    stating_result,
 )
 from agent.grounding import GroundedAnswer, ground_answer
-from agent.llm.base import ModelError, Usage
+from agent.llm.base import ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
 from agent.question_shape import one_subject
 from agent.relation_check import confirm_relations, contradicted_claims, facts_of_claims
+from agent.salvage import salvaged_reflection
 from agent.schemas import Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
 from agent.steps import budget_reason, record_call
@@ -38,7 +41,15 @@ from agent.steps import event as _event
 from agent.steps import failed_usage as _failed_usage
 from agent.steps import structured as _structured
 from agent.steps import usage_delta as _usage_delta
-from agent.text import clip, focus, keywords, quote_untrusted, split_sentences
+from agent.text import (
+    clip,
+    focus,
+    focused_sentences,
+    keywords,
+    quote_untrusted,
+    split_sentences,
+    without_questions,
+)
 from agent.tool_choice import choose_tool
 from agent.wide import (
     coverage_node,
@@ -57,6 +68,8 @@ from tools.base import ToolError
 WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this much
 REFLECTION_TOKENS = 400  # sentence numbers, a drafted answer, up to 2 facts and the decision
 PLANNER_TOKENS = 400
+log = logging.getLogger(__name__)
+
 RESULT_WEIGHTS = (3.0, 2.0, 1.5, 1.0)
 """Shares of the reflector's text budget by rank (then 1.0 each): the best-ranked results,
 likeliest to hold the answer, show more of their sentences."""
@@ -482,19 +495,17 @@ def _format_results(
     numbered: dict[str, str] = {}
     for n, obs in enumerate(observations, 1):
         share = max(200, int(limit * weights[n - 1] / sum(weights)))
-        text = quote_untrusted(focus(obs["text"], terms, share))
-        parts: list[str] = []
+        pieces: list[str] = []
         count = 0
-        for part in text.split(" … "):
-            sentences = []
-            for sentence in split_sentences(part.strip(" …")):
+        for sentence in focused_sentences(obs["text"], terms, share):
+            if sentence is None:
+                pieces.append("…")
+                continue
+            for part in split_sentences(quote_untrusted(sentence)):
                 count += 1
-                numbered[f"{n}.{count}"] = sentence
-                sentences.append(f"[{n}.{count}] {sentence}")
-            if sentences:
-                parts.append(" ".join(sentences))
-        body = " … ".join(parts)
-        body = ("… " if text.startswith("…") else "") + body + (" …" if text.endswith("…") else "")
+                numbered[f"{n}.{count}"] = part
+                pieces.append(f"[{n}.{count}] {part}")
+        body = " ".join(pieces)
         title = quote_untrusted(obs.get("title") or obs["source_id"])
         context = obs.get("context") or ""
         where = (
@@ -640,14 +651,24 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             )
         except (ModelError, TimeoutError) as error:
             usage = _failed_usage(error)
-            reflection = Reflection(
-                evidence="", facts=[], missing="", verdict="partial", next_action="next_goal"
+            salvaged = (
+                salvaged_reflection(error.raw)
+                if isinstance(error, StructuredOutputError) and error.cut_off
+                else None
             )
-            message = (
-                f"reflection failed: the results for goal {goal['id']} could not be judged, so "
-                f"it counts as unsettled ({error})"
-            )
-            events.append(_event("error", state, message=message))
+            if salvaged is not None:
+                # what the reply held before it was cut (its drafted answer is checked as any)
+                log.info("goal %s: kept what the cut-off reflection held (%s)", goal["id"], error)
+                reflection = salvaged
+            else:
+                reflection = Reflection(
+                    evidence="", facts=[], missing="", verdict="partial", next_action="next_goal"
+                )
+                message = (
+                    f"reflection failed: the results for goal {goal['id']} could not be "
+                    f"judged, so it counts as unsettled ({error})"
+                )
+                events.append(_event("error", state, message=message))
     support = 1.0
     quoted = False
     if numbered:  # only made when there were observations
@@ -670,10 +691,21 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         reflection, {**goal, "_recalled_now": recalled}, observations, ctx
     )
     goal["status"] = status
-    if status == "satisfied" and reflection.answer.strip() and observations:
+    drafted = without_questions(reflection.answer)  # a restated question is no answer
+    if status == "satisfied" and drafted and observations:
         # the goal's answer, drafted by the reflection that settled it: checked and used by
         # the answer step instead of a writer call when every goal has one
-        goal["draft"] = _note_from(reflection.answer, observations, goal["id"])
+        goal["draft"] = _note_from(drafted, observations, goal["id"])
+    if status == "satisfied" and observations:
+        # the source's own sentence that states the reflection's fact: the goal's answer when
+        # the drafted one fails the support check (or there is none)
+        stated = [s for s in (stating_result(f, observations) for f in reflection.facts) if s]
+        if stated:
+            index, _, sentence = stated[0]
+            body = sentence.rstrip()
+            stop = body[-1] if body[-1:] in ".!?" else "."
+            marked = f"{body.rstrip('.!?')} [{index + 1}]{stop}"
+            goal["fact_draft"] = _note_from(marked, observations, goal["id"])
     update: dict[str, Any] = {"goals": goals, "usage": _usage_delta(usage)}
     if ctx.cache is not None and reflection.facts and observations:
         fact_event = await _record_facts(ctx, state, reflection, observations)
@@ -758,8 +790,8 @@ def _number_sources(
     for note in state.get("notes") or []:
         order.extend(s for s in note["source_ids"] if s in sources and s not in order)
     for goal in state.get("goals") or []:
-        draft = goal.get("draft") or {}
-        order.extend(s for s in draft.get("source_ids", []) if s in sources and s not in order)
+        for draft in (goal.get("draft") or {}, goal.get("fact_draft") or {}):
+            order.extend(s for s in draft.get("source_ids", []) if s in sources and s not in order)
     if not (focus_on and order):
         order.extend(s for s in sources if s not in order)
     numbered: dict[int, SourceRef] = {}
@@ -1017,18 +1049,22 @@ def _checked_drafts(
     state: ResearchState, by_id: dict[str, int], full_texts: dict[int, str]
 ) -> tuple[GroundedAnswer, list[dict[str, Any]]]:
     """(the drafted answers of the goals whose draft passes the support check, renumbered,
-    as one checked answer; the goals without one)."""
+    as one checked answer; the goals without one). A goal whose reflection's draft fails is
+    answered by the source sentence that states its fact, when there is one."""
     parts: list[GroundedAnswer] = []
     unfound: list[dict[str, Any]] = []
     for goal in state.get("goals") or []:
-        draft = goal.get("draft") if goal["status"] == "satisfied" else None
-        if draft:
+        candidates = (
+            [goal.get("draft"), goal.get("fact_draft")] if goal["status"] == "satisfied" else []
+        )
+        for draft in filter(None, candidates):
             line = _render_notes_for_writer([draft], by_id).removeprefix("- ").strip()
             checked = ground_answer(line, full_texts, state["question"])
             if checked.answers and not checked.removed:
                 parts.append(checked)
-                continue
-        unfound.append(goal)
+                break
+        else:
+            unfound.append(goal)
     drafts = GroundedAnswer(
         answer=" ".join(p.answer for p in parts), kept=[c for p in parts for c in p.kept]
     )

@@ -101,9 +101,10 @@ def _fold(text: str) -> str:
 
 
 def _stem(word: str) -> str:
-    """A crude stem: "kilometres", "kilometre"; "designed", "designs" and "design" match."""
+    """A crude stem: "kilometres", "kilometre"; "designed", "designs" and "design" match; "lies"
+    and "lie"."""
     for suffix in ("ies", "ied", "ing", "ed", "es", "ly", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+        if word.endswith(suffix) and len(word) - len(suffix) >= (3 if suffix == "s" else 4):
             word = word[: -len(suffix)]
             break
     return word[:-1] if word.endswith("e") and len(word) > 4 else word

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from agent.injection import neutralise_instructions
@@ -173,24 +174,46 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+def without_questions(text: str) -> str:
+    """`text` without its questions (sentences ending in "?"): what it states."""
+    kept = [s for s in split_sentences(" ".join(text.split())) if not s.rstrip().endswith("?")]
+    return " ".join(kept)
+
+
 def passage_sentences(text: str) -> list[str]:
     """The sentences of a passage, line by line (a line break always ends a sentence)."""
     return [s for line in text.splitlines() for s in split_sentences(line)]
 
 
 def focus(text: str, terms: str, limit: int) -> str:
-    """`text` within `limit` characters: when it is longer, the sentences that share the most
-    words with `terms` (the first sentence, which often names the subject, breaking ties), in
-    their own order, each cut marked with "…"."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
+    """`text` within `limit` characters (`focused_sentences`), each cut marked with "…"."""
+    return " ".join(s if s is not None else "…" for s in focused_sentences(text, terms, limit))
+
+
+def focused_sentences(text: str, terms: str, limit: int) -> list[str | None]:
+    """The sentences of `text` (a line break ends one: a title line is no part of the sentence
+    after it), whitespace flattened; when they are longer than `limit` characters in all, the
+    ones that bear most on `terms`, in their own order, with None where sentences were cut.
+
+    A sentence scores the summed weight of the words of `terms` it holds, each weighted by how
+    few of the text's sentences hold it (BM25's idf over sentences): the subject's name, in
+    most sentences of a page about it, tells little; the relation asked about ("designed",
+    "length") tells which sentence answers. The first sentence, which often names the subject,
+    gets a small bonus."""
+    sentences = [" ".join(s.split()) for s in passage_sentences(text)]
+    if sum(len(s) + 1 for s in sentences) - 1 <= limit:
+        return list(sentences)
     wanted = {w.lower()[:6] for w in _WORD.findall(terms) if w.lower() not in STOPWORDS}
-    sentences = split_sentences(text)
+    holds = [{w.lower()[:6] for w in _WORD.findall(s)} & wanted for s in sentences]
+    count = len(sentences)
+    weight = {
+        word: math.log(1.0 + (count - df + 0.5) / (df + 0.5))
+        for word in wanted
+        if (df := sum(word in have for have in holds))
+    }
 
     def score(i: int) -> tuple[float, int]:
-        have = {w.lower()[:6] for w in _WORD.findall(sentences[i])}
-        return (len(wanted & have) + (0.5 if i == 0 else 0.0), -i)
+        return (sum(weight[w] for w in holds[i]) + (0.5 if i == 0 else 0.0), -i)
 
     chosen: list[int] = []
     used = 0
@@ -201,14 +224,14 @@ def focus(text: str, terms: str, limit: int) -> str:
         chosen.append(i)
         used += cost
     if not chosen:
-        return clip(text, limit)
-    parts: list[str] = []
+        return [clip(" ".join(sentences), limit).removesuffix(" …"), None]
+    parts: list[str | None] = []
     last = -1
     for i in sorted(chosen):
         if i != last + 1:
-            parts.append("…")
+            parts.append(None)
         parts.append(sentences[i])
         last = i
     if last != len(sentences) - 1:
-        parts.append("…")
-    return " ".join(parts)
+        parts.append(None)
+    return parts

@@ -167,6 +167,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--kinds", default="", help="comma-separated kinds to run")
+    parser.add_argument("--ids", default="", help="comma-separated question ids to run")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None, help="JSONL of per-question rows")
@@ -185,6 +186,9 @@ async def main() -> None:
     if args.kinds:
         wanted = set(args.kinds.split(","))
         questions = [q for q in questions if q["kind"] in wanted]
+    if args.ids:
+        ids = set(args.ids.split(","))
+        questions = [q for q in questions if q["id"] in ids]
     questions = questions[: args.limit]
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="wideseek-qa-"))
     settings = load_settings(args.config, data_dir=str(data_dir), corpora=[DEFAULT_CORPUS])

@@ -32,6 +32,7 @@ One connection is shared by all threads behind a lock, so the store may be used 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 import json
@@ -1319,6 +1320,43 @@ class CorpusStore:
                         )
                     )
         return hits
+
+    def with_opening_read_on(self, hits: Sequence[Hit], min_chars: int) -> list[Hit]:
+        """`hits` where a document's opening passage shorter than `min_chars` (a title and a
+        one-line description: it wins on its title words yet states nothing) runs on through
+        the passages after it until it has `min_chars` characters. The text stays one span of
+        the document (`text == document.text[start:end]`), so it is cited like any passage.
+        Other hits are returned as they are."""
+        out = list(hits)
+        short = [i for i, hit in enumerate(out) if len(hit.text) < min_chars]
+        if not short:
+            return out
+        with self._use() as conn:
+            for i in short:
+                hit = out[i]
+                rows = conn.execute(
+                    """
+                    SELECT p.start_char, p.end_char, d.id
+                    FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
+                    WHERE d.corpus = ? AND d.doc_id = ? ORDER BY p.ordinal
+                    """,
+                    (hit.corpus, hit.doc_id),
+                ).fetchall()
+                if not rows or rows[0][0] != hit.start:
+                    continue  # not the document's opening passage
+                end = hit.end
+                for _, stop, _ in rows[1:]:
+                    if end - hit.start >= min_chars:
+                        break
+                    end = max(end, stop)
+                if end == hit.end:
+                    continue
+                (text,) = conn.execute(
+                    "SELECT substr(text, ? + 1, ? - ?) FROM corpus_documents WHERE id = ?",
+                    (hit.start, end, hit.start, rows[0][2]),
+                ).fetchone()
+                out[i] = dataclasses.replace(hit, text=text, end=end)
+        return out
 
     # -- maintenance ------------------------------------------------------------------------
 

@@ -31,6 +31,11 @@ __all__ = [
 ]
 
 
+OPENING_MIN_CHARS = 240
+"""A document's opening passage shorter than this (a title and a one-line description) is
+shown with the passage after it."""
+
+
 def source_id(corpus: str, doc_id: str) -> str:
     """The stable, citable id of a corpus document."""
     return f"{corpus}:{doc_id}"
@@ -135,7 +140,7 @@ class CorpusSearchTool(Tool):
             )
 
     def cache_scope(self) -> str:
-        scope = self.store.version(self.corpora)
+        scope = f"{self.store.version(self.corpora)}|opening={OPENING_MIN_CHARS}"
         if self.vectors is not None:
             scope += f"|dense={self.vectors.scope()}"
         return scope
@@ -181,10 +186,16 @@ class CorpusSearchTool(Tool):
     async def run(self, args: CorpusSearchArgs) -> list[Observation]:
         k = args.k if "k" in args.model_fields_set else self.default_k
         try:
-            hits = await asyncio.to_thread(self.search, args.query, k, args.offset, args.exact)
+            hits = await asyncio.to_thread(self._found, args.query, k, args.offset, args.exact)
         except CorpusError as error:
             raise ToolError(f"search failed: {error}") from error
         return [hit_observation(hit) for hit in hits]
+
+    def _found(self, query: str, k: int, offset: int, exact: bool) -> list[Hit]:
+        """What `search` finds, a document's bare opening (title and description) read on
+        into the text after it, so the result states something."""
+        hits = self.search(query, k, offset, exact)
+        return self.store.with_opening_read_on(hits, OPENING_MIN_CHARS)
 
 
 class ReadDocumentArgs(StructureArgs):

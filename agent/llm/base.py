@@ -58,6 +58,16 @@ class Completion:
     finish_reason: str | None = None
 
 
+LOOP_SPAN = 120
+"""Characters a reply must repeat verbatim to count as stuck in a loop."""
+
+
+def repeats_itself(text: str, span: int = LOOP_SPAN) -> bool:
+    """Whether the last `span` characters of `text` already occur earlier in it: a small model
+    stuck copying the same sentence over and over (it would go on to `max_tokens`)."""
+    return len(text) >= 2 * span and text[-span:] in text[:-span]
+
+
 class ModelError(RuntimeError):
     """A model backend failed (unreachable, bad response, exhausted retries)."""
 
@@ -65,10 +75,14 @@ class ModelError(RuntimeError):
 class StructuredOutputError(ModelError):
     """The model's reply could not be turned into the requested schema, even after repair."""
 
-    def __init__(self, message: str, raw: str = "", usage: Usage | None = None) -> None:
+    def __init__(
+        self, message: str, raw: str = "", usage: Usage | None = None, *, cut_off: bool = False
+    ) -> None:
         super().__init__(message)
         self.raw = raw
         self.usage = usage or Usage()  # what the failed attempts cost
+        self.cut_off = cut_off
+        """The reply was cut (at `max_tokens`, or looping): `raw` holds it as far as it got."""
 
 
 class ChatModel(abc.ABC):

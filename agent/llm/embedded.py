@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.llm.base import ChatModel, Completion, Message, ModelError, Usage
+from agent.llm.base import ChatModel, Completion, Message, ModelError, Usage, repeats_itself
 from agent.llm.prefix_states import PrefixStates, default_state_dir
 from agent.llm.weights import DEFAULT_MODEL, WeightsError, resolve_model_path
 
@@ -142,25 +142,40 @@ class EmbeddedChatModel(ChatModel):
         return kwargs
 
     def _call(self, kwargs: dict[str, Any]) -> Completion:
+        """One call, streamed so that a reply stuck repeating itself (`repeats_itself`) is
+        cut there, with finish reason "repetition", instead of running to `max_tokens`."""
         llama = self.load()
         started = time.perf_counter()
+        parts: list[str] = []
+        finish: str | None = None
         with _CALL_LOCKS[id(llama)]:
             try:
                 _prime(llama, kwargs["messages"])
-                out = llama.create_chat_completion(**kwargs)
+                text = ""
+                for chunk in llama.create_chat_completion(**kwargs, stream=True):
+                    choice = chunk["choices"][0]
+                    delta = choice.get("delta", {}).get("content")
+                    if delta:
+                        parts.append(delta)
+                        text += delta
+                        if repeats_itself(text):
+                            finish = "repetition"
+                            break
+                    finish = choice.get("finish_reason") or finish
             except ValueError as error:  # e.g. prompt longer than the context window
                 raise ModelError(f"{self.name}: {error}") from error
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
+            prompt_tokens = max(0, int(llama.n_tokens) - len(parts))  # chunks carry no usage
+        if finish == "repetition":
+            log.info("%s: the reply repeated itself; cut after %d tokens", self.name, len(parts))
         return Completion(
-            text=choice["message"].get("content") or "",
+            text="".join(parts),
             usage=Usage(
-                prompt_tokens=usage.get("prompt_tokens", 0),
-                completion_tokens=usage.get("completion_tokens", 0),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=len(parts),
                 calls=1,
                 seconds=time.perf_counter() - started,
             ),
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=finish,
         )
 
     async def _generate(

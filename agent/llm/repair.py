@@ -72,6 +72,57 @@ def json_schema_for(schema: type[BaseModel]) -> dict[str, Any]:
     return result
 
 
+CUT_OFF = frozenset({"length", "repetition"})
+"""Finish reasons of a reply that stopped before it was done."""
+
+
+def partial_object(text: str) -> dict[str, Any]:
+    """The fields of a JSON object reply that was cut off part way: every complete key and
+    value, and a string value cut inside, as far as it got. Empty when `text` is no object."""
+    text = strip_think(text).strip()
+    if not text.startswith("{"):
+        return {}
+    decoder = json.JSONDecoder()
+    fields: dict[str, Any] = {}
+    pos = 1
+    while True:
+        pos = _skip(text, pos, " \t\r\n,")
+        if pos >= len(text) or text[pos] != '"':
+            return fields
+        try:
+            key, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return fields
+        pos = _skip(text, pos, " \t\r\n")
+        if pos >= len(text) or text[pos] != ":":
+            return fields
+        pos = _skip(text, pos + 1, " \t\r\n")
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            if text[pos : pos + 1] == '"':
+                fields[key] = _cut_string(text[pos + 1 :])
+            return fields
+        fields[key] = value
+
+
+def _skip(text: str, pos: int, chars: str) -> int:
+    while pos < len(text) and text[pos] in chars:
+        pos += 1
+    return pos
+
+
+def _cut_string(body: str) -> str:
+    """A JSON string's content cut before its closing quote, unescaped as far as it goes."""
+    for end in range(len(body), max(-1, len(body) - 8), -1):  # an escape cut in half
+        try:
+            value: str = json.loads(f'"{body[:end]}"')
+            return value
+        except json.JSONDecodeError:
+            continue
+    return body
+
+
 def _describe(error: Exception) -> str:
     if isinstance(error, ValidationError):
         parts = []
@@ -105,6 +156,15 @@ async def complete_structured(
         try:
             parsed = parse_reply(result.text, schema)
         except (ValueError, ValidationError) as error:
+            if result.finish_reason in CUT_OFF:
+                # asked again with the same budget it would be cut again, at twice the cost
+                raise StructuredOutputError(
+                    f"{model.name}'s {schema.__name__} reply was cut off "
+                    f"({result.finish_reason}) after {result.usage.completion_tokens} tokens",
+                    raw=result.text,
+                    usage=usage,
+                    cut_off=True,
+                ) from error
             last_error = error
             log.debug("%s: invalid %s reply, asking again: %s", model.name, schema.__name__,
                       _describe(error))  # fmt: skip

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from agent.llm.base import ChatModel, Completion, Message, ModelError, Usage
 
-Reply = str | dict[str, Any] | BaseModel | Callable[[Sequence[Message]], str]
+
+@dataclass(frozen=True)
+class CutOff:
+    """A scripted reply that stopped before it was done (finish reason "length")."""
+
+    text: str
+
+
+Reply = str | dict[str, Any] | BaseModel | CutOff | Callable[[Sequence[Message]], str]
 
 
 class ScriptedChatModel(ChatModel):
@@ -30,11 +39,13 @@ class ScriptedChatModel(ChatModel):
     def remaining(self) -> int:
         return len(self._replies)
 
-    def _next(self, messages: Sequence[Message]) -> str:
+    def _next(self, messages: Sequence[Message]) -> str | CutOff:
         self.calls.append(list(messages))
         if not self._replies:
             raise ModelError(f"{self.name}: no scripted reply left for call {len(self.calls)}")
         reply = self._replies.pop(0)
+        if isinstance(reply, CutOff):
+            return reply
         if callable(reply):
             return reply(messages)
         if isinstance(reply, BaseModel):
@@ -52,12 +63,13 @@ class ScriptedChatModel(ChatModel):
         temperature: float,
         stop: Sequence[str] | None = None,
     ) -> Completion:
-        text = self._next(messages)
+        reply = self._next(messages)
+        text = reply.text if isinstance(reply, CutOff) else reply
         prompt_tokens = sum(len(m.content.split()) for m in messages)
         return Completion(
             text=text,
             usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=len(text.split()), calls=1),
-            finish_reason="stop",
+            finish_reason="length" if isinstance(reply, CutOff) else "stop",
         )
 
     async def stream(
@@ -67,7 +79,8 @@ class ScriptedChatModel(ChatModel):
         max_tokens: int = 512,
         temperature: float = 0.0,
     ) -> AsyncIterator[str]:
-        text = self._next(messages)
+        reply = self._next(messages)
+        text = reply.text if isinstance(reply, CutOff) else reply
         self.last_usage = Usage(
             prompt_tokens=sum(len(m.content.split()) for m in messages),
             completion_tokens=len(text.split()),

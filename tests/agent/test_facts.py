@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from agent.facts import fact_about, fact_observations, fact_supported, grounded_facts, support
+from agent.facts import (
+    fact_about,
+    fact_observations,
+    fact_supported,
+    grounded_facts,
+    stating_result,
+    support,
+)
 from agent.schemas import FactItem
 from memory.knowledge import FactRecord
 
@@ -45,6 +52,16 @@ def test_only_supported_facts_with_a_valid_result_are_kept() -> None:
     assert lyon["start"] is None and lyon["end"] is None
     # neither statement names the attribute ("population", "country"): a little less sure
     assert paris["confidence"] == lyon["confidence"] == 0.85
+
+
+def test_a_fact_citing_the_wrong_result_gets_the_result_that_states_it() -> None:
+    items = [FactItem(subject="Lyon", attribute="country", value="France", result=1)]
+    (row,) = grounded_facts(items, OBS, "run-1")
+    assert row["source_id"] == "web:x"  # result 1 (Paris) says nothing of Lyon
+    (index, support_, sentence) = stating_result(items[0], OBS)
+    assert (index, sentence) == (1, "Lyon is in France.") and support_ >= 0.85
+    invented = FactItem(subject="Lyon", attribute="mayor", value="Ada Lund", result=2)
+    assert stating_result(invented, OBS) is None and grounded_facts([invented], OBS, "r") == []
 
 
 def test_a_fact_needs_its_subject_and_value_in_one_statement() -> None:

@@ -59,6 +59,16 @@ def test_question_words_are_given() -> None:
     assert check.supported
 
 
+def test_a_question_word_inflected_is_still_the_questions() -> None:
+    # "lie" in the question, "lies" in the answer: a restated ask, not a claim to find
+    check = check_sentence(
+        "Varn Point lies north of Easthaven [1].",
+        SOURCES,
+        question="Which town does Varn Point lie north of?",
+    )
+    assert check.supported, check.reason
+
+
 def test_thousands_separators_and_accents_fold() -> None:
     sources = {1: "Lake Ørn covers 1,642 square kilometres near Såby."}
     assert check_sentence("Lake Orn covers 1642 square kilometres [1].", sources).supported

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agent import Researcher, ScriptedChatModel, load_settings
 from agent.graph import NOT_ANSWERED
+from agent.llm import CutOff
 from tests.agent.fakes import Read, WordSearch
 from tests.agent.test_graph import SATISFIED
 from tools.base import ToolRegistry
@@ -55,6 +56,35 @@ async def test_a_draft_no_source_supports_goes_to_the_writer(tmp_path: Path) -> 
     assert result.answer == "Paris is the capital of France [1]."
     assert len(model.calls) == 2  # the reflection, then the writer from the notes
     assert "Lyon" not in result.answer
+
+
+async def test_a_failed_draft_gives_way_to_the_sentence_that_states_its_fact(
+    tmp_path: Path,
+) -> None:
+    # the draft is wrong and the fact cites the wrong result (3: Berlin), yet result 1 states
+    # the fact: that sentence, word for word, is the answer, and no writer is called
+    garbled = {
+        **SETTLED,
+        "answer": "The capital of France is Lyon [1].",
+        "facts": [{"subject": "France", "attribute": "capital", "value": "Paris", "result": 3}],
+    }
+    researcher, model, _ = make(tmp_path, [garbled])
+    result = await researcher.arun("What is the capital of France?")
+    assert result.answer == "Paris is the capital and largest city of France [1]."
+    assert [c.source_id for c in result.citations] == ["wiki:Paris"]
+    assert len(model.calls) == 1
+
+
+async def test_a_reflection_cut_off_while_repeating_itself_still_answers(tmp_path: Path) -> None:
+    looping = (
+        '{"evidence": ["1.1"], "answer": "Paris is the capital and largest city of France. '
+        "[1.1] Paris is the capital of France. [1.1] Paris is the capital of France. [1.1] Paris"
+    )
+    researcher, model, _ = make(tmp_path, [CutOff(looping)])
+    result = await researcher.arun("What is the capital of France?")
+    assert result.answer == "Paris is the capital and largest city of France. [1]"
+    assert len(model.calls) == 1  # not asked again, and no writer
+    assert not [e for e in result.events if e.type == "error"]
 
 
 async def test_unsupported_sentences_are_removed_from_the_written_answer(tmp_path: Path) -> None:

@@ -297,3 +297,43 @@ async def test_html_pages_round_trip_through_the_store_and_read(tmp_path: Path) 
         assert functions.text.startswith("## Functions")
         assert "New in version" in functions.text
         assert "shapekit.geometry.Circle" not in functions.text  # the next section's entry
+
+
+def _headed(doc_id: str, title: str, body: list[str]) -> Document:
+    """A document that opens with a title block (a heading and a one-line description), as
+    encyclopedia and manual pages do, then paragraphs long enough to be passages of their own."""
+    return Document(
+        doc_id, f"{title}\nShort description: a page\n\n" + "\n\n".join(body), "", title
+    )
+
+
+async def test_a_bare_opening_passage_reads_on_into_the_text(tmp_path: Path) -> None:
+    filler = "The harbour town has a fish market, two churches and a small museum. " * 10
+    doc = _headed(
+        "vell",
+        "Vellmar Lighthouse",
+        [
+            "The Vellmar Lighthouse stands on the northern cape. It was designed by the "
+            "engineer Odile Brant and first lit in 1871. " + filler,
+            "Later history. " + filler,
+        ],
+    )
+    with CorpusStore(tmp_path / "c.db") as store:
+        store.add_documents("demo", [doc])
+        ranked = CorpusSearchTool(store).search("Vellmar Lighthouse", 1)
+        assert ranked[0].text.startswith("Vellmar Lighthouse") and len(ranked[0].text) < 60
+        (found,) = await CorpusSearchTool(store)({"query": "Vellmar Lighthouse", "k": 1})
+    assert found.text.startswith("Vellmar Lighthouse\nShort description")
+    assert "designed by the engineer Odile Brant" in found.text  # the passage after it
+    assert found.start == 0 and doc.text[found.start : found.end] == found.text  # citable
+    assert "Later history" not in found.text  # one passage on, not the whole document
+
+
+async def test_a_short_passage_inside_a_document_is_left_as_it_is(tmp_path: Path) -> None:
+    filler = "Routine notes about the weather on the cape and the ships that passed. " * 12
+    doc = _headed("vell", "Vellmar Lighthouse", [filler, "Keeper: Odile Brant.", filler])
+    with CorpusStore(tmp_path / "c.db") as store:
+        store.add_documents("demo", [doc])
+        found = store.search("keeper Odile Brant", 1)
+        assert found[0].text == "Keeper: Odile Brant."  # short, but not the opening
+        assert store.with_opening_read_on(found, 240) == found

@@ -41,6 +41,17 @@ async def test_plain_structured_and_streaming(model: EmbeddedChatModel) -> None:
     assert len(chunks) > 1 and "3" in "".join(chunks)
 
 
+@pytest.mark.slow
+async def test_a_reply_repeating_itself_is_cut_short(model: EmbeddedChatModel) -> None:
+    line = "The grey heron waits in the shallow water at the edge of the reed bed every morning."
+    reply = await model.complete(
+        [user(f"Write this sentence ten times, one after another: {line}")], max_tokens=400
+    )
+    assert reply.finish_reason == "repetition"
+    assert reply.text.count("grey heron") >= 2  # it did repeat, and was stopped
+    assert reply.usage.completion_tokens < 200  # not run on to max_tokens
+
+
 async def test_missing_weights_fail_at_check() -> None:
     with pytest.raises(ModelError, match="neither a known embedded model"):
         await EmbeddedChatModel("/no/such.gguf").check()
