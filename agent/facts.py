@@ -166,14 +166,35 @@ def fact_about(fact: FactRecord, goal: str) -> bool:
     return len(named) / len(subject_words) >= MIN_SUBJECT_NAMED
 
 
+def oriented(item: FactItem, asked: str) -> FactItem:
+    """The fact with what was asked about as its subject. A question names the thing it asks
+    about and not its answer ("Who painted The Scream?"); a fact whose value the question
+    names while it names nothing of the subject was written answer-first by a small model
+    ("Edvard Munch — painter — The Scream") and is turned round. A value with a number is
+    never a subject; a question naming both, or neither, leaves the fact as it is."""
+    asked_words = set(_tokens(asked)) - STOPWORDS
+    subject = set(_tokens(item.subject)) - STOPWORDS
+    value = set(_tokens(item.value)) - STOPWORDS
+    if not asked_words or not subject or not value or _numbers(item.value):
+        return item
+    value_named = len(value & asked_words) / len(value)
+    if value_named >= MIN_SUBJECT_NAMED and not subject & asked_words:
+        return item.model_copy(update={"subject": item.value, "value": item.subject})
+    return item
+
+
 def grounded_facts(
-    items: Sequence[FactItem], observations: Sequence[dict[str, Any]], run_id: str
+    items: Sequence[FactItem],
+    observations: Sequence[dict[str, Any]],
+    run_id: str,
+    asked: str = "",
 ) -> list[dict[str, Any]]:
     """`record_facts` rows for the facts a result states (`stating_result`), each with that
-    result as its source."""
+    result as its source, turned round (`oriented`) to be about what `asked` (the question
+    and the goal) names."""
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str, str]] = set()
-    for item in items:
+    for item in (oriented(item, asked) for item in items):
         stated = stating_result(item, observations)
         if stated is None:
             continue

@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 
 from agent.citations import SourceRef, enforce_citations
 from agent.facts import (
+    MIN_VALUE_SUPPORT,
     check_reflection,
     fact_about,
     fact_item,
@@ -27,6 +28,7 @@ from agent.facts import (
     grounded_facts,
     stating_result,
 )
+from agent.facts import support as value_support
 from agent.grounding import GroundedAnswer, ground_answer
 from agent.llm.base import ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
@@ -48,6 +50,7 @@ from agent.text import (
     keywords,
     quote_untrusted,
     split_sentences,
+    until_repeating,
     without_questions,
 )
 from agent.tool_choice import choose_tool
@@ -535,6 +538,33 @@ def _format_notes(notes: list[dict[str, Any]], limit: int = 1200) -> str:
     return clip("\n".join(lines), limit) if sum(map(len, lines)) > limit else "\n".join(lines)
 
 
+def _evidence_quote(
+    refs: list[str], numbered: dict[str, str], observations: list[dict[str, Any]], question: str
+) -> str | None:
+    """The first evidence sentence (by its [n.k] number) that can stand as the goal's answer:
+    from a source the question names by its title (what the question is about), and sharing a
+    word of what is asked beyond that name ("commissioned", "length"). Marked with its result."""
+    asked = {w[:5] for w in keywords(question, 40).lower().split()}
+    for key in refs:
+        n = int(key.split(".")[0])
+        sentence = numbered.get(key)
+        if sentence is None or not 1 <= n <= len(observations):
+            continue
+        title = {
+            w[:5] for w in keywords(observations[n - 1].get("title") or "", 20).lower().split()
+        }
+        if not title or len(title & asked) < len(title) / 2:
+            continue
+        said = {w[:5] for w in keywords(sentence, 80).lower().split()}
+        if (said - title) & (asked - title):
+            if not title <= said:  # "It was built ..." says what "it" is
+                sentence = f"{observations[n - 1].get('title')}: {sentence}"
+            body = sentence.rstrip()
+            stop = body[-1] if body[-1:] in ".!?" else "."
+            return f"{body.rstrip('.!?')} [{n}]{stop}"
+    return None
+
+
 def _note_from(evidence: str, observations: list[dict[str, Any]], goal_id: int) -> dict[str, Any]:
     """Turn step-local [n] markers into references the writer can renumber."""
     source_ids: list[str] = []
@@ -671,11 +701,14 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
                 events.append(_event("error", state, message=message))
     support = 1.0
     quoted = False
+    refs: list[str] = []
     if numbered:  # only made when there were observations
         # evidence named by sentence number is those sentences, word for word (nothing to
         # check); a result number written as [n.k] in the answer is result n
         evidence = evidence_from_references(reflection.evidence, numbered)
         quoted = evidence != reflection.evidence
+        if quoted:
+            refs = [f"{a}.{b}" for a, b in _SENTENCE_REF.findall(reflection.evidence)]
         reflection = reflection.model_copy(
             update={
                 "evidence": evidence,
@@ -691,7 +724,8 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         reflection, {**goal, "_recalled_now": recalled}, observations, ctx
     )
     goal["status"] = status
-    drafted = without_questions(reflection.answer)  # a restated question is no answer
+    # a restated question is no answer, and a sentence copied twice ends it
+    drafted = until_repeating(without_questions(reflection.answer))
     if status == "satisfied" and drafted and observations:
         # the goal's answer, drafted by the reflection that settled it: checked and used by
         # the answer step instead of a writer call when every goal has one
@@ -699,13 +733,23 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
     if status == "satisfied" and observations:
         # the source's own sentence that states the reflection's fact: the goal's answer when
         # the drafted one fails the support check (or there is none)
-        stated = [s for s in (stating_result(f, observations) for f in reflection.facts) if s]
+        stated = [(f, s) for f in reflection.facts if (s := stating_result(f, observations))]
         if stated:
-            index, _, sentence = stated[0]
+            fact, (index, _, sentence) = stated[0]
+            title = observations[index].get("title") or ""
+            if title and value_support(fact.subject, sentence) < MIN_VALUE_SUPPORT:
+                sentence = f"{title}: {sentence}"  # "it is ..." says what "it" is
             body = sentence.rstrip()
             stop = body[-1] if body[-1:] in ".!?" else "."
             marked = f"{body.rstrip('.!?')} [{index + 1}]{stop}"
             goal["fact_draft"] = _note_from(marked, observations, goal["id"])
+            if goal.get("draft") and value_support(fact.value, drafted) < MIN_VALUE_SUPPORT:
+                # the drafted answer does not state the fact the reflection read: the source's
+                # sentence that does goes first
+                goal["draft"], goal["fact_draft"] = goal["fact_draft"], goal["draft"]
+        quote = _evidence_quote(refs, numbered, observations, state["question"])
+        if quote is not None:
+            goal["evidence_draft"] = _note_from(quote, observations, goal["id"])
     update: dict[str, Any] = {"goals": goals, "usage": _usage_delta(usage)}
     if ctx.cache is not None and reflection.facts and observations:
         fact_event = await _record_facts(ctx, state, reflection, observations)
@@ -762,7 +806,9 @@ async def _record_facts(
 ) -> dict[str, Any] | None:
     """Store the reflection's facts that their cited result supports; the `fact` event."""
     assert ctx.cache is not None
-    rows = grounded_facts(reflection.facts, observations, ctx.run_id)
+    goal = next((g for g in state.get("goals") or [] if g["id"] == state.get("current_goal")), {})
+    asked = f"{state['question']} {goal.get('goal', '')}"
+    rows = grounded_facts(reflection.facts, observations, ctx.run_id, asked)
     if not rows:
         return None
     ids = await asyncio.to_thread(ctx.cache.record_facts, rows)
@@ -790,7 +836,8 @@ def _number_sources(
     for note in state.get("notes") or []:
         order.extend(s for s in note["source_ids"] if s in sources and s not in order)
     for goal in state.get("goals") or []:
-        for draft in (goal.get("draft") or {}, goal.get("fact_draft") or {}):
+        for kind in ("draft", "fact_draft", "evidence_draft"):
+            draft = goal.get(kind) or {}
             order.extend(s for s in draft.get("source_ids", []) if s in sources and s not in order)
     if not (focus_on and order):
         order.extend(s for s in sources if s not in order)
@@ -1055,7 +1102,9 @@ def _checked_drafts(
     unfound: list[dict[str, Any]] = []
     for goal in state.get("goals") or []:
         candidates = (
-            [goal.get("draft"), goal.get("fact_draft")] if goal["status"] == "satisfied" else []
+            [goal.get("draft"), goal.get("fact_draft"), goal.get("evidence_draft")]
+            if goal["status"] == "satisfied"
+            else []
         )
         for draft in filter(None, candidates):
             line = _render_notes_for_writer([draft], by_id).removeprefix("- ").strip()

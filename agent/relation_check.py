@@ -8,11 +8,13 @@ navigator Tom Dahl and engineer Lis Vik". When the statement holds other candida
 same kind as the sentence's own claim (another name, another number) beyond the question's
 words, the sentence becomes a cloze ("___ flew as navigator"), and the model picks, among the
 statement's candidates, the one the statement gives. A pick other than the sentence's own claim
-removes the sentence; "none" (the model cannot tell) keeps it, unless the statement lacks a
-word of the relation the sentence repeats from the question ("the first keeper was X" from
-"designed by X"): then such a sentence is checked even when the statement names no other
-candidate, and "none" (the statement does not say) removes it. One short call per such
-sentence, at most `MAX_CHECKS` per answer; other sentences cost nothing.
+corrects the sentence: the pick goes in its blank ("Tom Dahl flew as navigator"), the
+candidate the statement holds for that relation; "none" (the model cannot tell) keeps it,
+unless the statement lacks a word of the relation the sentence repeats from the question
+("the first keeper was X" from "designed by X"): then such a sentence is checked even when
+the statement names no other candidate, and "none" (the statement does not say) removes it.
+One short call per such sentence, at most `MAX_CHECKS` per answer; other sentences cost
+nothing.
 """
 
 from __future__ import annotations
@@ -273,8 +275,9 @@ async def confirm_relations(
     role: str = "reflector",
     judged_before: Sequence[dict[str, Any]] = (),
 ) -> Confirmation:
-    """`checked` with the ambiguous sentences the model contradicts removed (see the module
-    doc). A failed call keeps the sentence: the check only ever removes. A sentence judged
+    """`checked` with the ambiguous sentences the model contradicts corrected, or removed
+    when there is nothing to correct them with (see the module doc). A failed call keeps the
+    sentence. A sentence judged
     before in the run (`judged_before`, the `judged` of earlier confirmations) is not asked
     again."""
     usage = Usage()
@@ -302,11 +305,44 @@ async def confirm_relations(
         usage.add(cost)
         pick = str(picked.fill)
         wrong = contradicted(cloze, pick)
+        corrected = corrected_sentence(check, cloze, pick) if wrong else None
         judged.append({"sentence": check.text, "claim": cloze.own, "options": cloze.options,
-                       "pick": pick, "kept": not wrong})  # fmt: skip
-        if wrong:
+                       "pick": pick, "kept": not wrong, "corrected": corrected})  # fmt: skip
+        if corrected is not None:
+            checked = rewritten(checked, check, corrected)
+        elif wrong:
             check.reason = f"the source gives {pick}, not {cloze.own}"
             contradicted_checks.append(check)
     if contradicted_checks:
         checked = without(checked, contradicted_checks)
     return Confirmation(checked, usage, judged)
+
+
+def corrected_sentence(check: SentenceCheck, cloze: Cloze, pick: str) -> str | None:
+    """The sentence with the candidate the statement gives in its blank, with its citation
+    markers: the statement holds that candidate, and the model read the relation from it.
+    None when the model said the statement does not state the relation at all (a strict
+    cloze: nothing to put in the blank)."""
+    if pick == NONE or cloze.strict or cloze.blanked.count("___") != 1:
+        return None
+    markers = "".join(m.group(0) for m in _MARKER.finditer(check.text))
+    body = cloze.blanked.replace("___", pick).rstrip()
+    stop = body[-1] if body[-1:] in ".!?" else "."
+    return f"{body.rstrip('.!?')} {markers}{stop}" if markers else f"{body.rstrip('.!?')}{stop}"
+
+
+def rewritten(checked: GroundedAnswer, check: SentenceCheck, corrected: str) -> GroundedAnswer:
+    """`checked` with one kept sentence replaced by its corrected text."""
+    replacement = SentenceCheck(
+        text=corrected,
+        sources=check.sources,
+        supported=True,
+        statement=check.statement,
+        about=check.about,
+    )
+    return GroundedAnswer(
+        answer=checked.answer.replace(check.text, corrected, 1),
+        kept=[replacement if c is check else c for c in checked.kept],
+        removed=checked.removed,
+        table_lines=checked.table_lines,
+    )

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from agent.llm.repair import partial_object
 from agent.schemas import FactItem, Reflection
-from agent.text import split_sentences
+from agent.text import split_sentences, until_repeating
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +56,12 @@ def salvaged_reflection(raw: str) -> Reflection | None:
 
 
 def _before_repeating(answer: Any) -> str:
-    """The answer's complete sentences up to the first that repeats an earlier one (its words
-    are all in an earlier sentence) or is cut off (no closing stop or marker)."""
+    """The answer's complete sentences up to the first that repeats an earlier one or is cut
+    off (no closing stop or marker)."""
     if not isinstance(answer, str):
         return ""
-    answer = _SENTENCE_MARKER.sub(r"[\1]", " ".join(answer.split()))  # [2.1] -> [2]
-    kept: list[str] = []
-    seen: list[set[str]] = []
-    for sentence in split_sentences(answer):
-        words = {w.casefold() for w in sentence.split() if w[:1].isalnum()}
-        if any(words <= earlier for earlier in seen):
-            break
-        kept.append(sentence)
-        seen.append(words)
+    answer = _SENTENCE_MARKER.sub(r"[\1]", answer)  # [2.1] -> [2]
+    kept = split_sentences(until_repeating(answer))
     if kept and not kept[-1].rstrip().endswith((".", "!", "]", ")")):
         kept.pop()  # cut inside its last sentence
     return " ".join(kept)

@@ -180,9 +180,48 @@ def without_questions(text: str) -> str:
     return " ".join(kept)
 
 
+def until_repeating(text: str) -> str:
+    """`text`'s sentences up to the first that repeats an earlier one (all its words are in an
+    earlier sentence): a small model that copies a sentence twice has nothing more to say."""
+    kept: list[str] = []
+    seen: list[set[str]] = []
+    for sentence in split_sentences(" ".join(text.split())):
+        words = {w.casefold().strip(".,;:!?") for w in sentence.split() if w[:1].isalnum()}
+        if any(words <= earlier for earlier in seen):
+            break
+        kept.append(sentence)
+        seen.append(words)
+    return " ".join(kept)
+
+
 def passage_sentences(text: str) -> list[str]:
     """The sentences of a passage, line by line (a line break always ends a sentence)."""
     return [s for line in text.splitlines() for s in split_sentences(line)]
+
+
+HEADING_CHARS = 80
+"""A line this short without a closing stop is a heading or a label line."""
+_HEADING_LINES = 3
+
+
+def _units(text: str) -> list[str]:
+    """The sentences of a passage, line by line; a heading block at its top (up to three
+    short lines without a closing stop, a title, a one-line description, a topic, above a
+    paragraph) is one unit: one number for the reader to skip, not three to cite. Label lines
+    with no paragraph after them ("Capital: Oslo") stay one unit each."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    top = 0
+    while top < min(len(lines), _HEADING_LINES) and _heading(lines[top]):
+        top += 1
+    grouped = top > 1 and top < len(lines) and not _heading(lines[top])
+    units = [" ".join(lines[:top])] if grouped else []
+    for line in lines[top if grouped else 0 :]:
+        units.extend(split_sentences(line))
+    return units
+
+
+def _heading(line: str) -> bool:
+    return len(line) <= HEADING_CHARS and not line.endswith((".", "!", "?", ";"))
 
 
 def focus(text: str, terms: str, limit: int) -> str:
@@ -192,15 +231,16 @@ def focus(text: str, terms: str, limit: int) -> str:
 
 def focused_sentences(text: str, terms: str, limit: int) -> list[str | None]:
     """The sentences of `text` (a line break ends one: a title line is no part of the sentence
-    after it), whitespace flattened; when they are longer than `limit` characters in all, the
-    ones that bear most on `terms`, in their own order, with None where sentences were cut.
+    after it; a heading block is one unit), whitespace flattened; when they are longer than
+    `limit` characters in all, the ones that bear most on `terms`, in their own order, with
+    None where sentences were cut.
 
     A sentence scores the summed weight of the words of `terms` it holds, each weighted by how
     few of the text's sentences hold it (BM25's idf over sentences): the subject's name, in
     most sentences of a page about it, tells little; the relation asked about ("designed",
     "length") tells which sentence answers. The first sentence, which often names the subject,
     gets a small bonus."""
-    sentences = [" ".join(s.split()) for s in passage_sentences(text)]
+    sentences = [" ".join(s.split()) for s in _units(text)]
     if sum(len(s) + 1 for s in sentences) - 1 <= limit:
         return list(sentences)
     wanted = {w.lower()[:6] for w in _WORD.findall(terms) if w.lower() not in STOPWORDS}

@@ -5,6 +5,7 @@ from agent.facts import (
     fact_observations,
     fact_supported,
     grounded_facts,
+    oriented,
     stating_result,
     support,
 )
@@ -170,3 +171,29 @@ def test_evidence_the_results_do_not_hold_cannot_settle_a_goal() -> None:
     # supported evidence passes unchanged
     fine = reflection("Paris has 2102650 residents [1]")  # "has": the one word not in it
     assert check_reflection(fine, OBS, "x") == (fine, 0.75)
+
+
+def test_a_fact_written_answer_first_is_turned_round() -> None:
+    obs = [
+        {
+            "source_id": "wiki:Heron",
+            "title": "The Grey Heron",
+            "url": "",
+            "text": "The Grey Heron is an oil painting by Ada Lund, finished in 1911.",
+        }
+    ]
+    asked = "Who painted The Grey Heron? Find the painter of The Grey Heron"
+    answer_first = FactItem(
+        subject="Ada Lund", attribute="painter", value="The Grey Heron", result=1
+    )
+    (row,) = grounded_facts([answer_first], obs, "run-1", asked)
+    assert (row["subject"], row["attribute"], row["value"]) == ("The Grey Heron", "painter",
+                                                                "Ada Lund")  # fmt: skip
+    # what the question names is the subject already: left as it is
+    right = FactItem(subject="The Grey Heron", attribute="painter", value="Ada Lund", result=1)
+    assert oriented(right, asked) == right
+    # a number is never a subject; a question naming both leaves the fact alone
+    year = FactItem(subject="Ada Lund", attribute="finished", value="1911", result=1)
+    assert oriented(year, "What did Ada Lund finish in 1911?") == year
+    both = "Did Ada Lund paint The Grey Heron?"
+    assert oriented(answer_first, both) == answer_first

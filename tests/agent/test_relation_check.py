@@ -10,7 +10,7 @@ import pytest
 
 from agent import Researcher, ScriptedChatModel, load_settings
 from agent.config import BudgetConfig, SearchConfig
-from agent.grounding import ground_answer
+from agent.grounding import check_sentence, ground_answer
 from agent.llm.base import ChatModel
 from agent.llm.embedded import EmbeddedChatModel
 from agent.relation_check import (
@@ -20,6 +20,7 @@ from agent.relation_check import (
     cloze_of,
     confirm_relations,
     contradicted,
+    contradicted_claims,
 )
 from agent.state import RunContext
 from retriever.corpus_store import CorpusStore
@@ -96,7 +97,7 @@ def context(model: ChatModel, *, relation_check: bool = True) -> RunContext:
     )
 
 
-async def test_a_contradicted_sentence_is_removed_and_the_rest_kept() -> None:
+async def test_a_contradicted_sentence_is_corrected_and_the_rest_kept() -> None:
     question = "Who was the navigator of the Ketch Marlin, and when did she sail?"
     checked = ground_answer(
         "The navigator of the Ketch Marlin was Ann Berg [1]. She sailed in 1902 [1].",
@@ -105,14 +106,28 @@ async def test_a_contradicted_sentence_is_removed_and_the_rest_kept() -> None:
     )
     model = ScriptedChatModel([{"fill": "Tom Dahl"}])
     confirmation = await confirm_relations(context(model), question, checked)
-    assert confirmation.checked.answer == "She sailed in 1902 [1]."
-    assert "Tom Dahl" in confirmation.checked.removed[-1].reason
+    corrected = "The navigator of the Ketch Marlin was Tom Dahl [1]."
+    assert confirmation.checked.answer == f"{corrected} She sailed in 1902 [1]."
+    assert [c.text for c in confirmation.checked.kept] == [corrected, "She sailed in 1902 [1]."]
+    assert check_sentence(corrected, {1: CREW}, question).supported  # what it says, the source does
     assert confirmation.judged == [
         {"sentence": "The navigator of the Ketch Marlin was Ann Berg [1].",
          "claim": "Ann Berg", "options": ["Ann Berg", "Tom Dahl", "Lis Vik"], "pick": "Tom Dahl",
-         "kept": False}
+         "kept": False, "corrected": corrected}
     ]  # fmt: skip
+    assert contradicted_claims(confirmation.judged) == ["Ann Berg"]  # its stored facts go
     assert confirmation.usage.calls == 1 and model.remaining == 0
+
+
+async def test_a_sentence_whose_relation_the_statement_does_not_state_is_removed() -> None:
+    question = "Who was the first keeper of the Varn Point lighthouse?"
+    checked = ground_answer(
+        "The first keeper of the Varn Point lighthouse was Maren Holt [1].", {1: LIGHT}, question
+    )
+    model = ScriptedChatModel([{"fill": NONE}])
+    confirmation = await confirm_relations(context(model), question, checked)
+    assert confirmation.checked.answer == "" and not confirmation.checked.answers
+    assert confirmation.judged[0]["corrected"] is None
 
 
 async def test_a_failed_check_keeps_the_sentence() -> None:

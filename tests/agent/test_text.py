@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from agent.text import focus, split_sentences, without_questions
+from agent.text import (
+    focus,
+    focused_sentences,
+    split_sentences,
+    until_repeating,
+    without_questions,
+)
 
 PAGE = (
     "The Orsund Bridge is a suspension bridge over the Orsund strait. "
@@ -38,3 +44,25 @@ def test_without_questions_keeps_only_statements() -> None:
     assert without_questions(draft) == "The bridge was designed by Mara Voss [1]."
     assert without_questions("Who designed it?") == ""
     assert without_questions("It opened in 1962 [2].") == "It opened in 1962 [2]."
+
+
+def test_until_repeating_stops_at_a_sentence_copied_again() -> None:
+    looping = (
+        "The crossing takes 40 minutes. [1] The crossing takes 40 minutes [1]. A minute is 60 s."
+    )
+    assert until_repeating(looping) == "The crossing takes 40 minutes. [1]"
+    two_asks = "It opened in 1962 [1]. It was designed by Mara Voss [1]."
+    assert until_repeating(two_asks) == two_asks
+
+
+def test_a_heading_block_above_a_paragraph_is_one_unit() -> None:
+    page = (
+        "Orsund Bridge\nShort description: A bridge\nTopic: Roads\n\nIt opened in 1962. It is long."
+    )
+    assert focused_sentences(page, "opened", 1000) == [
+        "Orsund Bridge Short description: A bridge Topic: Roads",
+        "It opened in 1962.",
+        "It is long.",
+    ]
+    labels = "Capital: Oslo\nPopulation: 700,000\nMayor: Ada Lund"  # no paragraph: each its own
+    assert focused_sentences(labels, "mayor", 1000) == labels.splitlines()
