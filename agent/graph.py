@@ -29,7 +29,7 @@ from agent.facts import (
     stating_result,
 )
 from agent.facts import support as value_support
-from agent.grounding import GroundedAnswer, ground_answer
+from agent.grounding import GroundedAnswer, ground_answer, without_denials
 from agent.llm.base import ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
@@ -72,6 +72,10 @@ WRITER_GRACE_SECONDS = 180.0  # the writer may overrun the wall budget by this m
 REFLECTION_TOKENS = 400  # sentence numbers, a drafted answer, up to 2 facts and the decision
 PLANNER_TOKENS = 400
 log = logging.getLogger(__name__)
+
+MIN_DRAFT_WORDS = 4
+"""Words a drafted answer needs to be a sentence, not a bare name or number."""
+_CLAIM_WORD = re.compile(r"[^\W\d_][\w'’-]*|\d[\d,.]*")
 
 RESULT_WEIGHTS = (3.0, 2.0, 1.5, 1.0)
 """Shares of the reflector's text budget by rank (then 1.0 each): the best-ranked results,
@@ -538,33 +542,6 @@ def _format_notes(notes: list[dict[str, Any]], limit: int = 1200) -> str:
     return clip("\n".join(lines), limit) if sum(map(len, lines)) > limit else "\n".join(lines)
 
 
-def _evidence_quote(
-    refs: list[str], numbered: dict[str, str], observations: list[dict[str, Any]], question: str
-) -> str | None:
-    """The first evidence sentence (by its [n.k] number) that can stand as the goal's answer:
-    from a source the question names by its title (what the question is about), and sharing a
-    word of what is asked beyond that name ("commissioned", "length"). Marked with its result."""
-    asked = {w[:5] for w in keywords(question, 40).lower().split()}
-    for key in refs:
-        n = int(key.split(".")[0])
-        sentence = numbered.get(key)
-        if sentence is None or not 1 <= n <= len(observations):
-            continue
-        title = {
-            w[:5] for w in keywords(observations[n - 1].get("title") or "", 20).lower().split()
-        }
-        if not title or len(title & asked) < len(title) / 2:
-            continue
-        said = {w[:5] for w in keywords(sentence, 80).lower().split()}
-        if (said - title) & (asked - title):
-            if not title <= said:  # "It was built ..." says what "it" is
-                sentence = f"{observations[n - 1].get('title')}: {sentence}"
-            body = sentence.rstrip()
-            stop = body[-1] if body[-1:] in ".!?" else "."
-            return f"{body.rstrip('.!?')} [{n}]{stop}"
-    return None
-
-
 def _note_from(evidence: str, observations: list[dict[str, Any]], goal_id: int) -> dict[str, Any]:
     """Turn step-local [n] markers into references the writer can renumber."""
     source_ids: list[str] = []
@@ -701,14 +678,11 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
                 events.append(_event("error", state, message=message))
     support = 1.0
     quoted = False
-    refs: list[str] = []
     if numbered:  # only made when there were observations
         # evidence named by sentence number is those sentences, word for word (nothing to
         # check); a result number written as [n.k] in the answer is result n
         evidence = evidence_from_references(reflection.evidence, numbered)
         quoted = evidence != reflection.evidence
-        if quoted:
-            refs = [f"{a}.{b}" for a, b in _SENTENCE_REF.findall(reflection.evidence)]
         reflection = reflection.model_copy(
             update={
                 "evidence": evidence,
@@ -743,13 +717,13 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             stop = body[-1] if body[-1:] in ".!?" else "."
             marked = f"{body.rstrip('.!?')} [{index + 1}]{stop}"
             goal["fact_draft"] = _note_from(marked, observations, goal["id"])
-            if goal.get("draft") and value_support(fact.value, drafted) < MIN_VALUE_SUPPORT:
-                # the drafted answer does not state the fact the reflection read: the source's
-                # sentence that does goes first
+            fragment = len(_CLAIM_WORD.findall(drafted)) < MIN_DRAFT_WORDS  # "Shah Jahan [1]"
+            if goal.get("draft") and (
+                fragment or value_support(fact.value, drafted) < MIN_VALUE_SUPPORT
+            ):
+                # the drafted answer is no sentence, or does not state the fact the reflection
+                # read: the source's sentence that does goes first
                 goal["draft"], goal["fact_draft"] = goal["fact_draft"], goal["draft"]
-        quote = _evidence_quote(refs, numbered, observations, state["question"])
-        if quote is not None:
-            goal["evidence_draft"] = _note_from(quote, observations, goal["id"])
     update: dict[str, Any] = {"goals": goals, "usage": _usage_delta(usage)}
     if ctx.cache is not None and reflection.facts and observations:
         fact_event = await _record_facts(ctx, state, reflection, observations)
@@ -836,7 +810,7 @@ def _number_sources(
     for note in state.get("notes") or []:
         order.extend(s for s in note["source_ids"] if s in sources and s not in order)
     for goal in state.get("goals") or []:
-        for kind in ("draft", "fact_draft", "evidence_draft"):
+        for kind in ("draft", "fact_draft"):
             draft = goal.get(kind) or {}
             order.extend(s for s in draft.get("source_ids", []) if s in sources and s not in order)
     if not (focus_on and order):
@@ -999,6 +973,7 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
             if not wide:
                 checked = ground_answer(text, full_texts, question)
                 checked = await _confirmed(ctx, question, checked, usage, confirmed)
+                checked = without_denials(checked, question)
                 grounding = _grounding_data(checked, drafted=False, confirmed=confirmed)
                 if checked.answers:
                     text = checked.answer
@@ -1102,9 +1077,7 @@ def _checked_drafts(
     unfound: list[dict[str, Any]] = []
     for goal in state.get("goals") or []:
         candidates = (
-            [goal.get("draft"), goal.get("fact_draft"), goal.get("evidence_draft")]
-            if goal["status"] == "satisfied"
-            else []
+            [goal.get("draft"), goal.get("fact_draft")] if goal["status"] == "satisfied" else []
         )
         for draft in filter(None, candidates):
             line = _render_notes_for_writer([draft], by_id).removeprefix("- ").strip()

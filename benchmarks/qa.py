@@ -51,9 +51,9 @@ NOT_FOUND = re.compile(
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"\[(\d+)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_SENTENCE = re.compile(r"(?<![\s(][A-Za-z]\.)(?<=[.!?])\s+(?=[A-Z0-9\"'(])")  # not "c. 1495"
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_NAME = re.compile(r"\b[A-Z][\w'’-]+")
+_NAME = re.compile(r"\b[A-Z][\w-]*(?:['’][\w-]+)*")  # "O'Neill", not "State'" (a quote)
 
 
 def fold(text: str) -> str:

@@ -90,18 +90,15 @@ async def test_a_draft_that_misses_the_fact_it_read_gives_way_to_the_facts_sente
     assert len(model.calls) == 1
 
 
-async def test_a_wrong_draft_without_facts_gives_way_to_the_evidence_it_named(
-    tmp_path: Path,
-) -> None:
-    # the draft copies the prompt's example; the evidence it named (2.1: the Paris page, which
-    # the question names, on what it asks) is quoted as the answer
-    leaked = {**SETTLED, "evidence": ["2.1"], "answer": "The capital of Spain is Madrid [1]."}
-    researcher, model, search = make(tmp_path, [leaked])
-    result = await researcher.arun("Which country is Paris the capital of?")
-    assert search.queries == ["country Paris capital"]
+async def test_a_bare_name_as_draft_gives_way_to_the_facts_sentence(tmp_path: Path) -> None:
+    bare = {
+        **SETTLED,
+        "answer": "Paris [1]",
+        "facts": [{"subject": "France", "attribute": "capital", "value": "Paris", "result": 1}],
+    }
+    researcher, _, _ = make(tmp_path, [bare])
+    result = await researcher.arun("What is the capital of France?")
     assert result.answer == "Paris is the capital and largest city of France [1]."
-    assert [c.source_id for c in result.citations] == ["wiki:Paris"]
-    assert len(model.calls) == 1
 
 
 async def test_a_reflection_cut_off_while_repeating_itself_still_answers(tmp_path: Path) -> None:
