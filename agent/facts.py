@@ -166,17 +166,28 @@ def fact_about(fact: FactRecord, goal: str) -> bool:
     return len(named) / len(subject_words) >= MIN_SUBJECT_NAMED
 
 
+_VERB_LIKE = re.compile(
+    r"(?:ed|ing)\b|\b(?:in|on|at|by|of|for|from|to|into|through|with|as|after)$", re.I
+)
+"""An attribute written as a verb or ending in a preposition: a relation, not a role."""
+
+
 def oriented(item: FactItem, asked: str) -> FactItem:
     """The fact with what was asked about as its subject. A question names the thing it asks
     about and not its answer ("Who painted The Scream?"); a fact whose value the question
     names while it names nothing of the subject was written answer-first by a small model
-    ("Edvard Munch — painter — The Scream") and is turned round. A value with a number is
-    never a subject; a question naming both, or neither, leaves the fact as it is."""
+    ("Edvard Munch — painter — The Scream") and is turned round. Only a role ("painter",
+    "capital") is turned: a verb ("discovered", "flows through") reads subject-verb-object as
+    written, whoever the question names. A value that does not start with a capital (a
+    quantity, a date) is never a subject; a question naming both, or neither, leaves the fact
+    as it is."""
     asked_words = set(_tokens(asked)) - STOPWORDS
     subject = set(_tokens(item.subject)) - STOPWORDS
     value = set(_tokens(item.value)) - STOPWORDS
-    if not asked_words or not subject or not value or _numbers(item.value):
-        return item
+    if not asked_words or not subject or not value or not item.value[:1].isupper():
+        return item  # a quantity or a date is never a subject
+    if _VERB_LIKE.search(item.attribute.strip()):
+        return item  # "discovered", "flows through": read subject-verb-object, as written
     value_named = len(value & asked_words) / len(value)
     if value_named >= MIN_SUBJECT_NAMED and not subject & asked_words:
         return item.model_copy(update={"subject": item.value, "value": item.subject})
@@ -191,11 +202,18 @@ def grounded_facts(
 ) -> list[dict[str, Any]]:
     """`record_facts` rows for the facts a result states (`stating_result`), each with that
     result as its source, turned round (`oriented`) to be about what `asked` (the question
-    and the goal) names."""
+    and the goal) names when a result states it that way too."""
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str, str]] = set()
-    for item in (oriented(item, asked) for item in items):
+    for item in items:
         stated = stating_result(item, observations)
+        turned = oriented(item, asked)
+        if turned is not item:
+            # turned round only when a result states it so at least as well ("houses" looks
+            # like a role, yet "Louvre — houses — Mona Lisa" is the fact its sentence states)
+            stated_turned = stating_result(turned, observations)
+            if stated_turned is not None and (stated is None or stated_turned[1] >= stated[1]):
+                item, stated = turned, stated_turned
         if stated is None:
             continue
         index, confidence, _ = stated

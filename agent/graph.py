@@ -704,13 +704,14 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         # the goal's answer, drafted by the reflection that settled it: checked and used by
         # the answer step instead of a writer call when every goal has one
         goal["draft"] = _note_from(drafted, observations, goal["id"])
-    if status == "satisfied" and observations:
+    if status == "satisfied" and observations and goal.get("draft"):
         # the source's own sentence that states the reflection's fact: the goal's answer when
-        # the drafted one fails the support check (or there is none)
+        # the drafted one fails the support check (with no draft, the writer answers)
         stated = [(f, s) for f in reflection.facts if (s := stating_result(f, observations))]
         if stated:
             fact, (index, _, sentence) = stated[0]
             title = observations[index].get("title") or ""
+            sentence = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", sentence)  # a list item's mark
             if title and value_support(fact.subject, sentence) < MIN_VALUE_SUPPORT:
                 sentence = f"{title}: {sentence}"  # "it is ..." says what "it" is
             body = sentence.rstrip()
@@ -718,9 +719,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
             marked = f"{body.rstrip('.!?')} [{index + 1}]{stop}"
             goal["fact_draft"] = _note_from(marked, observations, goal["id"])
             fragment = len(_CLAIM_WORD.findall(drafted)) < MIN_DRAFT_WORDS  # "Shah Jahan [1]"
-            if goal.get("draft") and (
-                fragment or value_support(fact.value, drafted) < MIN_VALUE_SUPPORT
-            ):
+            if fragment or value_support(fact.value, drafted) < MIN_VALUE_SUPPORT:
                 # the drafted answer is no sentence, or does not state the fact the reflection
                 # read: the source's sentence that does goes first
                 goal["draft"], goal["fact_draft"] = goal["fact_draft"], goal["draft"]

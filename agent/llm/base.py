@@ -63,9 +63,17 @@ LOOP_SPAN = 120
 
 
 def repeats_itself(text: str, span: int = LOOP_SPAN) -> bool:
-    """Whether the last `span` characters of `text` already occur earlier in it: a small model
-    stuck copying the same sentence over and over (it would go on to `max_tokens`)."""
-    return len(text) >= 2 * span and text[-span:] in text[:-span]
+    """Whether `text` ends in a loop: its last `span` characters occurred before, and the
+    stretch from there on repeats the stretch before it word for word (a small model copying
+    the same sentence over and over; it would go on to `max_tokens`). Rows of a table that
+    share a long constant part (a URL, the keys) differ elsewhere and are no loop."""
+    if len(text) < 2 * span:
+        return False
+    at = text.rfind(text[-span:], 0, len(text) - span)
+    if at < 0:
+        return False
+    period = len(text) - span - at
+    return len(text) >= 2 * period and text[-period:] == text[-2 * period : -period]
 
 
 class ModelError(RuntimeError):

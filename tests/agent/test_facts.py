@@ -197,3 +197,28 @@ def test_a_fact_written_answer_first_is_turned_round() -> None:
     assert oriented(year, "What did Ada Lund finish in 1911?") == year
     both = "Did Ada Lund paint The Grey Heron?"
     assert oriented(answer_first, both) == answer_first
+
+
+def test_only_a_role_is_turned_round_never_a_verb() -> None:
+    discovered = FactItem(subject="Ada Lund", attribute="discovered", value="Heronite", result=1)
+    assert oriented(discovered, "Who discovered Heronite?") == discovered  # as written
+    flows = FactItem(subject="Orsa", attribute="flows through", value="Vellby", result=1)
+    assert oriented(flows, "Which river flows through Vellby?") == flows
+    # a name with a number ("Apollo 11") can be the subject
+    pilot = FactItem(subject="Tom Dahl", attribute="pilot", value="Skyrunner 2", result=1)
+    turned = oriented(pilot, "Who was the pilot of Skyrunner 2?")
+    assert (turned.subject, turned.value) == ("Skyrunner 2", "Tom Dahl")
+
+
+def test_a_fact_is_turned_round_only_when_a_result_states_it_so() -> None:
+    obs = [
+        {
+            "source_id": "wiki:Hall",
+            "title": "Ollby Museum",
+            "url": "",
+            "text": "It houses the Grey Heron, painted by Ada Lund.",
+        }
+    ]
+    houses = FactItem(subject="Ollby Museum", attribute="houses", value="Grey Heron", result=1)
+    (row,) = grounded_facts([houses], obs, "run-1", "Which museum houses the Grey Heron?")
+    assert (row["subject"], row["value"]) == ("Ollby Museum", "Grey Heron")  # as its source has it

@@ -84,3 +84,9 @@ def test_a_reply_repeating_itself_is_recognised() -> None:
         f"Row {i}: a value of {i * 7} units, measured in the spring." for i in range(40)
     )
     assert not repeats_itself(varied)
+    # rows sharing a constant part longer than the span differ elsewhere: a table, no loop
+    url = "https://archive.example.org/records/lighthouses/northern-coast/annual-reports/" * 2
+    rows = "".join(
+        f'{{"name": "Keeper {n}", "source": "{url}", "year": 19{n:02d}}}, ' for n in range(9)
+    )
+    assert not any(repeats_itself(rows[:end]) for end in range(len(rows)))
