@@ -29,7 +29,7 @@ from agent.facts import (
     stating_result,
 )
 from agent.facts import support as value_support
-from agent.grounding import GroundedAnswer, ground_answer, without_denials
+from agent.grounding import GroundedAnswer, ground_answer
 from agent.llm.base import ModelError, StructuredOutputError, Usage
 from agent.llm.repair import strip_think
 from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
@@ -972,7 +972,6 @@ async def answer_node(state: ResearchState, runtime: Runtime[RunContext]) -> dic
             if not wide:
                 checked = ground_answer(text, full_texts, question)
                 checked = await _confirmed(ctx, question, checked, usage, confirmed)
-                checked = without_denials(checked, question)
                 grounding = _grounding_data(checked, drafted=False, confirmed=confirmed)
                 if checked.answers:
                     text = checked.answer

@@ -358,37 +358,3 @@ def ground_answer(answer: str, sources: Mapping[int, str], question: str = "") -
     text = "\n".join(lines)
     result.answer = re.sub(r"\n{3,}", "\n\n", text).strip()
     return result
-
-
-WHOLE_QUESTION = 0.8
-"""Share of the question's content words a gap statement repeats to deny the whole question."""
-
-
-def without_denials(checked: GroundedAnswer, question: str) -> GroundedAnswer:
-    """`checked` without the gap statements that deny the whole question ("The sources do not
-    say who flew as pilot on the mission") when it also states a supported answer: the two
-    would contradict each other. A gap statement about one part of the question stays."""
-    if not question or not checked.answers:
-        return checked
-    asked = {w for w in _WORD.findall(_fold(question)) if w not in _FUNCTION_WORDS and len(w) > 2}
-    if not asked:
-        return checked
-    denials = []
-    for check in checked.kept:
-        if not check.gap:
-            continue
-        said = {_stem(w) for w in _WORD.findall(_fold(check.text))}
-        if sum(_stem(w) in said for w in asked) >= WHOLE_QUESTION * len(asked):
-            check.reason = "denies the whole question, which the answer answers"
-            denials.append(check)
-    if not denials:
-        return checked
-    answer = checked.answer
-    for check in denials:
-        answer = answer.replace(check.text, "", 1)
-    return GroundedAnswer(
-        answer=re.sub(r"[ \t]{2,}", " ", answer).strip(),
-        kept=[c for c in checked.kept if c not in denials],
-        removed=[*checked.removed, *denials],
-        table_lines=checked.table_lines,
-    )

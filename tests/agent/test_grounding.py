@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.grounding import check_sentence, ground_answer, split_sentences, without_denials
+from agent.grounding import check_sentence, ground_answer, split_sentences
 
 LIGHTHOUSE = (
     "The Varn Point lighthouse stands on a granite spur north of Easthaven. It was first lit "
@@ -228,30 +228,3 @@ def test_uncited_copied_sentences_get_their_source_and_tables_stay() -> None:
         "[2].\n| a | b |"
     )
     assert [c.text for c in grounded.removed] == ["Cats are popular pets."]
-
-
-def test_a_denial_of_the_whole_question_goes_when_the_answer_answers_it() -> None:
-    question = "Who designed the Varn Point lighthouse?"
-    checked = ground_answer(
-        "The sources do not say who designed the Varn Point lighthouse. "
-        "It was designed by the engineer Maren Holt [1].",
-        SOURCES,
-        question,
-    )
-    assert [c.gap for c in checked.kept] == [True, False]
-    cleaned = without_denials(checked, question)
-    assert cleaned.answer == "It was designed by the engineer Maren Holt [1]."
-    assert "denies the whole question" in cleaned.removed[-1].reason
-
-
-def test_a_gap_about_one_part_of_the_question_stays() -> None:
-    question = "Who designed the Varn Point lighthouse, and who was its first keeper?"
-    answer = (
-        "It was designed by the engineer Maren Holt [1]. The sources do not say who its first "
-        "keeper was."
-    )
-    checked = ground_answer(answer, SOURCES, question)
-    assert without_denials(checked, question).answer == answer
-    # with nothing answered, a denial is all there is: it stays
-    alone = ground_answer("The sources do not say who designed it.", SOURCES, question)
-    assert without_denials(alone, question).answer == alone.answer
