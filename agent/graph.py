@@ -36,7 +36,7 @@ from agent.prompts import LOCAL_COLLECTION, WEB_COLLECTION, load_prompt
 from agent.question_shape import one_subject
 from agent.relation_check import confirm_relations, contradicted_claims, facts_of_claims
 from agent.salvage import salvaged_reflection
-from agent.schemas import Plan, Reflection, SubGoal
+from agent.schemas import FactItem, Plan, Reflection, SubGoal
 from agent.state import ResearchState, RunContext, add_usage
 from agent.steps import budget_reason, record_call
 from agent.steps import event as _event
@@ -51,6 +51,7 @@ from agent.text import (
     quote_untrusted,
     split_sentences,
     until_repeating,
+    with_marker,
     without_questions,
 )
 from agent.tool_choice import choose_tool
@@ -542,6 +543,30 @@ def _format_notes(notes: list[dict[str, Any]], limit: int = 1200) -> str:
     return clip("\n".join(lines), limit) if sum(map(len, lines)) > limit else "\n".join(lines)
 
 
+def _add_fact_draft(
+    goal: dict[str, Any],
+    drafted: str,
+    facts: Sequence[FactItem],
+    observations: list[dict[str, Any]],
+) -> None:
+    """Give `goal` the source's own sentence that states the reflection's first stated fact,
+    as the answer for when its drafted one (`drafted`) fails the support check; it goes first
+    when the draft is no sentence or does not state the fact's value."""
+    stated = [(f, s) for f in facts if (s := stating_result(f, observations))]
+    if not stated:
+        return
+    fact, (index, _, sentence) = stated[0]
+    title = observations[index].get("title") or ""
+    sentence = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", sentence)  # a list item's mark
+    if title and value_support(fact.subject, sentence) < MIN_VALUE_SUPPORT:
+        sentence = f"{title}: {sentence}"  # "it is ..." says what "it" is
+    marked = with_marker(sentence, f"[{index + 1}]")
+    goal["fact_draft"] = _note_from(marked, observations, goal["id"])
+    fragment = len(_CLAIM_WORD.findall(drafted)) < MIN_DRAFT_WORDS  # "Shah Jahan [1]"
+    if fragment or value_support(fact.value, drafted) < MIN_VALUE_SUPPORT:
+        goal["draft"], goal["fact_draft"] = goal["fact_draft"], goal["draft"]
+
+
 def _note_from(evidence: str, observations: list[dict[str, Any]], goal_id: int) -> dict[str, Any]:
     """Turn step-local [n] markers into references the writer can renumber."""
     source_ids: list[str] = []
@@ -705,24 +730,7 @@ async def reflect_node(state: ResearchState, runtime: Runtime[RunContext]) -> di
         # the answer step instead of a writer call when every goal has one
         goal["draft"] = _note_from(drafted, observations, goal["id"])
     if status == "satisfied" and observations and goal.get("draft"):
-        # the source's own sentence that states the reflection's fact: the goal's answer when
-        # the drafted one fails the support check (with no draft, the writer answers)
-        stated = [(f, s) for f in reflection.facts if (s := stating_result(f, observations))]
-        if stated:
-            fact, (index, _, sentence) = stated[0]
-            title = observations[index].get("title") or ""
-            sentence = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", sentence)  # a list item's mark
-            if title and value_support(fact.subject, sentence) < MIN_VALUE_SUPPORT:
-                sentence = f"{title}: {sentence}"  # "it is ..." says what "it" is
-            body = sentence.rstrip()
-            stop = body[-1] if body[-1:] in ".!?" else "."
-            marked = f"{body.rstrip('.!?')} [{index + 1}]{stop}"
-            goal["fact_draft"] = _note_from(marked, observations, goal["id"])
-            fragment = len(_CLAIM_WORD.findall(drafted)) < MIN_DRAFT_WORDS  # "Shah Jahan [1]"
-            if fragment or value_support(fact.value, drafted) < MIN_VALUE_SUPPORT:
-                # the drafted answer is no sentence, or does not state the fact the reflection
-                # read: the source's sentence that does goes first
-                goal["draft"], goal["fact_draft"] = goal["fact_draft"], goal["draft"]
+        _add_fact_draft(goal, drafted, reflection.facts, observations)
     update: dict[str, Any] = {"goals": goals, "usage": _usage_delta(usage)}
     if ctx.cache is not None and reflection.facts and observations:
         fact_event = await _record_facts(ctx, state, reflection, observations)

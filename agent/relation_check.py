@@ -41,7 +41,7 @@ from agent.llm.base import ModelError, Usage
 from agent.prompts import load_prompt
 from agent.state import RunContext
 from agent.steps import failed_usage, structured
-from agent.text import quote_untrusted
+from agent.text import quote_untrusted, with_marker
 
 MAX_CHECKS = 2
 """Ambiguous sentences confirmed per answer (the first ones)."""
@@ -326,9 +326,7 @@ def corrected_sentence(check: SentenceCheck, cloze: Cloze, pick: str) -> str | N
     if pick == NONE or cloze.strict or cloze.blanked.count("___") != 1:
         return None
     markers = "".join(m.group(0) for m in _MARKER.finditer(check.text))
-    body = cloze.blanked.replace("___", pick).rstrip()
-    stop = body[-1] if body[-1:] in ".!?" else "."
-    return f"{body.rstrip('.!?')} {markers}{stop}" if markers else f"{body.rstrip('.!?')}{stop}"
+    return with_marker(cloze.blanked.replace("___", pick), markers)
 
 
 def rewritten(checked: GroundedAnswer, check: SentenceCheck, corrected: str) -> GroundedAnswer:

@@ -174,6 +174,15 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+def with_marker(sentence: str, marker: str) -> str:
+    """`sentence` with a citation `marker` ("[2]") before its closing stop (a "." added when it
+    has none): "It opened in 1962 [2]."."""
+    body = sentence.rstrip()
+    stop = body[-1] if body[-1:] in ".!?" else "."
+    body = body.rstrip(".!?")
+    return f"{body} {marker}{stop}" if marker else f"{body}{stop}"
+
+
 def without_questions(text: str) -> str:
     """`text` without its questions (sentences ending in "?"): what it states."""
     kept = [s for s in split_sentences(" ".join(text.split())) if not s.rstrip().endswith("?")]

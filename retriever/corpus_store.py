@@ -1334,18 +1334,19 @@ class CorpusStore:
         with self._use() as conn:
             for i in short:
                 hit = out[i]
-                rows = conn.execute(
+                passages = conn.execute(  # in order, read only as far as needed
                     """
                     SELECT p.start_char, p.end_char, d.id
                     FROM corpus_passages AS p JOIN corpus_documents AS d ON d.id = p.doc
                     WHERE d.corpus = ? AND d.doc_id = ? ORDER BY p.ordinal
                     """,
                     (hit.corpus, hit.doc_id),
-                ).fetchall()
-                if not rows or rows[0][0] != hit.start:
+                )
+                first = passages.fetchone()
+                if first is None or first[0] != hit.start:
                     continue  # not the document's opening passage
                 end = hit.end
-                for _, stop, _ in rows[1:]:
+                for _, stop, _ in passages:
                     if end - hit.start >= min_chars:
                         break
                     end = max(end, stop)
@@ -1353,7 +1354,7 @@ class CorpusStore:
                     continue
                 (text,) = conn.execute(
                     "SELECT substr(text, ? + 1, ? - ?) FROM corpus_documents WHERE id = ?",
-                    (hit.start, end, hit.start, rows[0][2]),
+                    (hit.start, end, hit.start, first[2]),
                 ).fetchone()
                 out[i] = dataclasses.replace(hit, text=text, end=end)
         return out

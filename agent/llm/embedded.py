@@ -146,17 +146,17 @@ class EmbeddedChatModel(ChatModel):
         cut there, with finish reason "repetition", instead of running to `max_tokens`."""
         llama = self.load()
         started = time.perf_counter()
-        parts: list[str] = []
+        text = ""
+        tokens = 0  # one streamed chunk per token
         finish: str | None = None
         with _CALL_LOCKS[id(llama)]:
             try:
                 _prime(llama, kwargs["messages"])
-                text = ""
                 for chunk in llama.create_chat_completion(**kwargs, stream=True):
                     choice = chunk["choices"][0]
                     delta = choice.get("delta", {}).get("content")
                     if delta:
-                        parts.append(delta)
+                        tokens += 1
                         text += delta
                         if repeats_itself(text):
                             finish = "repetition"
@@ -164,14 +164,14 @@ class EmbeddedChatModel(ChatModel):
                     finish = choice.get("finish_reason") or finish
             except ValueError as error:  # e.g. prompt longer than the context window
                 raise ModelError(f"{self.name}: {error}") from error
-            prompt_tokens = max(0, int(llama.n_tokens) - len(parts))  # chunks carry no usage
+            prompt_tokens = max(0, int(llama.n_tokens) - tokens)  # chunks carry no usage
         if finish == "repetition":
-            log.info("%s: the reply repeated itself; cut after %d tokens", self.name, len(parts))
+            log.info("%s: the reply repeated itself; cut after %d tokens", self.name, tokens)
         return Completion(
-            text="".join(parts),
+            text=text,
             usage=Usage(
                 prompt_tokens=prompt_tokens,
-                completion_tokens=len(parts),
+                completion_tokens=tokens,
                 calls=1,
                 seconds=time.perf_counter() - started,
             ),

@@ -5,6 +5,7 @@ from agent.text import (
     focused_sentences,
     split_sentences,
     until_repeating,
+    with_marker,
     without_questions,
 )
 
@@ -66,3 +67,10 @@ def test_a_heading_block_above_a_paragraph_is_one_unit() -> None:
     ]
     labels = "Capital: Oslo\nPopulation: 700,000\nMayor: Ada Lund"  # no paragraph: each its own
     assert focused_sentences(labels, "mayor", 1000) == labels.splitlines()
+
+
+def test_with_marker_puts_the_citation_before_the_stop() -> None:
+    assert with_marker("It opened in 1962.", "[2]") == "It opened in 1962 [2]."
+    assert with_marker("Was it 1962?", "[1][3]") == "Was it 1962 [1][3]?"
+    assert with_marker("Keeper: Mara Voss", "[1]") == "Keeper: Mara Voss [1]."
+    assert with_marker("It opened in 1962.", "") == "It opened in 1962."
